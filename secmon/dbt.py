@@ -1,0 +1,43 @@
+"""dbt, run in-process with this project's directories and the stack's addresses."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from typing import Iterator, Sequence
+
+from . import settings
+from .stack import Endpoints
+
+
+def dbt_environment(endpoints: Endpoints | None) -> dict[str, str]:
+    env = {"DBT_PROJECT_DIR": str(settings.PROJECT_DIR), "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
+    if endpoints is not None:
+        env.update(endpoints.environment())
+    return env
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """dbt reads its settings from the process environment; set them for one invocation only."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def run_dbt(args: Sequence[str], endpoints: Endpoints | None) -> int:
+    """Invoke dbt with `args`; returns dbt's own exit code (0 ok, 1 failure, 2 error)."""
+    from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
+
+    with _environment(dbt_environment(endpoints)):
+        result = dbtRunner().invoke(list(args))
+    if result.exception is not None:
+        return 2
+    return 0 if result.success else 1

@@ -1,0 +1,62 @@
+"""Kafka client helpers shared by the stack, the producer and the ingester."""
+
+from __future__ import annotations
+
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from .errors import SecmonError
+
+
+def _admin(bootstrap_servers: str, timeout_ms: int) -> KafkaAdminClient:
+    try:
+        return KafkaAdminClient(
+            bootstrap_servers=bootstrap_servers,
+            request_timeout_ms=timeout_ms,
+            client_id="secmon-admin",
+        )
+    except KafkaError as exc:
+        raise SecmonError(f"Kafka broker at {bootstrap_servers} is not reachable: {exc}") from exc
+
+
+def broker_answers(bootstrap_servers: str, timeout_ms: int = 2000) -> bool:
+    """True when the broker answers a metadata request."""
+    try:
+        admin = _admin(bootstrap_servers, timeout_ms)
+    except SecmonError:
+        return False
+    try:
+        admin.list_topics()
+        return True
+    except KafkaError:
+        return False
+    finally:
+        admin.close()
+
+
+def topic_partitions(bootstrap_servers: str) -> dict[str, int]:
+    admin = _admin(bootstrap_servers, 5000)
+    try:
+        return {
+            topic["topic"]: len(topic["partitions"])
+            for topic in admin.describe_topics()
+            if not topic["topic"].startswith("__")
+        }
+    finally:
+        admin.close()
+
+
+def ensure_topic(bootstrap_servers: str, topic: str, partitions: int) -> bool:
+    """Create `topic` unless it exists; returns True when it was created."""
+    admin = _admin(bootstrap_servers, 5000)
+    try:
+        if topic in admin.list_topics():
+            return False
+        try:
+            admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])
+        except TopicAlreadyExistsError:
+            return False
+        return True
+    finally:
+        admin.close()

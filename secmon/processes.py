@@ -1,0 +1,86 @@
+"""Small helpers for the daemons the runner owns: ports, pid files, waiting, stopping."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Callable
+
+import psutil
+
+from .errors import SecmonError
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free_port(host: str, port: int, option: str) -> None:
+    if not port_is_free(host, port):
+        raise SecmonError(f"port {port} on {host} is already in use; choose another with {option}")
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready():
+            return
+        time.sleep(interval)
+    raise SecmonError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        return int(pid_file.read_text().split()[0])
+    except (FileNotFoundError, ValueError, IndexError):
+        return None
+
+
+def live_process(pid: int | None, marker: str) -> psutil.Process | None:
+    """The process `pid` if it is alive and its command line mentions `marker` (guards pid reuse)."""
+    if pid is None:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        if marker in " ".join(proc.cmdline()):
+            return proc
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        pass
+    return None
+
+
+def terminate(proc: psutil.Process, timeout: float = 10.0) -> None:
+    """SIGTERM, wait, then SIGKILL: returns once the process is gone."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout)
+    except psutil.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def log_tail(path: Path, lines: int = 5) -> str:
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no log)"
+
+
+def processes_mentioning(marker: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(proc.info["cmdline"] or []):
+            found.append(proc)
+    return found

@@ -1,0 +1,208 @@
+"""The local stack: a broker and a PostgreSQL, embedded (started here) or external (given by URL).
+
+What runs is recorded in `<state dir>/stack.json`, so every later command finds the addresses.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator
+
+from . import kafka, postgres, settings
+from .broker import EmbeddedBroker
+from .errors import SecmonError
+from .postgres import EmbeddedPostgres
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    host: str = settings.DEFAULT_HOST
+    kafka_port: int = settings.DEFAULT_KAFKA_PORT
+    pg_port: int = settings.DEFAULT_PG_PORT
+    partitions: int = settings.DEFAULT_PARTITIONS
+    bootstrap_servers: str | None = None  # an external broker instead of the embedded one
+    pg_url: str | None = None  # an external PostgreSQL instead of the embedded one
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    bootstrap_servers: str
+    pg_url: str
+
+    def environment(self) -> dict[str, str]:
+        return {settings.ENV_BOOTSTRAP: self.bootstrap_servers, settings.ENV_PG_URL: self.pg_url}
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    component: str
+    address: str
+    pid: int | None
+    managed: bool
+    healthy: bool
+    action: str = ""
+
+
+def _state_file(state_dir: Path) -> Path:
+    return state_dir / "stack.json"
+
+
+def read_state(state_dir: Path) -> dict:
+    try:
+        return json.loads(_state_file(state_dir).read_text())
+    except FileNotFoundError:
+        return {}
+
+
+def _write_state(state_dir: Path, state: dict) -> None:
+    tmp = _state_file(state_dir).with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=2) + "\n")
+    tmp.replace(_state_file(state_dir))
+
+
+@contextmanager
+def _locked(state_dir: Path) -> Iterator[None]:
+    """One `up` or `down` at a time per state dir: never two brokers on one state dir."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    with open(state_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
+
+
+def _embedded_broker(state_dir: Path, state: dict, options: StackOptions) -> EmbeddedBroker:
+    recorded = state.get("kafka", {})
+    if recorded.get("managed"):
+        running = EmbeddedBroker(state_dir, *_host_port(recorded["address"]))
+        if running.process() is not None:
+            return running
+    return EmbeddedBroker(state_dir, options.host, options.kafka_port)
+
+
+def _embedded_postgres(state_dir: Path, state: dict, options: StackOptions) -> EmbeddedPostgres:
+    recorded = state.get("postgres", {})
+    if recorded.get("managed"):
+        running = EmbeddedPostgres(state_dir, recorded["host"], recorded["port"])
+        if running.process() is not None:
+            return running
+    return EmbeddedPostgres(state_dir, options.host, options.pg_port)
+
+
+def _is_external(given: str | None, recorded: dict, key: str) -> bool:
+    # `eval "$(secmon env)"` exports our own addresses; they are not external components.
+    return bool(given) and not (recorded.get("managed") and recorded.get(key) == given)
+
+
+def up(state_dir: Path, options: StackOptions) -> list[ComponentStatus]:
+    """Start (or find running) the broker and PostgreSQL, then create the topic, database and schema."""
+    with _locked(state_dir):
+        state = read_state(state_dir)
+        try:
+            statuses = [_up_kafka(state_dir, state, options), _up_postgres(state_dir, state, options)]
+        finally:
+            _write_state(state_dir, state)  # so that `down` stops whatever did start
+        kafka.ensure_topic(state["kafka"]["address"], settings.EVENTS_TOPIC, options.partitions)
+        postgres.ensure_database(state["postgres"]["url"], settings.PG_DATABASE, settings.PG_SCHEMA)
+    return statuses
+
+
+def _up_kafka(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
+    if _is_external(options.bootstrap_servers, state.get("kafka", {}), "address"):
+        if not kafka.broker_answers(options.bootstrap_servers, timeout_ms=5000):
+            raise SecmonError(f"Kafka broker at {options.bootstrap_servers} does not answer (from --bootstrap-server)")
+        state["kafka"] = {"address": options.bootstrap_servers, "managed": False}
+        return ComponentStatus("kafka", options.bootstrap_servers, None, False, True, "external")
+    broker = _embedded_broker(state_dir, state, options)
+    action = "already running"
+    if broker.process() is None:
+        broker.start()
+        action = "started"
+    state["kafka"] = {"address": broker.address, "managed": True}
+    return ComponentStatus("kafka", broker.address, broker.process().pid, True, True, action)
+
+
+def _up_postgres(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
+    if _is_external(options.pg_url, state.get("postgres", {}), "url"):
+        if not postgres.database_answers(options.pg_url.rsplit("/", 1)[0] + "/postgres", timeout=5):
+            raise SecmonError(f"PostgreSQL at {options.pg_url} does not answer (from --pg-url)")
+        state["postgres"] = {"url": options.pg_url, "managed": False}
+        return ComponentStatus("postgres", options.pg_url, None, False, True, "external")
+    server = _embedded_postgres(state_dir, state, options)
+    action = "already running"
+    if server.process() is None:
+        server.start()
+        action = "started"
+    state["postgres"] = {"url": server.url, "host": server.host, "port": server.port, "managed": True}
+    return ComponentStatus("postgres", server.url, server.process().pid, True, True, action)
+
+
+def down(state_dir: Path, purge: bool = False) -> list[str]:
+    """Stop what `up` started and wait for it to exit; with `purge`, delete the state dir too."""
+    stopped = []
+    if not state_dir.exists():
+        return stopped
+    with _locked(state_dir):
+        state = read_state(state_dir)
+        kafka_state, pg_state = state.get("kafka", {}), state.get("postgres", {})
+        if kafka_state.get("managed"):
+            broker = EmbeddedBroker(state_dir, *_host_port(kafka_state["address"]))
+            if broker.process() is not None:
+                broker.stop()
+                stopped.append(f"kafka {broker.address}")
+        if pg_state.get("managed"):
+            server = EmbeddedPostgres(state_dir, pg_state["host"], pg_state["port"])
+            if server.process() is not None:
+                server.stop()
+                stopped.append(f"postgres {server.host}:{server.port}")
+            if purge and server.socket_dir != state_dir / "run":
+                shutil.rmtree(server.socket_dir, ignore_errors=True)
+        _state_file(state_dir).unlink(missing_ok=True)
+    if purge:
+        shutil.rmtree(state_dir)
+    return stopped
+
+
+def status(state_dir: Path) -> list[ComponentStatus]:
+    state = read_state(state_dir)
+    statuses = []
+    kafka_state, pg_state = state.get("kafka"), state.get("postgres")
+    if kafka_state:
+        pid = None
+        if kafka_state["managed"]:
+            proc = EmbeddedBroker(state_dir, *_host_port(kafka_state["address"])).process()
+            pid = proc.pid if proc else None
+        statuses.append(ComponentStatus("kafka", kafka_state["address"], pid, kafka_state["managed"],
+                                        kafka.broker_answers(kafka_state["address"])))
+    if pg_state:
+        pid = None
+        if pg_state["managed"]:
+            proc = EmbeddedPostgres(state_dir, pg_state["host"], pg_state["port"]).process()
+            pid = proc.pid if proc else None
+        statuses.append(ComponentStatus("postgres", pg_state["url"], pid, pg_state["managed"],
+                                        postgres.database_answers(pg_state["url"])))
+    return statuses
+
+
+def endpoints(state_dir: Path, bootstrap_servers: str | None = None, pg_url: str | None = None) -> Endpoints:
+    """Where the broker and PostgreSQL are: options and environment first, then what `up` recorded."""
+    state = read_state(state_dir)
+    bootstrap = bootstrap_servers or os.environ.get(settings.ENV_BOOTSTRAP) or state.get("kafka", {}).get("address")
+    url = pg_url or os.environ.get(settings.ENV_PG_URL) or state.get("postgres", {}).get("url")
+    if not bootstrap or not url:
+        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first "
+                          f"(or set {settings.ENV_BOOTSTRAP} and {settings.ENV_PG_URL})")
+    return Endpoints(bootstrap, url)
+
+
+def as_dict(status_row: ComponentStatus) -> dict:
+    return asdict(status_row)

@@ -1,0 +1,35 @@
+import click
+from click.testing import CliRunner
+
+from secmon.cli import cli
+
+
+def walk(group: click.Group, prefix=()):
+    for name, command in group.commands.items():
+        yield prefix + (name,), command
+        if isinstance(command, click.Group):
+            yield from walk(command, prefix + (name,))
+
+
+def test_every_command_has_help_text():
+    missing = [" ".join(path) for path, command in walk(cli) if not (command.help or "").strip()]
+    assert missing == []
+
+
+def test_every_command_help_shows_an_example():
+    runner = CliRunner()
+    for path, command in walk(cli):
+        if path == ("dbt",):
+            continue  # `secmon dbt --help` is dbt's own help, checked in test_dbt.py
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Example:" in result.output, path
+
+
+def test_env_without_a_stack_is_a_one_line_error(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECMON_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv("SECMON_PG_URL", raising=False)
+    result = CliRunner().invoke(cli, ["env", "--state-dir", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1
+    assert "run `secmon up` first" in result.output

@@ -1,0 +1,98 @@
+"""The embedded stack with real processes: a Tansu broker and a PostgreSQL server."""
+
+from __future__ import annotations
+
+import socket
+
+import psycopg2
+import pytest
+from click.testing import CliRunner
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from secmon import processes, settings, stack
+from secmon.cli import cli
+
+pytestmark = pytest.mark.integration
+
+
+def test_up_serves_kafka_and_postgres_then_down_leaves_nothing(tmp_path, stack_options):
+    state_dir = tmp_path / "state"
+    options = stack_options(partitions=2)
+    stack.up(state_dir, options)
+    endpoints = stack.endpoints(state_dir)
+
+    producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers, linger_ms=5)
+    for i in range(1000):
+        producer.send(settings.EVENTS_TOPIC, key=str(i % 10).encode(), value=f"message {i}".encode())
+    producer.flush()
+    producer.close()
+
+    consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, enable_auto_commit=False)
+    partitions = [TopicPartition(settings.EVENTS_TOPIC, p) for p in range(2)]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning()
+    received = []
+    while len(received) < 1000:
+        batches = consumer.poll(timeout_ms=5000)
+        assert batches, f"consumer stalled after {len(received)} messages"
+        received += [record.value.decode() for records in batches.values() for record in records]
+    consumer.close()
+    assert sorted(received) == sorted(f"message {i}" for i in range(1000))
+
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute("select inet_server_addr()::text, current_database(), "
+                    "exists(select from information_schema.schemata where schema_name = %s)",
+                    (settings.PG_SCHEMA,))
+        assert cur.fetchone() == ("127.0.0.1/32", settings.PG_DATABASE, True)
+    conn.close()
+
+    stopped = stack.down(state_dir)
+    assert len(stopped) == 2
+    assert processes.processes_mentioning(str(state_dir)) == []
+    assert processes.port_is_free(options.host, options.kafka_port)
+    assert processes.port_is_free(options.host, options.pg_port)
+
+
+def test_up_is_idempotent_and_down_twice_is_harmless(tmp_path, stack_options):
+    state_dir = tmp_path / "state"
+    options = stack_options()
+    first = stack.up(state_dir, options)
+    second = stack.up(state_dir, options)
+    assert [row.action for row in first] == ["started", "started"]
+    assert [row.action for row in second] == ["already running", "already running"]
+    assert [row.pid for row in first] == [row.pid for row in second]
+    assert all(row.healthy for row in stack.status(state_dir))
+
+    assert len(stack.down(state_dir)) == 2
+    assert stack.down(state_dir) == []
+    assert stack.status(state_dir) == []
+    stack.down(state_dir, purge=True)
+    assert not state_dir.exists()
+
+
+def test_a_taken_port_is_a_one_line_error_naming_the_option(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = CliRunner().invoke(cli, ["up", "--state-dir", str(tmp_path / "state"), "--kafka-port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: port {port} on 127.0.0.1 is already in use; choose another with --kafka-port\n"
+    assert processes.processes_mentioning(str(tmp_path)) == []
+
+
+def test_external_components_are_used_instead_of_starting_new_ones(running_stack, tmp_path, stack_options):
+    _, endpoints = running_stack
+    options = stack_options(bootstrap_servers=endpoints.bootstrap_servers, pg_url=endpoints.pg_url)
+    rows = stack.up(tmp_path / "state", options)
+    assert [(row.action, row.pid) for row in rows] == [("external", None), ("external", None)]
+    assert processes.processes_mentioning(str(tmp_path)) == []
+    assert stack.down(tmp_path / "state") == []
+
+
+def test_env_prints_exports_a_shell_can_eval(stack_env, endpoints):
+    result = CliRunner().invoke(cli, ["env"])
+    assert result.output.splitlines() == [
+        f"export SECMON_BOOTSTRAP_SERVERS={endpoints.bootstrap_servers}",
+        f"export SECMON_PG_URL={endpoints.pg_url}",
+    ]
