@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -148,6 +149,159 @@ def dbt(state_dir, dbt_args):
     except SecmonError:
         endpoints = None  # e.g. `dbt compile -t risingwave` needs no local stack
     sys.exit(run_dbt(dbt_args, endpoints))
+
+
+def _parse_start(value: str | None) -> int | None:
+    if value is None:
+        return None
+    from producer.event import parse_timestamp
+
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO-8601 timestamp", param_hint="--start") from None
+
+
+def _sink(state_dir: Path, bootstrap_servers: str | None, pg_url: str | None, output: Path | None,
+          labels: Path | None):
+    from producer.publish import FileSink, KafkaSink
+    from . import kafka
+
+    if output is not None:
+        return FileSink(output, labels or output.with_suffix(".labels.jsonl")), str(output)
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    for topic in (settings.EVENTS_TOPIC, settings.LABELS_TOPIC):
+        kafka.ensure_topic(endpoints.bootstrap_servers, topic, settings.DEFAULT_PARTITIONS)
+    labels_path = labels or state_dir / "labels.jsonl"
+    return (KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels_path),
+            f"{settings.EVENTS_TOPIC} at {endpoints.bootstrap_servers}")
+
+
+def _send_with_progress(send, expected: int | None, destination: str):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = [TextColumn("[bold]publishing"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("events", total=expected, rate=0.0)
+
+        def advance(count: int) -> None:
+            bar.advance(task, count)
+            elapsed = bar.tasks[task].elapsed or 0
+            bar.update(task, rate=bar.tasks[task].completed / elapsed if elapsed else 0.0)
+
+        summary = send(advance)
+    table = Table(title=f"sent to {destination}")
+    table.add_column("events", justify="right")
+    table.add_column("MB", justify="right")
+    table.add_column("seconds", justify="right")
+    table.add_column("events/s", justify="right")
+    table.add_column("labels", justify="right")
+    table.add_row(f"{summary.events:,}", f"{summary.bytes / 1e6:,.1f}", f"{summary.seconds:,.1f}",
+                  f"{summary.rate:,.0f}", str(summary.labels))
+    console.print(table)
+    if summary.per_scenario:
+        console.print("events per scenario: " + ", ".join(
+            f"{name} {count:,}" for name, count in summary.per_scenario.most_common()))
+    if summary.undelivered:
+        raise SecmonError(f"{summary.undelivered} of {summary.events + summary.labels} messages "
+                          f"could not be delivered to {destination}")
+    return summary
+
+
+def sink_options(fn):
+    fn = click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Write events to this JSONL file instead of publishing.")(fn)
+    fn = click.option("--labels", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Where labels go as JSONL (default: <state-dir>/labels.jsonl, "
+                           "or next to --output).")(fn)
+    return endpoint_options(state_dir_option(fn))
+
+
+@cli.command()
+@sink_options
+@click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
+@click.option("--duration", default=60.0, show_default=True, help="Realtime: seconds to run.")
+@click.option("--backfill", is_flag=True, help="Simulated clock, as fast as possible, instead of realtime.")
+@click.option("--minutes", default=10.0, show_default=True, help="Backfill: simulated minutes.")
+@click.option("--start", help="Backfill: first timestamp (ISO-8601; default: --minutes before now).")
+@click.option("--seed", default=1, show_default=True, help="Same seed and options → byte-identical output.")
+@click.option("--scenario", "scenarios", multiple=True,
+              help="Attack scenario to include (repeatable; default: all). See `secmon scenarios`.")
+@click.option("--attacks", type=int, help="Attacks per scenario (default: one per 10 minutes; 0: none).")
+@click.option("--users", type=int, help="Registered users (default: 20 per event/s of --rate).")
+def produce(state_dir, bootstrap_servers, pg_url, output, labels, rate, duration, backfill, minutes, start, seed,
+            scenarios, attacks, users):
+    """Generate website traffic with labelled attacks and publish it to `website_logs`.
+
+    Realtime (timestamps = now, steady --rate) by default; --backfill simulates --minutes as fast
+    as possible. Labels go to `website_logs_labels` and a JSONL file.
+
+    Example: secmon produce --backfill --minutes 30 --start 2024-01-25T12:00:00Z --seed 7
+    """
+    from producer.attacks import SCENARIOS
+    from producer.generate import Mix, plan
+    from producer.publish import publish
+
+    if backfill:
+        duration_ms = int(minutes * 60_000)
+        start_ms = _parse_start(start) or int(time.time() * 1000) - duration_ms
+    else:
+        duration_ms, start_ms = int(duration * 1000), int(time.time() * 1000)
+    mix = Mix(rate, seed, tuple(scenarios) or tuple(SCENARIOS), attacks, users)
+    try:
+        traffic_plan = plan(mix, start_ms, duration_ms)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--scenario") from None
+    sink, destination = _sink(state_dir, bootstrap_servers, pg_url, output, labels)
+    _send_with_progress(lambda progress: publish(traffic_plan, sink, realtime=not backfill, progress=progress),
+                        int(rate * duration_ms / 1000), destination)
+
+
+@cli.command()
+def scenarios():
+    """List the attack scenarios the producer can generate.
+
+    Example: secmon scenarios
+    """
+    from producer.attacks import SCENARIOS
+
+    for name, fn in SCENARIOS.items():
+        console.print(f"[bold]{name}[/bold]: {fn.__doc__.strip().splitlines()[0]}")
+
+
+@cli.command()
+@sink_options
+@click.argument("log_file", type=click.File("r", encoding="utf-8", errors="surrogateescape"))
+@click.option("--retime", type=click.Choice(["now"]), help="Shift timestamps to start now and publish in realtime.")
+@click.option("--speed", default=1.0, show_default=True, help="With --retime now: replay this many times faster.")
+@click.option("--rejects", type=click.File("w", encoding="utf-8", errors="surrogateescape"),
+              help="Keep malformed lines in this file.")
+def replay(state_dir, bootstrap_servers, pg_url, output, labels, log_file, retime, speed, rejects):
+    """Publish a real access log (Apache/nginx combined or common format, nginx JSON) as events.
+
+    LOG_FILE may be `-` for standard input. Malformed lines are counted and reported; the rest go on.
+
+    Example: secmon replay /var/log/nginx/access.log --retime now --speed 10
+    """
+    from producer import replay as replaying
+    from producer.publish import encode_chunks, send_chunks
+
+    if speed <= 0:
+        raise click.BadParameter("must be positive", param_hint="--speed")
+    stats = replaying.ReplayStats()
+    events = replaying.read_log(log_file, stats, rejects)
+    if retime == "now":
+        events = replaying.retime(events, int(time.time() * 1000), speed)
+    sink, destination = _sink(state_dir, bootstrap_servers, pg_url, output, labels)
+    _send_with_progress(lambda progress: send_chunks(encode_chunks(events), [], sink, retime == "now", progress),
+                        None, destination)
+    console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
+    for description in stats.first_rejects:
+        console.print(f"  rejected {description}")
+    if stats.rejected > len(stats.first_rejects):
+        console.print(f"  … and {stats.rejected - len(stats.first_rejects):,} more"
+                      + ("" if rejects else " (keep them with --rejects FILE)"))
 
 
 @cli.command()

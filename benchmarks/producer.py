@@ -1,0 +1,125 @@
+"""Producer figures: generation speed, publishing against the raw kafka-python ceiling, memory.
+
+Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python benchmarks/producer.py
+(--events / --rss-events make it shorter).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name would shadow the
+# `producer` package.
+sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+import argparse
+import os
+import subprocess
+import tempfile
+import time
+
+import psutil
+
+from producer.event import EventEncoder
+from producer.generate import Mix, plan
+from producer.publish import KafkaSink, kafka_producer, publish
+from secmon import kafka, stack
+
+START_MS = 1_706_184_000_000
+RATE = 1000  # normal events per simulated second
+
+
+def minutes_for(events: int) -> int:
+    return max(1, round(events / RATE / 60))
+
+
+def generation_rate(events: int) -> tuple[int, float]:
+    traffic = plan(Mix(rate=RATE, seed=1), START_MS, minutes_for(events) * 60_000)
+    encode = EventEncoder().encode
+    started = time.perf_counter()
+    count = sum(1 for event in traffic.events() if encode(event))
+    return count, count / (time.perf_counter() - started)
+
+
+def raw_ceiling(bootstrap: str, events: int) -> float:
+    """kafka-python alone: identical pre-serialized payloads, the producer's own settings."""
+    traffic = plan(Mix(rate=RATE, seed=2), START_MS, minutes_for(events) * 60_000)
+    encode = EventEncoder().encode
+    payloads = [(event.ip_address.encode(), encode(event)) for event in traffic.events()]
+    kafka.ensure_topic(bootstrap, "bench_raw", 3)
+    producer = kafka_producer(bootstrap)
+    started = time.perf_counter()
+    for key, value in payloads:
+        producer.send("bench_raw", key=key, value=value)
+    producer.flush()
+    rate = len(payloads) / (time.perf_counter() - started)
+    producer.close()
+    return rate
+
+
+def publish_rate(bootstrap: str, events: int, seed: int) -> tuple[float, int]:
+    for topic in ("bench_events", "bench_labels"):
+        kafka.ensure_topic(bootstrap, topic, 3)
+    traffic = plan(Mix(rate=RATE, seed=seed), START_MS, minutes_for(events) * 60_000)
+    summary = publish(traffic, KafkaSink(bootstrap, "bench_events", "bench_labels"))
+    return summary.rate, summary.undelivered
+
+
+def backfill_rss(state_dir: Path, events: int) -> tuple[list[float], list[float], float]:
+    """Runs `secmon produce --backfill` as users do and samples the RSS (MB) of the command and of
+    its generator process every half second."""
+    command = [str(Path(sys.executable).with_name("secmon")), "produce", "--backfill", "--rate", str(RATE),
+               "--minutes", str(minutes_for(events)), "--start", "2024-01-25T00:00:00Z"]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env={**os.environ, "SECMON_STATE_DIR": str(state_dir)},
+                            stdout=subprocess.DEVNULL)
+    main_rss, generator_rss = [], []
+    watched = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            main_rss.append(watched.memory_info().rss / 2**20)
+            generator_rss.extend(child.memory_info().rss / 2**20 for child in watched.children())
+        except psutil.NoSuchProcess:
+            break
+        time.sleep(0.5)
+    if proc.returncode != 0:
+        raise SystemExit(f"secmon produce failed with exit code {proc.returncode}")
+    return main_rss, generator_rss, time.perf_counter() - started
+
+
+def flatness(samples: list[float]) -> str:
+    tenth = max(1, len(samples) // 10)
+    return (f"first 10% max {max(samples[:tenth]):.0f} MB, last 10% max {max(samples[-tenth:]):.0f} MB, "
+            f"max {max(samples):.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000, help="events for the speed figures")
+    parser.add_argument("--rss-events", type=int, default=5_000_000, help="events for the memory figure")
+    args = parser.parse_args()
+
+    count, rate = generation_rate(args.events)
+    print(f"generation alone (generate + JSON encode, one core): {rate:,.0f} events/s over {count:,} events")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp) / "state"
+        stack.up(state_dir, stack.StackOptions(kafka_port=29192, pg_port=25532))
+        try:
+            bootstrap = stack.endpoints(state_dir).bootstrap_servers
+            ceiling = raw_ceiling(bootstrap, args.events // 2)
+            published, undelivered = publish_rate(bootstrap, args.events // 2, seed=3)
+            print(f"raw kafka-python ceiling (pre-serialized, same settings): {ceiling:,.0f} events/s")
+            print(f"generate + publish: {published:,.0f} events/s = {published / ceiling:.2f} x ceiling "
+                  f"(undelivered: {undelivered})")
+
+            main_rss, generator_rss, seconds = backfill_rss(state_dir, args.rss_events)
+            print(f"`secmon produce --backfill` of {args.rss_events:,} events took {seconds:.0f} s; RSS of the "
+                  f"command: {flatness(main_rss)}; of its generator process: {flatness(generator_rss)}")
+        finally:
+            stack.down(state_dir, purge=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""Publishing a plan: to Kafka with kafka-python (tuned for throughput) or to JSONL files."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import signal
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Protocol
+
+from kafka import KafkaProducer
+
+from .event import Event, EventEncoder
+from .attacks import Label
+from .generate import Plan
+
+# Batching that suits both Tansu and WarpStream (whose agents write ~4 MiB objects): large batches,
+# a short linger, zstd. kafka-python's own defaults (16 KiB batches, no linger) cap it far lower.
+PRODUCER_SETTINGS = dict(
+    acks="all",
+    compression_type="zstd",
+    linger_ms=20,
+    batch_size=512 * 1024,
+    max_request_size=8 * 1024 * 1024,
+)
+
+
+def kafka_producer(bootstrap_servers: str, client_id: str = "secmon-producer") -> KafkaProducer:
+    return KafkaProducer(bootstrap_servers=bootstrap_servers, client_id=client_id, **PRODUCER_SETTINGS)
+
+
+class Sink(Protocol):
+    def send_event(self, key: bytes, value: bytes) -> None: ...
+    def send_label(self, value: bytes) -> None: ...
+    def close(self) -> int:
+        """Flush everything; returns how many messages could not be delivered."""
+
+
+class KafkaSink:
+    """Events and labels to their topics; labels are appended to `labels_path` as well.
+
+    kafka-python 3 has no buffer limit: `send()` queues without bound when the broker is slower than
+    the generator. The sink waits while more than MAX_PENDING messages are unacknowledged, which
+    keeps memory flat. Every message gets an errback (failures are counted exactly); only every
+    ACK_SAMPLE-th gets a success callback, which is enough to track progress at a fraction of the cost.
+    """
+
+    MAX_PENDING = 50_000
+    ACK_SAMPLE = 64
+
+    def __init__(self, bootstrap_servers: str, events_topic: str, labels_topic: str,
+                 labels_path: Path | None = None) -> None:
+        self.producer = kafka_producer(bootstrap_servers)
+        self.events_topic, self.labels_topic = events_topic, labels_topic
+        self.labels_file = open(labels_path, "ab") if labels_path else None
+        self.sent = self.acknowledged = self.failed = 0
+
+    # Both callbacks run on kafka-python's sender thread.
+    def _on_sample_acknowledged(self, _metadata) -> None:
+        self.acknowledged += self.ACK_SAMPLE
+
+    def _on_error(self, _exc: Exception) -> None:
+        self.failed += 1
+
+    def _send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        if self.sent - self.acknowledged - self.failed > self.MAX_PENDING:
+            while self.sent - self.acknowledged - self.failed > self.MAX_PENDING // 2:
+                time.sleep(0.001)
+        self.sent += 1
+        future = self.producer.send(topic, key=key, value=value).add_errback(self._on_error)
+        if self.sent % self.ACK_SAMPLE == 0:
+            future.add_callback(self._on_sample_acknowledged)
+
+    def send_event(self, key: bytes, value: bytes) -> None:
+        self._send(self.events_topic, key, value)
+
+    def send_label(self, value: bytes) -> None:
+        self._send(self.labels_topic, None, value)
+        if self.labels_file:
+            self.labels_file.write(value + b"\n")
+
+    def close(self) -> int:
+        self.producer.flush()
+        self.producer.close()
+        if self.labels_file:
+            self.labels_file.close()
+        return self.failed
+
+
+class FileSink:
+    """Events to one JSONL file, labels to another."""
+
+    def __init__(self, events_path: Path, labels_path: Path) -> None:
+        self.events = open(events_path, "wb")
+        self.labels = open(labels_path, "wb")
+
+    def send_event(self, key: bytes, value: bytes) -> None:
+        self.events.write(value + b"\n")
+
+    def send_label(self, value: bytes) -> None:
+        self.labels.write(value + b"\n")
+
+    def close(self) -> int:
+        self.events.close()
+        self.labels.close()
+        return 0
+
+
+@dataclass
+class Summary:
+    events: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    labels: int = 0
+    undelivered: int = 0
+    per_scenario: Counter = field(default_factory=Counter)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+def label_bytes(label: Label) -> bytes:
+    return json.dumps(label.to_dict(), separators=(",", ":")).encode()
+
+
+CHUNK_EVENTS = 5000
+Chunk = tuple[int, int, list[bytes], list[bytes]]  # first_ms, last_ms, keys, values
+
+
+def encode_chunks(events: Iterable[Event]) -> Iterator[Chunk]:
+    """Encoded events in chunks, cut at each new second so that realtime pacing stays steady."""
+    encode = EventEncoder().encode
+    keys: list[bytes] = []
+    values: list[bytes] = []
+    first_ms = second = None
+    last_ms = 0
+    for event in events:
+        ts = event.request_timestamp
+        if values and (len(values) >= CHUNK_EVENTS or ts // 1000 != second):
+            yield first_ms, last_ms, keys, values
+            keys, values = [], []
+        if not values:
+            first_ms, second = ts, ts // 1000
+        keys.append(event.ip_address.encode())
+        values.append(encode(event))
+        last_ms = ts
+    if values:
+        yield first_ms, last_ms, keys, values
+
+
+def _encode_in_child(plan: Plan, conn) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    for chunk in encode_chunks(plan.events()):
+        conn.send(chunk)
+    conn.send(None)
+    conn.close()
+
+
+def _chunks_from_child(plan: Plan) -> Iterator[Chunk]:
+    """The plan's encoded events, generated in a forked process so that generation and the Kafka
+    client do not share one interpreter (kafka-python's send path is the bottleneck)."""
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_encode_in_child, args=(plan, sender), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while (chunk := receiver.recv()) is not None:
+            yield chunk
+    finally:
+        receiver.close()
+        child.terminate()
+        child.join()
+
+
+def publish(plan: Plan, sink: Sink, realtime: bool = False,
+            progress: Callable[[int], None] | None = None) -> Summary:
+    """Send every event of `plan` (key = ip_address) and each label once its attack's last event is out."""
+    summary = send_chunks(_chunks_from_child(plan), plan.labels, sink, realtime, progress)
+    for label in plan.labels:
+        summary.per_scenario[label.scenario] += label.events
+    summary.per_scenario["normal"] = summary.events - sum(summary.per_scenario.values())
+    return summary
+
+
+def send_chunks(chunks: Iterable[Chunk], labels: list[Label], sink: Sink, realtime: bool = False,
+                progress: Callable[[int], None] | None = None) -> Summary:
+    """The sending loop. With `realtime`, each chunk waits until the wall clock reaches its first event."""
+    summary = Summary()
+    pending = sorted(labels, key=lambda label: label.last_event_ms)
+    started = time.monotonic()
+    try:
+        for first_ms, last_ms, keys, values in chunks:
+            if realtime and (delay := first_ms / 1000 - time.time()) > 0:
+                time.sleep(delay)
+            for key, value in zip(keys, values):
+                sink.send_event(key, value)
+            summary.events += len(values)
+            summary.bytes += sum(map(len, values))
+            _flush_labels(pending, sink, summary, last_ms)
+            if progress is not None:
+                progress(len(values))
+    finally:
+        _flush_labels(pending, sink, summary, None)
+        summary.undelivered = sink.close()
+        summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _flush_labels(pending: list[Label], sink: Sink, summary: Summary, up_to_ms: int | None) -> None:
+    while pending and (up_to_ms is None or pending[0].last_event_ms <= up_to_ms):
+        sink.send_label(label_bytes(pending.pop(0)))
+        summary.labels += 1

@@ -1,0 +1,152 @@
+"""Real access logs → events: Apache/nginx combined and common log format, nginx JSON lines."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Iterator
+
+from .event import ENUMS, Event, parse_timestamp
+
+# host ident user [time] "request" status bytes ["referer" "agent" [request_time]]
+CLF = re.compile(
+    r'^(?P<host>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>(?:[^"\\]|\\.)*)" '
+    r'(?P<status>\d{3}) (?P<bytes>\d+|-)'
+    r'(?: "(?P<referer>(?:[^"\\]|\\.)*)" "(?P<agent>(?:[^"\\]|\\.)*)"(?: (?P<request_time>\d+(?:\.\d+)?))?)?\s*$'
+)
+DOWNLOAD_EXTENSIONS = (".pdf", ".zip", ".gz", ".tgz", ".tar", ".exe", ".dmg", ".csv", ".xlsx", ".docx", ".iso")
+HIGH_PATHS = ("/login", "/signin", "/admin", "/wp-login", "/wp-admin", "/account/settings", "/checkout",
+              "/payment", "/password", "/api/auth", "/upload", "/.env", "/.git")
+MEDIUM_PATHS = ("/account", "/cart", "/profile", "/api/", "/logout", "/user")
+
+
+class MalformedLine(ValueError):
+    pass
+
+
+def infer_action(method: str, path: str) -> str:
+    lower = path.lower().split("?", 1)[0]
+    if any(word in lower for word in ("/login", "/signin", "/wp-login")) and method == "POST":
+        return "login"
+    if "/logout" in lower or "/signout" in lower:
+        return "logout"
+    if method in ("POST", "PUT") and "upload" in lower:
+        return "upload_file"
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        return "submit_form"
+    if lower.endswith(DOWNLOAD_EXTENSIONS) or "/download" in lower:
+        return "download_file"
+    if "?" in path:
+        return "navigate_page"
+    return "view_page"
+
+
+def infer_security_level(path: str) -> str:
+    lower = path.lower()
+    if any(marker in lower for marker in HIGH_PATHS):
+        return "high"
+    if any(marker in lower for marker in MEDIUM_PATHS):
+        return "medium"
+    return "low"
+
+
+def _unescape(value: str | None) -> str | None:
+    if value is None or value == "-" or value == "":
+        return None
+    return value.replace('\\"', '"').replace("\\\\", "\\")
+
+
+def _event(ip: str, ts_ms: int, method: str, url: str, status: int, response_ms: int | None,
+           referrer: str | None, agent: str | None, user: str | None) -> Event:
+    if method not in ENUMS["http_method"]:
+        raise MalformedLine(f"unknown HTTP method {method[:20]!r}")
+    if not 100 <= status <= 599:
+        raise MalformedLine(f"status {status} out of range")
+    return Event(ts_ms, ip, agent, url, method, status, response_ms, referrer, None, user,
+                 infer_action(method, url), infer_security_level(url))
+
+
+def parse_clf(line: str) -> Event:
+    match = CLF.match(line)
+    if not match:
+        raise MalformedLine("not combined/common log format")
+    try:
+        ts_ms = int(datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp() * 1000)
+    except ValueError:
+        raise MalformedLine(f"bad time {match['time'][:40]!r}") from None
+    parts = match["request"].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise MalformedLine(f"bad request line {match['request'][:60]!r}")
+    request_time = match["request_time"]
+    return _event(match["host"], ts_ms, parts[0], _unescape(parts[1]) or "/", int(match["status"]),
+                  round(float(request_time) * 1000) if request_time else None,
+                  _unescape(match["referer"]), _unescape(match["agent"]), _unescape(match["user"]))
+
+
+def parse_nginx_json(line: str) -> Event:
+    try:
+        doc = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise MalformedLine(f"bad JSON: {exc.msg}") from None
+    if not isinstance(doc, dict):
+        raise MalformedLine("JSON line is not an object")
+    try:
+        if "time_iso8601" in doc:
+            ts_ms = parse_timestamp(doc["time_iso8601"])
+        else:
+            ts_ms = int(datetime.strptime(doc["time_local"], "%d/%b/%Y:%H:%M:%S %z").timestamp() * 1000)
+        method = doc.get("request_method") or doc["request"].split(" ")[0]
+        url = doc.get("request_uri") or doc["request"].split(" ")[1]
+        request_time = doc.get("request_time")
+        return _event(doc["remote_addr"], ts_ms, method, url, int(doc["status"]),
+                      round(float(request_time) * 1000) if request_time not in (None, "", "-") else None,
+                      _unescape(doc.get("http_referer")), _unescape(doc.get("http_user_agent")),
+                      _unescape(doc.get("remote_user")))
+    except KeyError as exc:
+        raise MalformedLine(f"missing key {exc.args[0]!r}") from None
+    except (ValueError, IndexError, TypeError, AttributeError) as exc:
+        raise MalformedLine(f"bad value: {exc}") from None
+
+
+def parse_line(line: str) -> Event:
+    return parse_nginx_json(line) if line.lstrip().startswith("{") else parse_clf(line)
+
+
+@dataclass
+class ReplayStats:
+    lines: int = 0
+    parsed: int = 0
+    rejected: int = 0
+    first_rejects: list[str] = field(default_factory=list)
+
+
+def read_log(stream: IO[str], stats: ReplayStats, rejects: IO[str] | None = None,
+             shown: int = 5) -> Iterator[Event]:
+    """Parse every line; a malformed one is counted, the first `shown` described, all kept in `rejects`."""
+    for number, line in enumerate(stream, start=1):
+        stats.lines += 1
+        if not line.strip():
+            continue
+        try:
+            event = parse_line(line.rstrip("\n"))
+        except MalformedLine as exc:
+            stats.rejected += 1
+            if len(stats.first_rejects) < shown:
+                stats.first_rejects.append(f"line {number}: {exc}")
+            if rejects is not None:
+                rejects.write(line if line.endswith("\n") else line + "\n")
+            continue
+        stats.parsed += 1
+        yield event
+
+
+def retime(events: Iterator[Event], start_ms: int, speed: float) -> Iterator[Event]:
+    """Shift timestamps so that the first event is at `start_ms`; gaps are divided by `speed`."""
+    origin = None
+    for event in events:
+        if origin is None:
+            origin = event.request_timestamp
+        offset = int((event.request_timestamp - origin) / speed)
+        yield event._replace(request_timestamp=start_ms + offset)

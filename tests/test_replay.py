@@ -1,0 +1,67 @@
+"""Replay of real access logs: every format on the committed sample, malformed lines reported."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from producer.event import parse_timestamp
+from producer.replay import ReplayStats, read_log
+from secmon.cli import cli
+
+SAMPLE = Path(__file__).parent / "data" / "access.log"
+
+
+def test_the_sample_parses_into_events_and_rejects():
+    stats = ReplayStats()
+    with open(SAMPLE) as log:
+        events = list(read_log(log, stats))
+    assert (stats.lines, stats.parsed, stats.rejected) == (11, 7, 4)
+    assert stats.first_rejects == [
+        "line 6: not combined/common log format",
+        "line 7: bad time '31/Foo/2024:12:30:49 +0000'",
+        "line 10: missing key 'time_local'",
+        "line 11: bad JSON: Expecting property name enclosed in double quotes",
+    ]
+    combined, login, ipv6, quoted, common, nginx_json, nginx_local = events
+    assert combined.to_dict() == {
+        "request_timestamp": "2024-01-25T12:30:45.000Z", "ip_address": "203.0.113.7",
+        "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                      "Chrome/123.0.4567.89 Safari/537.36",
+        "url": "/products/42?ref=home", "http_method": "GET", "status_code": 200, "response_time": None,
+        "referrer": "https://www.google.com/", "user_id": None, "username": None,
+        "user_action": "navigate_page", "security_level": "low",
+    }
+    assert (login.username, login.user_action, login.security_level, login.response_time) == ("john_doe", "login", "high", 245)
+    assert ipv6.ip_address == "2001:db8:85a3::8a2e:370:7334"
+    assert ipv6.request_timestamp == combined.request_timestamp + 2000  # +0100 zone honoured
+    assert (ipv6.referrer, ipv6.user_agent, ipv6.user_action) == (None, None, "download_file")
+    assert quoted.user_agent == 'Mozilla/5.0 (compatible; "quoted" agent)'
+    assert (common.status_code, common.user_agent, common.referrer) == (304, None, None)
+    assert (nginx_json.user_action, nginx_json.security_level, nginx_json.response_time) == ("upload_file", "high", 912)
+    assert (nginx_local.ip_address, nginx_local.user_action, nginx_local.referrer) == ("::1", "logout", None)
+
+
+def test_replay_command_reports_and_keeps_rejects(tmp_path):
+    out, rejects = tmp_path / "events.jsonl", tmp_path / "rejects.log"
+    result = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--output", str(out), "--rejects", str(rejects)])
+    assert result.exit_code == 0, result.output
+    assert "lines read 11, published 7, rejected 4" in result.output
+    assert "rejected line 6: not combined/common log format" in result.output
+    assert len(out.read_text().splitlines()) == 7
+    assert rejects.read_text().splitlines()[0] == "this line is not an access log line"
+    assert len(rejects.read_text().splitlines()) == 4
+
+
+def test_retime_now_keeps_gaps_scaled_by_speed(tmp_path):
+    out = tmp_path / "events.jsonl"
+    lines = SAMPLE.read_text().splitlines()[:2]
+    result = CliRunner().invoke(cli, ["replay", "-", "--retime", "now", "--speed", "1000", "--output", str(out)],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    first, second = (parse_timestamp(json.loads(line)["request_timestamp"]) for line in out.read_text().splitlines())
+    assert abs(first - time.time() * 1000) < 60_000
+    assert second - first == 1  # one second of log in 1 ms of replay
