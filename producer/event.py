@@ -58,6 +58,21 @@ def parse_timestamp(text: str) -> int:
     return int(parsed.timestamp() * 1000 + 0.5)
 
 
+class TimestampFormatter:
+    """Epoch milliseconds → ISO-8601 `…T…:…:….mmmZ`, formatting each second only once."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._second_prefix = ""
+
+    def __call__(self, epoch_ms: int) -> str:
+        seconds, millis = divmod(epoch_ms, 1000)
+        if seconds != self._second:
+            self._second = seconds
+            self._second_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
+        return f"{self._second_prefix}{millis:03d}Z"
+
+
 class EventEncoder:
     """Serializes events to the topic's JSON bytes, faster than json.dumps of a dict.
 
@@ -69,8 +84,7 @@ class EventEncoder:
 
     def __init__(self) -> None:
         self._quoted: dict[str | None, str] = {None: "null"}
-        self._second = -1
-        self._second_prefix = ""
+        self._timestamp = TimestampFormatter()
 
     def _quote(self, value: str | None) -> str:
         quoted = self._quoted.get(value)
@@ -79,13 +93,6 @@ class EventEncoder:
                 self._quoted = {None: "null"}
             quoted = self._quoted[value] = json.dumps(value, ensure_ascii=False)
         return quoted
-
-    def _timestamp(self, epoch_ms: int) -> str:
-        seconds, millis = divmod(epoch_ms, 1000)
-        if seconds != self._second:
-            self._second = seconds
-            self._second_prefix = time.strftime("%Y-%m-%dT%H:%M:%S.", time.gmtime(seconds))
-        return f"{self._second_prefix}{millis:03d}Z"
 
     def encode(self, event: Event) -> bytes:
         # Inlined cache look-ups: this runs once per event and dominates the generator's cost.

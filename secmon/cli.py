@@ -306,6 +306,38 @@ def replay(state_dir, bootstrap_servers, pg_url, output, labels, log_file, retim
 
 @cli.command()
 @state_dir_option
+@endpoint_options
+@click.option("--once", is_flag=True, help="Stop when every partition is caught up.")
+def ingest(state_dir, bootstrap_servers, pg_url, once):
+    """Consume `website_logs` into the landing table, exactly once; bad messages go to rejects.
+
+    Example: secmon ingest --once && secmon dbt build
+    """
+    from .ingest import Ingester, ensure_landing_table
+
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    ensure_landing_table(endpoints)
+    ingester = Ingester(endpoints)
+    try:
+        if once:
+            totals = ingester.drain()
+            console.print(f"ingested {totals.ingested:,} events, rejected {totals.rejected:,}, "
+                          f"in {totals.batches} batches, {totals.seconds:.1f} s "
+                          f"({totals.ingested / max(totals.seconds, 1e-9):,.0f} events/s)")
+            return
+        console.print(f"ingesting {settings.EVENTS_TOPIC} continuously; Ctrl-C stops")
+        while True:
+            result = ingester.poll_batch()
+            if result.ingested or result.rejected:
+                console.print(f"batch: {result.ingested:,} ingested, {result.rejected:,} rejected")
+    except KeyboardInterrupt:
+        console.print("stopped")
+    finally:
+        ingester.close()
+
+
+@cli.command()
+@state_dir_option
 @click.pass_context
 def demo(ctx, state_dir):
     """Run the whole system on the embedded defaults (what `make demo` runs).

@@ -1,0 +1,47 @@
+{#- The DDL of the stream source: `columns` is an ordered mapping of column name to SQL type.
+    RisingWave: a Kafka SOURCE (run by dbt-risingwave's `source` materialization).
+    PostgreSQL: a landing table with ingest metadata, the consumed offsets and the rejects table
+    (run by this project's `landing_table` materialization). -#}
+{% macro stream_source(columns, topic, watermark_column) -%}
+    {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column)) }}
+{%- endmacro %}
+
+{% macro risingwave__stream_source(columns, topic, watermark_column) -%}
+CREATE SOURCE IF NOT EXISTS {{ this }} (
+{%- for name, type in columns.items() %}
+    {{ name }} {{ type | upper }},
+{%- endfor %}
+    WATERMARK FOR {{ watermark_column }} AS {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
+) WITH (
+    connector = 'kafka',
+    topic = '{{ topic }}',
+    properties.bootstrap.server = '{{ var("kafka_bootstrap_servers") }}',
+    scan.startup.mode = '{{ var("kafka_startup_mode") }}'
+) FORMAT PLAIN ENCODE JSON
+{%- endmacro %}
+
+{% macro postgres__stream_source(columns, topic, watermark_column) -%}
+create table if not exists {{ this }} (
+{%- for name, type in columns.items() %}
+    {{ name }} {{ type }},
+{%- endfor %}
+    kafka_partition integer not null,
+    kafka_offset bigint not null,
+    ingested_at timestamptz not null default now()
+);
+create index if not exists {{ this.identifier }}__time on {{ this }} using brin ({{ watermark_column }});
+create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_offsets"}) }} (
+    topic text not null,
+    kafka_partition integer not null,
+    next_offset bigint not null,
+    primary key (topic, kafka_partition)
+);
+create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_rejects"}) }} (
+    topic text not null,
+    kafka_partition integer not null,
+    kafka_offset bigint not null,
+    raw_value bytea,
+    reason text not null,
+    rejected_at timestamptz not null default now()
+)
+{%- endmacro %}

@@ -1,0 +1,214 @@
+"""Topic → landing table, exactly once: rows and consumed offsets commit in one transaction.
+
+A message that does not parse or does not fit the event schema goes to the rejects table with its
+raw bytes, partition, offset and the reason; ingestion goes on.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+
+import psycopg2
+from kafka import KafkaConsumer, TopicPartition
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from producer.event import FIELDS, InvalidEvent, TimestampFormatter, parse_event
+
+from . import settings
+from .errors import SecmonError
+from .stack import Endpoints
+
+LANDING_TABLE = "website_logs_source"
+OFFSETS_TABLE = f"{LANDING_TABLE}_offsets"
+REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
+
+# COPY's text format: backslash, tab and line breaks are escaped; \N is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+@dataclass
+class BatchResult:
+    ingested: int = 0
+    rejected: int = 0
+    offsets: dict[int, int] = field(default_factory=dict)  # partition → next offset
+    min_event_ms: int | None = None
+    max_event_ms: int | None = None
+
+
+@dataclass
+class IngestTotals:
+    batches: int = 0
+    ingested: int = 0
+    rejected: int = 0
+    seconds: float = 0.0
+
+
+def landing_table_exists(endpoints: Endpoints, schema: str = settings.PG_SCHEMA) -> bool:
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass(%s) is not null", (f"{schema}.{OFFSETS_TABLE}",))
+        present = cur.fetchone()[0]
+    conn.close()
+    return present
+
+
+def ensure_landing_table(endpoints: Endpoints) -> None:
+    """Create the landing, offsets and rejects tables through dbt (the source model) if missing."""
+    from .dbt import run_dbt
+
+    if not landing_table_exists(endpoints):
+        code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE], endpoints)
+        if code != 0:
+            raise SecmonError(f"`dbt run -s {LANDING_TABLE}` failed with exit code {code}")
+
+
+class Ingester:
+    """Consumes every partition of `topic` by assignment (no consumer group: the offsets live in
+    PostgreSQL next to the rows) and appends each poll's messages as one batch."""
+
+    def __init__(self, endpoints: Endpoints, topic: str = settings.EVENTS_TOPIC,
+                 schema: str = settings.PG_SCHEMA, max_batch: int = 50_000) -> None:
+        self.endpoints, self.topic, self.schema, self.max_batch = endpoints, topic, schema, max_batch
+        if not landing_table_exists(endpoints, schema):
+            raise SecmonError(f"landing table {schema}.{LANDING_TABLE} does not exist: "
+                              f"run `secmon dbt run -s {LANDING_TABLE}` first")
+        self.conn = psycopg2.connect(endpoints.pg_url)
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=endpoints.bootstrap_servers, client_id="secmon-ingest", group_id=None,
+            enable_auto_commit=False, fetch_max_bytes=16 * 2**20, max_partition_fetch_bytes=8 * 2**20,
+        )
+        self.partitions = self._assign()
+        self._format_timestamp = TimestampFormatter()
+
+    def _table(self, name: str) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(name))
+
+    def _assign(self) -> list[TopicPartition]:
+        numbers = self.consumer.partitions_for_topic(self.topic)
+        if not numbers:
+            raise SecmonError(f"topic {self.topic} does not exist at {self.endpoints.bootstrap_servers}")
+        partitions = [TopicPartition(self.topic, number) for number in sorted(numbers)]
+        self.consumer.assign(partitions)
+        stored = self.stored_offsets()
+        for tp in partitions:
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+            else:
+                self.consumer.seek_to_beginning(tp)
+        return partitions
+
+    def stored_offsets(self) -> dict[int, int]:
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("select kafka_partition, next_offset from {} where topic = %s")
+                        .format(self._table(OFFSETS_TABLE)), (self.topic,))
+            offsets = dict(cur.fetchall())
+        self.conn.rollback()
+        return offsets
+
+    def drained(self) -> bool:
+        """Every partition's position has reached the high watermark of its last fetch response
+        (not `end_offsets()`, which Tansu 0.6 answers wrongly)."""
+        for tp in self.partitions:
+            highwater = self.consumer.highwater(tp)
+            if highwater is None or self.consumer.position(tp) < highwater:
+                return False
+        return True
+
+    def poll_batch(self, timeout_ms: int = 1000) -> BatchResult:
+        """Fetch up to max_batch messages and commit them, their rejects and offsets together."""
+        records = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+        result = BatchResult()
+        if not records:
+            return result
+        rows = io.BytesIO()
+        rejects = []
+        for tp, messages in records.items():
+            for message in messages:
+                try:
+                    event = parse_event(message.value)
+                    rows.write(self._copy_row(event, tp.partition, message.offset))
+                except InvalidEvent as exc:
+                    rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))
+                    continue
+                except UnicodeEncodeError:
+                    rejects.append((self.topic, tp.partition, message.offset, message.value,
+                                    "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)"))
+                    continue
+                result.ingested += 1
+                ts = event.request_timestamp
+                if result.min_event_ms is None or ts < result.min_event_ms:
+                    result.min_event_ms = ts
+                if result.max_event_ms is None or ts > result.max_event_ms:
+                    result.max_event_ms = ts
+            result.offsets[tp.partition] = messages[-1].offset + 1
+        result.rejected = len(rejects)
+        self._commit(rows, rejects, result.offsets)
+        return result
+
+    def _copy_row(self, event, partition: int, offset: int) -> bytes:
+        values = [self._format_timestamp(event.request_timestamp)]
+        for value in event[1:]:
+            if value is None:
+                values.append("\\N")
+            elif isinstance(value, str):
+                values.append(value.translate(_COPY_ESCAPES))
+            else:
+                values.append(str(value))
+        values.append(str(partition))
+        values.append(str(offset))
+        return ("\t".join(values) + "\n").encode("utf-8")
+
+    def _commit(self, rows: io.BytesIO, rejects: list[tuple], offsets: dict[int, int]) -> None:
+        columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))
+        rows.seek(0)
+        try:
+            with self.conn.cursor() as cur:
+                cur.copy_expert(sql.SQL("copy {} ({}) from stdin").format(self._table(LANDING_TABLE), columns)
+                                .as_string(cur), rows)
+                if rejects:
+                    execute_values(cur, sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) "
+                                                "values %s").format(self._table(REJECTS_TABLE)).as_string(cur),
+                                   rejects)
+                execute_values(cur, sql.SQL(
+                    "insert into {} (topic, kafka_partition, next_offset) values %s "
+                    "on conflict (topic, kafka_partition) do update set next_offset = excluded.next_offset"
+                ).format(self._table(OFFSETS_TABLE)).as_string(cur),
+                    [(self.topic, partition, offset) for partition, offset in offsets.items()])
+            self.conn.commit()
+        except psycopg2.Error:
+            self.conn.rollback()
+            self._rewind()  # the batch is not stored: read it again
+            raise
+
+    def _rewind(self) -> None:
+        stored = self.stored_offsets()
+        for tp in self.partitions:
+            if tp.partition in stored:
+                self.consumer.seek(tp, stored[tp.partition])
+            else:
+                self.consumer.seek_to_beginning(tp)
+
+    def drain(self, idle_timeout_s: float = 30.0) -> IngestTotals:
+        """Ingest until every partition is caught up; gives up after idle_timeout_s without progress."""
+        totals = IngestTotals()
+        started = last_progress = time.monotonic()
+        while True:
+            result = self.poll_batch()
+            if result.ingested or result.rejected:
+                totals.batches += 1
+                totals.ingested += result.ingested
+                totals.rejected += result.rejected
+                last_progress = time.monotonic()
+            elif self.drained():
+                break
+            elif time.monotonic() - last_progress > idle_timeout_s:
+                raise SecmonError(f"no progress for {idle_timeout_s:.0f} s reading {self.topic} "
+                                  f"at {self.endpoints.bootstrap_servers}")
+        totals.seconds = time.monotonic() - started
+        return totals
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.conn.close()

@@ -1,0 +1,20 @@
+CREATE SOURCE IF NOT EXISTS "dev"."public"."website_logs_source" (
+    request_timestamp TIMESTAMPTZ,
+    ip_address VARCHAR,
+    user_agent TEXT,
+    url TEXT,
+    http_method VARCHAR,
+    status_code INTEGER,
+    response_time INTEGER,
+    referrer TEXT,
+    user_id VARCHAR,
+    username VARCHAR,
+    user_action VARCHAR,
+    security_level VARCHAR,
+    WATERMARK FOR request_timestamp AS request_timestamp - INTERVAL '5 seconds'
+) WITH (
+    connector = 'kafka',
+    topic = 'website_logs',
+    properties.bootstrap.server = 'message_queue:29092',
+    scan.startup.mode = 'earliest'
+) FORMAT PLAIN ENCODE JSON

@@ -1,0 +1,113 @@
+"""Topic → landing table → dbt views on the local target, checked against a Python oracle."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from decimal import Decimal
+
+import psycopg2
+import pytest
+from kafka import KafkaProducer
+
+import oracle
+from producer.generate import Mix, plan
+from producer.publish import KafkaSink, publish
+from secmon import kafka, postgres, settings
+from secmon.dbt import run_dbt
+from secmon.ingest import Ingester, ensure_landing_table
+
+pytestmark = pytest.mark.integration
+
+TOPIC, SCHEMA = "oracle_logs", "oracle"
+MIX = Mix(rate=40, seed=11, attacks_per_scenario=1)
+START_MS, DURATION_MS = 1_706_184_000_000, 4 * 60_000
+
+MALFORMED = {
+    b"not json at all": "not JSON",
+    b'["a", "json", "array"]': "expected a JSON object, got list",
+    b'{"request_timestamp": "2024-01-25T12:00:00.000Z"}': "missing field(s): ip_address",
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline(endpoints):
+    """Publishes a deterministic mix plus malformed messages, ingests it, runs `dbt build`."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SECMON_PG_SCHEMA", SCHEMA)
+        kafka.ensure_topic(endpoints.bootstrap_servers, TOPIC, 3)
+        postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
+        summary = publish(plan(MIX, START_MS, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels"))
+        assert summary.undelivered == 0
+        producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers)
+        for raw in MALFORMED:
+            producer.send(TOPIC, value=raw)
+        producer.flush()
+        producer.close()
+        ensure_landing_table(endpoints)
+        ingester = Ingester(endpoints, topic=TOPIC, schema=SCHEMA)
+        totals = ingester.drain()
+        ingester.close()
+        build_code = run_dbt(["build", "-t", "local", "--quiet"], endpoints)
+        yield list(plan(MIX, START_MS, DURATION_MS).events()), totals, build_code
+
+
+def query(endpoints, statement: str, params=()) -> list[tuple]:
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute(statement, params)
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def normalise(value):
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def same(a, b) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and b is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-9)
+    return a == b
+
+
+def test_ingest_lands_every_valid_event_and_rejects_the_rest(pipeline, endpoints):
+    events, totals, _ = pipeline
+    assert (totals.ingested, totals.rejected) == (len(events), len(MALFORMED))
+    assert query(endpoints, f"select count(*), count(distinct (kafka_partition, kafka_offset)) from {SCHEMA}.website_logs_source") \
+        == [(len(events), len(events))]
+    rejects = dict(query(endpoints, f"select raw_value, reason from {SCHEMA}.website_logs_source_rejects"))
+    assert {bytes(raw) for raw in rejects} == set(MALFORMED)
+    for raw, reason in rejects.items():
+        assert reason.startswith(MALFORMED[bytes(raw)])
+
+
+def test_ingest_again_adds_nothing(pipeline, endpoints):
+    events, _, _ = pipeline
+    ingester = Ingester(endpoints, topic=TOPIC, schema=SCHEMA)
+    totals = ingester.drain()
+    ingester.close()
+    assert (totals.ingested, totals.rejected) == (0, 0)
+    assert query(endpoints, f"select count(*) from {SCHEMA}.website_logs_source") == [(len(events),)]
+
+
+def test_dbt_build_passes_on_producer_data(pipeline):
+    assert pipeline[2] == 0
+
+
+@pytest.mark.parametrize("view", oracle.VIEWS)
+def test_view_equals_the_python_oracle(pipeline, endpoints, view):
+    events = pipeline[0]
+    compute, columns, grain = oracle.VIEWS[view]
+    expected = compute(events)
+    actual = {}
+    for row in query(endpoints, f"select {columns} from {SCHEMA}.{view}"):
+        row = tuple(normalise(value) for value in row)
+        actual[row[:grain]] = row[grain:]
+    assert actual.keys() == expected.keys()
+    mismatches = [(key, actual[key], expected[key]) for key in expected
+                  if not all(same(a, b) for a, b in zip(actual[key], expected[key]))]
+    assert mismatches == []
