@@ -110,14 +110,37 @@ def status(state_dir, as_json):
 
     Example: secmon status --json
     """
+    from .stream import read_status
+
     rows = stack.status(state_dir)
+    stream_status = read_status(state_dir)
     if as_json:
-        click.echo(json.dumps([stack.as_dict(row) for row in rows], indent=2))
+        click.echo(json.dumps({"components": [stack.as_dict(row) for row in rows], "stream": stream_status}, indent=2))
         return
     if not rows:
         console.print(f"no stack recorded in {state_dir}: run `secmon up`")
         return
     _print_statuses(rows, f"secmon stack ({state_dir})")
+    if stream_status:
+        _print_stream_status(stream_status)
+
+
+def _print_stream_status(status: dict) -> None:
+    import psutil
+
+    alive = psutil.pid_exists(status["pid"])
+    age = time.time() - status["updated_at"]
+    console.print(f"stream (pid {status['pid']}, {'running' if alive else 'stopped'}, updated {age:.0f} s ago): "
+                  f"{status['ingested']:,} events ingested, {status['rejected']:,} rejected, "
+                  f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms")
+    table = Table(title="consumer lag")
+    for column in ("partition", "position", "high watermark", "lag"):
+        table.add_column(column, justify="right")
+    for partition, offsets in sorted(status["partitions"].items(), key=lambda item: int(item[0])):
+        highwater = offsets["highwater"]
+        lag = "-" if highwater is None else f"{highwater - offsets['position']:,}"
+        table.add_row(partition, f"{offsets['position']:,}", "-" if highwater is None else f"{highwater:,}", lag)
+    console.print(table)
 
 
 @cli.command()
@@ -338,11 +361,48 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
 
 @cli.command()
 @state_dir_option
-@click.pass_context
-def demo(ctx, state_dir):
+@endpoint_options
+@click.option("--max-batch", default=50_000, show_default=True, help="Most events in one batch.")
+@click.option("--exit-when-idle", type=float, help="Stop after this many seconds without events.")
+@click.option("--quiet", is_flag=True, help="No line per batch.")
+def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quiet):
+    """Ingest `website_logs` continuously and keep every view up to date after each batch.
+
+    Windowed views recompute only the windows a batch touched. Ctrl-C (or SIGTERM) finishes the
+    current batch and stops; a restart resumes from the stored offsets.
+
+    Example: secmon stream --exit-when-idle 10
+    """
+    from .stream import Stream
+
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    runner = Stream(endpoints, state_dir, max_batch)
+
+    def report(batch) -> None:
+        if not quiet:
+            console.print(f"{batch.ingested:>7,} events, {batch.rejected} rejected | ingest "
+                          f"{batch.ingest_seconds * 1000:>5.0f} ms, refresh {batch.refresh_seconds * 1000:>5.0f} ms | "
+                          f"freshness p50 {batch.freshness_p50:.2f} s, max {batch.freshness_max:.2f} s")
+
+    console.print(f"streaming {settings.EVENTS_TOPIC} into {len(runner.views)} views; Ctrl-C stops")
+    runner.run(report, idle_exit_after=exit_when_idle)
+    console.print(f"stopped after {runner.status.ingested:,} events ({runner.status.rejected:,} rejected)")
+
+
+@cli.command()
+@state_dir_option
+@click.option("--backfill-minutes", default=10.0, show_default=True, help="Minutes of history to generate first.")
+@click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
+@click.option("--duration", type=float, help="Seconds of live traffic before stopping (default: until Ctrl-C).")
+@click.option("--seed", default=1, show_default=True, help="Seed of the generated traffic.")
+def demo(state_dir, backfill_minutes, rate, duration, seed):
     """Run the whole system on the embedded defaults (what `make demo` runs).
 
-    Example: secmon demo
+    Starts the stack, backfills traffic with attacks, ingests it, builds and tests the views with
+    dbt, shows their latest windows, then streams live traffic until Ctrl-C or --duration.
+
+    Example: secmon demo --duration 60
     """
-    ctx.invoke(up, state_dir=state_dir)
-    console.print("Stack is up. Point psql or Grafana at the PostgreSQL above; stop with `secmon down`.")
+    from .demo import run_demo
+
+    run_demo(console, state_dir, backfill_minutes, rate, duration, seed)

@@ -24,6 +24,8 @@ from .stack import Endpoints
 LANDING_TABLE = "website_logs_source"
 OFFSETS_TABLE = f"{LANDING_TABLE}_offsets"
 REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
+PENDING_TABLE = f"{LANDING_TABLE}_pending_minutes"
+MINUTE_MS = 60_000
 
 # COPY's text format: backslash, tab and line breaks are escaped; \N is NULL.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -34,8 +36,8 @@ class BatchResult:
     ingested: int = 0
     rejected: int = 0
     offsets: dict[int, int] = field(default_factory=dict)  # partition → next offset
-    min_event_ms: int | None = None
-    max_event_ms: int | None = None
+    minutes: set[int] = field(default_factory=set)  # epoch ms of each minute that received events
+    produced_ms: list[int] = field(default_factory=list)  # the messages' Kafka timestamps
 
 
 @dataclass
@@ -124,7 +126,9 @@ class Ingester:
             return result
         rows = io.BytesIO()
         rejects = []
+        minutes = result.minutes
         for tp, messages in records.items():
+            result.produced_ms.extend(message.timestamp for message in messages)
             for message in messages:
                 try:
                     event = parse_event(message.value)
@@ -137,14 +141,10 @@ class Ingester:
                                     "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)"))
                     continue
                 result.ingested += 1
-                ts = event.request_timestamp
-                if result.min_event_ms is None or ts < result.min_event_ms:
-                    result.min_event_ms = ts
-                if result.max_event_ms is None or ts > result.max_event_ms:
-                    result.max_event_ms = ts
+                minutes.add(event.request_timestamp // MINUTE_MS * MINUTE_MS)
             result.offsets[tp.partition] = messages[-1].offset + 1
         result.rejected = len(rejects)
-        self._commit(rows, rejects, result.offsets)
+        self._commit(rows, rejects, result.offsets, minutes)
         return result
 
     def _copy_row(self, event, partition: int, offset: int) -> bytes:
@@ -160,7 +160,7 @@ class Ingester:
         values.append(str(offset))
         return ("\t".join(values) + "\n").encode("utf-8")
 
-    def _commit(self, rows: io.BytesIO, rejects: list[tuple], offsets: dict[int, int]) -> None:
+    def _commit(self, rows: io.BytesIO, rejects: list[tuple], offsets: dict[int, int], minutes: set[int]) -> None:
         columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))
         rows.seek(0)
         try:
@@ -176,6 +176,11 @@ class Ingester:
                     "on conflict (topic, kafka_partition) do update set next_offset = excluded.next_offset"
                 ).format(self._table(OFFSETS_TABLE)).as_string(cur),
                     [(self.topic, partition, offset) for partition, offset in offsets.items()])
+                if minutes:
+                    execute_values(cur, sql.SQL(
+                        "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
+                        "on conflict do nothing").format(self._table(PENDING_TABLE)).as_string(cur),
+                        [(minute,) for minute in sorted(minutes)])
             self.conn.commit()
         except psycopg2.Error:
             self.conn.rollback()

@@ -1,6 +1,7 @@
 {#- The DDL of the stream source: `columns` is an ordered mapping of column name to SQL type.
     RisingWave: a Kafka SOURCE (run by dbt-risingwave's `source` materialization).
-    PostgreSQL: a landing table with ingest metadata, the consumed offsets and the rejects table
+    PostgreSQL: a landing table with ingest metadata, the consumed offsets, the rejects table and
+    the minutes whose windows wait for a refresh
     (run by this project's `landing_table` materialization). -#}
 {% macro stream_source(columns, topic, watermark_column) -%}
     {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column)) }}
@@ -35,6 +36,9 @@ create table if not exists {{ this.incorporate(path={"identifier": this.identifi
     kafka_partition integer not null,
     next_offset bigint not null,
     primary key (topic, kafka_partition)
+);
+create table if not exists {{ pending_minutes() }} (
+    minute timestamptz primary key
 );
 create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_rejects"}) }} (
     topic text not null,

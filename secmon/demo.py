@@ -1,0 +1,92 @@
+"""`secmon demo`: the whole system on the embedded defaults, from nothing to live views."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from . import settings, stack
+from .dbt import run_dbt
+from .errors import SecmonError
+from .ingest import Ingester, ensure_landing_table
+from .report import latest_window_tables
+from .stream import Stream
+
+
+def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: float, duration: float | None,
+             seed: int) -> None:
+    from producer.generate import Mix, plan
+    from producer.publish import KafkaSink, publish
+
+    started = time.monotonic()
+    console.rule("1. the embedded stack")
+    for row in stack.up(state_dir, stack.StackOptions()):
+        console.print(f"{row.component}: {row.address} ({row.action})")
+    endpoints = stack.endpoints(state_dir)
+
+    console.rule(f"2. {backfill_minutes:g} minutes of traffic with attacks")
+    from . import kafka
+
+    kafka.ensure_topic(endpoints.bootstrap_servers, settings.LABELS_TOPIC, settings.DEFAULT_PARTITIONS)
+    duration_ms = int(backfill_minutes * 60_000)
+    backfill = plan(Mix(rate=rate, seed=seed), int(time.time() * 1000) - duration_ms, duration_ms)
+    summary = publish(backfill, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC,
+                                          state_dir / "labels.jsonl"))
+    console.print(f"published {summary.events:,} events ({summary.rate:,.0f}/s) and {summary.labels} attack labels")
+
+    console.rule("3. ingest, then dbt build (seeds, views, tests)")
+    ensure_landing_table(endpoints)
+    ingester = Ingester(endpoints)
+    totals = ingester.drain()
+    ingester.close()
+    console.print(f"ingested {totals.ingested:,} events ({totals.rejected} rejected) in {totals.seconds:.1f} s")
+    if run_dbt(["build", "-t", "local", "--quiet"], endpoints) != 0:
+        raise SecmonError("`dbt build` failed: run `secmon dbt build` to see why")
+    console.print("dbt build: every model built and every test passed")
+
+    console.rule(f"4. the views (first summary {time.monotonic() - started:.0f} s after start)")
+    for table in latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA):
+        console.print(table)
+
+    console.rule(f"5. live traffic at {rate:g} events/s" + (f" for {duration:g} s" if duration else ", Ctrl-C stops"))
+    _live(console, state_dir, endpoints, rate, duration, seed)
+    console.rule("done")
+    console.print(f"psql / Grafana (PostgreSQL datasource): {endpoints.pg_url} (schema {settings.PG_SCHEMA})")
+    console.print("stop everything: .venv/bin/secmon down   (add --purge to delete the data)")
+
+
+def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, rate: float, duration: float | None,
+          seed: int) -> None:
+    secmon = str(Path(sys.executable).with_name("secmon"))
+    producer = subprocess.Popen(
+        [secmon, "produce", "--rate", str(rate), "--duration", str(duration or 365 * 86400), "--seed", str(seed + 1),
+         "--state-dir", str(state_dir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    runner = Stream(endpoints, state_dir)
+    deadline = time.monotonic() + duration if duration else None
+    last_draw = 0.0
+    with Live(console=console, refresh_per_second=2, transient=False) as live:
+        def on_batch(batch) -> None:
+            nonlocal last_draw
+            if deadline and time.monotonic() > deadline:
+                runner.request_stop()
+            if time.monotonic() - last_draw > 2:
+                last_draw = time.monotonic()
+                from rich.console import Group
+
+                header = (f"{runner.status.ingested:,} live events, last batch {batch.ingested:,} | refresh "
+                          f"{batch.refresh_seconds * 1000:.0f} ms | freshness p50 {batch.freshness_p50:.2f} s")
+                tables = latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=5)[:3]
+                live.update(Group(header, *tables))
+
+        try:
+            runner.run(on_batch, idle_exit_after=duration)
+        finally:
+            producer.terminate()
+            producer.wait(10)

@@ -1,0 +1,158 @@
+"""`secmon stream`: ingest continuously and refresh the views after every batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psycopg2
+
+from . import settings
+from .engine import Refresher, compile_views
+from .errors import SecmonError
+from .ingest import BatchResult, Ingester, ensure_landing_table
+from .stack import Endpoints
+
+
+@dataclass
+class BatchReport:
+    ingested: int
+    rejected: int
+    ingest_seconds: float
+    refresh_seconds: float
+    freshness_p50: float | None  # produce → visible in every view, seconds
+    freshness_max: float | None
+
+
+@dataclass
+class StreamStatus:
+    """What `secmon status` shows about a running stream; written to <state dir>/stream.json."""
+
+    pid: int
+    updated_at: float
+    ingested: int = 0
+    rejected: int = 0
+    batches: int = 0
+    last_refresh_seconds: float = 0.0
+    partitions: dict[str, dict[str, int | None]] = field(default_factory=dict)
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(fraction * len(sorted_values)))]
+
+
+def status_path(state_dir: Path) -> Path:
+    return state_dir / "stream.json"
+
+
+def read_status(state_dir: Path) -> dict | None:
+    try:
+        return json.loads(status_path(state_dir).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+class Stream:
+    """One process: poll a batch → commit it → refresh the views it touched → repeat."""
+
+    RECONNECT_BACKOFF = (0.2, 0.5, 1, 2, 4, 8)
+
+    def __init__(self, endpoints: Endpoints, state_dir: Path, max_batch: int = 50_000,
+                 topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA) -> None:
+        self.endpoints, self.state_dir, self.max_batch = endpoints, state_dir, max_batch
+        self.topic, self.schema = topic, schema
+        ensure_landing_table(endpoints)
+        self.views = compile_views(endpoints, state_dir / "engine-target")
+        self.stopping = False
+        self.ingester: Ingester | None = None
+        self.refresher: Refresher | None = None
+        self.status = StreamStatus(pid=os.getpid(), updated_at=time.time())
+
+    def _connect(self) -> None:
+        self.ingester = Ingester(self.endpoints, self.topic, self.schema, self.max_batch)
+        self.refresher = Refresher(self.ingester.conn, self.views, self.schema)
+        missing = self.refresher.missing_views()
+        if missing:
+            raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
+        self.refresher.ensure_indexes()
+        self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
+
+    def _reconnect(self, error: Exception) -> None:
+        for delay in self.RECONNECT_BACKOFF:
+            if self.stopping:
+                return
+            time.sleep(delay)
+            try:
+                if self.ingester is not None:
+                    self.ingester.close()
+                self._connect()
+                return
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                continue
+        raise SecmonError(f"PostgreSQL at {self.endpoints.pg_url} is gone: {str(error).strip()}")
+
+    def request_stop(self, *_args) -> None:
+        self.stopping = True
+
+    def run(self, on_batch: Callable[[BatchReport], None] | None = None, idle_exit_after: float | None = None) -> None:
+        """Runs until SIGINT/SIGTERM (the current batch finishes or rolls back first), or after
+        `idle_exit_after` seconds without events."""
+        previous = {sig: signal.signal(sig, self.request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._connect()
+            last_event = time.monotonic()
+            while not self.stopping:
+                try:
+                    report = self._one_batch()
+                except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:
+                    self._reconnect(exc)
+                    continue
+                if report is None:
+                    if idle_exit_after is not None and time.monotonic() - last_event > idle_exit_after:
+                        break
+                    continue
+                last_event = time.monotonic()
+                if on_batch is not None:
+                    on_batch(report)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            if self.ingester is not None:
+                self.ingester.close()
+
+    def _one_batch(self) -> BatchReport | None:
+        started = time.monotonic()
+        result: BatchResult = self.ingester.poll_batch(timeout_ms=200)
+        if not (result.ingested or result.rejected):
+            self._write_status()
+            return None
+        ingested_at = time.monotonic()
+        timings = self.refresher.refresh()
+        visible_ms = time.time() * 1000
+        refreshed_at = time.monotonic()
+        lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
+        report = BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
+                             percentile(lags, 0.5) if lags else None, lags[-1] if lags else None)
+        self.status.ingested += result.ingested
+        self.status.rejected += result.rejected
+        self.status.batches += 1
+        self.status.last_refresh_seconds = sum(timings.values())
+        self._write_status()
+        return report
+
+    def _write_status(self) -> None:
+        consumer = self.ingester.consumer
+        self.status.partitions = {
+            str(tp.partition): {"position": consumer.position(tp), "highwater": consumer.highwater(tp)}
+            for tp in self.ingester.partitions
+        }
+        self.status.updated_at = time.time()
+        path = status_path(self.state_dir)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self.status)))
+        tmp.replace(path)
