@@ -6,18 +6,15 @@ Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python be
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# `producer` package.
-sys.path = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+import _no_shadow  # noqa: F401  (first: see its docstring)
 
 import argparse
 import os
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
 import psutil
 

@@ -18,7 +18,7 @@ from psycopg2 import sql
 
 from .dbt import run_dbt
 from .errors import SecmonError
-from .ingest import PENDING_TABLE
+from .ingest import LANDING_TABLE, PENDING_TABLE
 from .stack import Endpoints
 
 
@@ -68,6 +68,7 @@ class Refresher:
     def __init__(self, conn, views: list[View], schema: str) -> None:
         self.conn, self.views = conn, views
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
+        self.time_index = f"{schema}.{LANDING_TABLE}__time"
 
     def missing_views(self) -> list[str]:
         with self.conn.cursor() as cur:
@@ -94,7 +95,9 @@ class Refresher:
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("select minute from {}").format(self.pending))
             minutes = [row[0] for row in cur.fetchall()]
-        self.conn.rollback()
+            if minutes:
+                cur.execute("select brin_summarize_new_values(%s::regclass)", (self.time_index,))
+        self.conn.commit()
         timings = {}
         for view in self.views:
             if view.windowed and not minutes:
@@ -102,6 +105,9 @@ class Refresher:
             started = time.perf_counter()
             with self.conn.cursor() as cur:
                 if view.windowed:
+                    # A refresh reads a few windows: always by index. Right after a bulk load the
+                    # planner's statistics are stale and it would scan the whole history.
+                    cur.execute("set local enable_seqscan = off")
                     cur.execute(sql.SQL(
                         "delete from {view} where window_start <= (select max(minute) from {pending}) "
                         "and window_start > (select min(minute) from {pending}) - interval '1 day' "

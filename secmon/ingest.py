@@ -7,6 +7,7 @@ raw bytes, partition, offset and the reason; ingestion goes on.
 from __future__ import annotations
 
 import io
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -15,7 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from producer.event import FIELDS, InvalidEvent, TimestampFormatter, parse_event
+from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
 
 from . import settings
 from .errors import SecmonError
@@ -27,8 +28,26 @@ REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
 PENDING_TABLE = f"{LANDING_TABLE}_pending_minutes"
 MINUTE_MS = 60_000
 
-# COPY's text format: backslash, tab and line breaks are escaped; \N is NULL.
+# COPY's text format: backslash, tab and line breaks are escaped; \N is NULL. Few values hold
+# one of them, so a row is checked once and escaped field by field only when it needs it.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]").search
+_NULL = "\\N"
+
+
+def copy_row(event: Event, partition: int, offset: int, format_timestamp: TimestampFormatter) -> bytes:
+    """One landing-table row in COPY text format."""
+    (_, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level) = event
+    texts = (ip, agent, url, method, referrer, user_id, username, action, level)
+    if _NEEDS_ESCAPE("\x00".join(text for text in texts if text is not None)):
+        ip, agent, url, method, referrer, user_id, username, action, level = (
+            None if text is None else text.translate(_COPY_ESCAPES) for text in texts)
+    return "\t".join((
+        format_timestamp(event.request_timestamp), ip, _NULL if agent is None else agent, url, method,
+        str(status), _NULL if response_time is None else str(response_time),
+        _NULL if referrer is None else referrer, _NULL if user_id is None else user_id,
+        _NULL if username is None else username, action, level, str(partition), str(offset),
+    )).encode("utf-8") + b"\n"
 
 
 @dataclass
@@ -132,7 +151,7 @@ class Ingester:
             for message in messages:
                 try:
                     event = parse_event(message.value)
-                    rows.write(self._copy_row(event, tp.partition, message.offset))
+                    rows.write(copy_row(event, tp.partition, message.offset, self._format_timestamp))
                 except InvalidEvent as exc:
                     rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))
                     continue
@@ -146,19 +165,6 @@ class Ingester:
         result.rejected = len(rejects)
         self._commit(rows, rejects, result.offsets, minutes)
         return result
-
-    def _copy_row(self, event, partition: int, offset: int) -> bytes:
-        values = [self._format_timestamp(event.request_timestamp)]
-        for value in event[1:]:
-            if value is None:
-                values.append("\\N")
-            elif isinstance(value, str):
-                values.append(value.translate(_COPY_ESCAPES))
-            else:
-                values.append(str(value))
-        values.append(str(partition))
-        values.append(str(offset))
-        return ("\t".join(values) + "\n").encode("utf-8")
 
     def _commit(self, rows: io.BytesIO, rejects: list[tuple], offsets: dict[int, int], minutes: set[int]) -> None:
         columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))

@@ -27,6 +27,8 @@ class BatchReport:
     refresh_seconds: float
     freshness_p50: float | None  # produce → visible in every view, seconds
     freshness_max: float | None
+    lags: list[float] = field(repr=False, default_factory=list)  # every event's freshness, sorted
+    view_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,7 +139,7 @@ class Stream:
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
         report = BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
-                             percentile(lags, 0.5) if lags else None, lags[-1] if lags else None)
+                             percentile(lags, 0.5) if lags else None, lags[-1] if lags else None, lags, timings)
         self.status.ingested += result.ingested
         self.status.rejected += result.rejected
         self.status.batches += 1

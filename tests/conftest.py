@@ -27,6 +27,11 @@ def stack_options():
 
 
 @pytest.fixture(scope="session")
+def stack_options_factory():
+    return _stack_options
+
+
+@pytest.fixture(scope="session")
 def running_stack(tmp_path_factory) -> tuple[Path, stack.Endpoints]:
     """An embedded broker + PostgreSQL shared by the whole session; stopped and purged at the end."""
     state_dir = tmp_path_factory.mktemp("stack") / "state"

@@ -1,0 +1,127 @@
+"""Crashes and restarts with real processes: kill -9 of the stream, PostgreSQL restarted under it."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+import oracle
+from producer.generate import Mix, plan
+from producer.publish import KafkaSink, publish
+from secmon import settings, stack
+from secmon.dbt import run_dbt
+from secmon.ingest import ensure_landing_table
+from secmon.postgres import EmbeddedPostgres
+
+pytestmark = pytest.mark.integration
+
+SECMON = str(Path(sys.executable).with_name("secmon"))
+START_MS = 1_706_184_000_000
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory, stack_options_factory):
+    """A stack of its own: these tests kill and restart its processes."""
+    state_dir = tmp_path_factory.mktemp("crash") / "state"
+    stack.up(state_dir, stack_options_factory())
+    endpoints = stack.endpoints(state_dir)
+    ensure_landing_table(endpoints)
+    assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
+    yield state_dir, endpoints
+    stack.down(state_dir, purge=True)
+
+
+def start_stream(state_dir: Path, *args: str) -> subprocess.Popen:
+    (state_dir / "stream.json").unlink(missing_ok=True)
+    environment = {**os.environ, "SECMON_STATE_DIR": str(state_dir)}
+    for name in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL):
+        environment.pop(name, None)
+    return subprocess.Popen([SECMON, "stream", "--quiet", "--max-batch", "5000", *args], env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def landed(endpoints) -> tuple[int, int]:
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute("select count(*), count(distinct (kafka_partition, kafka_offset)) from secmon.website_logs_source")
+        counts = cur.fetchone()
+    conn.close()
+    return counts
+
+
+def publish_mix(endpoints, seed: int, minutes: float, rate: float) -> list:
+    mix = Mix(rate=rate, seed=seed, attacks_per_scenario=1)
+    summary = publish(plan(mix, START_MS, int(minutes * 60_000)),
+                      KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
+    assert summary.undelivered == 0
+    return list(plan(mix, START_MS, int(minutes * 60_000)).events())
+
+
+def views_equal_oracle(endpoints, events) -> None:
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        for view, (compute, columns, grain) in oracle.VIEWS.items():
+            cur.execute(f"select {columns} from secmon.{view}")
+            actual = {}
+            for row in cur.fetchall():
+                row = tuple(int(v.timestamp() * 1000) if hasattr(v, "timestamp") else
+                            float(v) if type(v).__name__ == "Decimal" else v for v in row)
+                actual[row[:grain]] = row[grain:]
+            expected = compute(events)
+            assert actual.keys() == expected.keys(), view
+            for key, values in expected.items():
+                for got, want in zip(actual[key], values):
+                    assert got == want or abs(float(got) - float(want)) <= 1e-9 * max(1.0, abs(float(want))), (view, key)
+    conn.close()
+
+
+def test_kill_9_at_random_points_loses_and_duplicates_nothing(own_stack):
+    state_dir, endpoints = own_stack
+    events = publish_mix(endpoints, seed=21, minutes=3.5, rate=1000)
+    assert len(events) >= 200_000
+    chance = random.Random(5)
+    kills = 0
+    while kills < 5:
+        proc = start_stream(state_dir)
+        wait_for(lambda: (state_dir / "stream.json").exists() or proc.poll() is not None, 60, "the stream to start")
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(chance.uniform(0.05, 1.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills += 1
+        assert landed(endpoints)[0] < len(events), "killed too late to prove anything"
+    proc = start_stream(state_dir, "--exit-when-idle", "3")
+    assert proc.wait(300) == 0, proc.stderr.read()
+    assert landed(endpoints) == (len(events), len(events))
+    views_equal_oracle(endpoints, events)
+
+
+def test_postgres_restarted_under_a_running_stream_loses_nothing(own_stack):
+    state_dir, endpoints = own_stack
+    before = landed(endpoints)[0]
+    proc = start_stream(state_dir, "--exit-when-idle", "8")
+    wait_for(lambda: (state_dir / "stream.json").exists(), 60, "the stream to start")
+    first = publish_mix(endpoints, seed=22, minutes=0.5, rate=400)
+    recorded = stack.read_state(state_dir)["postgres"]
+    server = EmbeddedPostgres(state_dir, recorded["host"], recorded["port"])
+    server.stop()
+    time.sleep(1)
+    server.start()
+    second = publish_mix(endpoints, seed=23, minutes=0.5, rate=400)
+    assert proc.wait(120) == 0, proc.stderr.read()
+    assert landed(endpoints) == (before + len(first) + len(second),) * 2
