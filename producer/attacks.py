@@ -180,7 +180,7 @@ def bad_user_agent(kit: AttackKit, start_ms: int):
              "WPScan": "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
              "zgrab": "Mozilla/5.0 zgrab/0.x",
              "Acunetix": "Mozilla/5.0 (Windows NT 6.1) Acunetix-Product/14.0"}[tool]
-    return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 404)), "view_page", LOW)
+    return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304)), "view_page", LOW)
             for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)], None
 
 

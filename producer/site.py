@@ -164,9 +164,12 @@ def build_population(rng: random.Random, user_count: int) -> Population:
             devices.append((ip, random_browser_agent(rng)))
         users.append(User(str(10000 + index), username, tuple(devices)))
     _make_usernames_unique(users)
-    crawlers = [(agent, ip_pattern.format(rng.randrange(1, 255))) for agent, ip_pattern in CRAWLER_AGENTS]
+    # Search engines crawl from many addresses: their number grows with the site's traffic, so
+    # that one crawler address sends about as much at any scale.
+    crawlers = [(ip_pattern.format(octet), agent) for agent, ip_pattern in CRAWLER_AGENTS
+                for octet in rng.sample(range(1, 255), max(1, user_count // 300))]
     anonymous = [(random_ip(rng), random_browser_agent(rng)) for _ in range(user_count // 2)]
-    return Population(users, [(ip, agent) for agent, ip in crawlers], anonymous, shared)
+    return Population(users, crawlers, anonymous, shared)
 
 
 def _make_usernames_unique(users: list[User]) -> None:

@@ -100,8 +100,8 @@ class NormalTraffic:
         for _ in range(self.rng.randrange(5, 40)):
             endpoint = self.site.browsing_step()
             if endpoint.method == "GET":
-                events.append(self._event(ts, ip, agent, endpoint, self.site.page_status(endpoint), "direct",
-                                          None, None))
+                status = 404 if self.random() < 0.01 else 200  # crawlers follow the sitemap: few misses
+                events.append(self._event(ts, ip, agent, endpoint, status, "direct", None, None))
             ts += self.rng.randrange(1500, 6000)
         return events
 

@@ -327,6 +327,84 @@ def replay(state_dir, bootstrap_servers, pg_url, output, labels, log_file, retim
                       + ("" if rejects else " (keep them with --rejects FILE)"))
 
 
+@cli.command(name="eval")
+@state_dir_option
+@endpoint_options
+@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The producer's labels (default: <state-dir>/labels.jsonl).")
+@json_option
+def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
+    """Score the detections against the producer's labels: precision and recall per scenario.
+
+    An alert matches a label when its detection answers the label's scenario, its entity is the
+    attacker (or the target account) and its window overlaps the attack.
+
+    Example: secmon eval --json
+    """
+    from .evaluate import read_alerts, read_labels, score
+
+    labels_path = labels or state_dir / "labels.jsonl"
+    if not labels_path.exists():
+        raise SecmonError(f"no labels at {labels_path}: run `secmon produce` first or give --labels")
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    result = score(read_labels(labels_path), read_alerts(endpoints.pg_url, settings.PG_SCHEMA))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"detections against {labels_path}")
+    for column in ("scenario", "labels", "alerts", "precision", "recall"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for row in result["scenarios"]:
+        table.add_row(row["scenario"], str(row["labels"]), str(row["alerts"]),
+                      *("-" if row[key] is None else f"{row[key]:.2f}" for key in ("precision", "recall")))
+    console.print(table)
+    console.print(f"alerts on normal traffic: {result['alerts_on_normal_traffic']}")
+
+
+@cli.command()
+@state_dir_option
+@endpoint_options
+@click.option("--follow/--no-follow", default=True, show_default=True, help="Keep waiting for new alerts.")
+@json_option
+def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
+    """Print the alerts on the `security_alerts` topic, each alert_id once.
+
+    Example: secmon alerts --no-follow --json
+    """
+    from .alerts import read_topic
+
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    seen = set()
+    try:
+        for raw in read_topic(endpoints.bootstrap_servers, settings.ALERTS_TOPIC, follow=follow):
+            alert = json.loads(raw)
+            if alert["alert_id"] in seen:
+                continue  # RisingWave's sink is at-least-once
+            seen.add(alert["alert_id"])
+            if as_json:
+                click.echo(raw.decode())
+                continue
+            target = f" → {alert['target_username']}" if alert["target_username"] else ""
+            console.print(f"{alert['window_start'][:19]}  [bold]{alert['severity']:<8}[/bold] {alert['detection']:<24} "
+                          f"{alert['entity']}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
+                          f"distinct; e.g. {alert['example']})", markup=True, highlight=False)
+    except KeyboardInterrupt:
+        pass
+
+
+@cli.command()
+def patterns():
+    """Regenerate macros/detections/crowdsec_patterns.sql from the seeds/crowdsec_*.csv lists.
+
+    Run it after editing a pattern seed; a test fails while the two disagree.
+
+    Example: secmon patterns
+    """
+    from .patterns import write_macro
+
+    console.print(f"wrote {write_macro()}")
+
+
 @cli.command()
 @state_dir_option
 @endpoint_options

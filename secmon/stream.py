@@ -15,6 +15,7 @@ import psycopg2
 from . import settings
 from .engine import Refresher, compile_views
 from .errors import SecmonError
+from .alerts import AlertPublisher
 from .ingest import BatchResult, Ingester, ensure_landing_table
 from .stack import Endpoints
 
@@ -41,6 +42,7 @@ class StreamStatus:
     rejected: int = 0
     batches: int = 0
     last_refresh_seconds: float = 0.0
+    alerts_published: int = 0
     partitions: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
 
@@ -73,6 +75,7 @@ class Stream:
         self.stopping = False
         self.ingester: Ingester | None = None
         self.refresher: Refresher | None = None
+        self.alerts: AlertPublisher | None = None
         self.status = StreamStatus(pid=os.getpid(), updated_at=time.time())
 
     def _connect(self) -> None:
@@ -82,7 +85,11 @@ class Stream:
         if missing:
             raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
         self.refresher.ensure_indexes()
+        self.refresher.summarize_time_index()  # rows loaded without the engine, e.g. a bulk COPY
         self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
+        if any(view.name == "security_alerts" for view in self.views):
+            self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
+            self.status.alerts_published += self.alerts.publish_new()
 
     def _reconnect(self, error: Exception) -> None:
         for delay in self.RECONNECT_BACKOFF:
@@ -90,13 +97,20 @@ class Stream:
                 return
             time.sleep(delay)
             try:
-                if self.ingester is not None:
-                    self.ingester.close()
+                self._close()
                 self._connect()
                 return
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
                 continue
         raise SecmonError(f"PostgreSQL at {self.endpoints.pg_url} is gone: {str(error).strip()}")
+
+    def _close(self) -> None:
+        if self.alerts is not None:
+            self.alerts.close()
+            self.alerts = None
+        if self.ingester is not None:
+            self.ingester.close()
+            self.ingester = None
 
     def request_stop(self, *_args) -> None:
         self.stopping = True
@@ -124,8 +138,7 @@ class Stream:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            if self.ingester is not None:
-                self.ingester.close()
+            self._close()
 
     def _one_batch(self) -> BatchReport | None:
         started = time.monotonic()
@@ -136,6 +149,8 @@ class Stream:
         ingested_at = time.monotonic()
         timings = self.refresher.refresh()
         visible_ms = time.time() * 1000
+        if self.alerts is not None:
+            self.status.alerts_published += self.alerts.publish_new()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
         report = BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,

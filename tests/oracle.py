@@ -115,3 +115,34 @@ VIEWS = {
         "security_level, window_start, count_security_level, avg_response_time, median_response_time, "
         "median_count_security_level", 2),
 }
+
+
+def _normalise(value):
+    if hasattr(value, "timestamp"):
+        return int(value.timestamp() * 1000)
+    if type(value).__name__ == "Decimal":
+        return float(value)
+    return value
+
+
+def _same(actual, expected) -> bool:
+    if isinstance(actual, float) or isinstance(expected, float):
+        return (actual is not None and expected is not None
+                and abs(actual - expected) <= 1e-9 * max(1.0, abs(expected)))
+    return actual == expected
+
+
+def assert_view_matches(cursor, relation: str, view: str, events: list[Event]) -> None:
+    """The rows of `relation` (the view `view`, possibly schema-qualified) equal the oracle's:
+    the same grain keys, exact counts, floats within 1e-9."""
+    compute, columns, grain = VIEWS[view]
+    cursor.execute(f"select {columns} from {relation}")
+    actual = {}
+    for row in cursor.fetchall():
+        row = tuple(map(_normalise, row))
+        actual[row[:grain]] = row[grain:]
+    expected = compute(events)
+    assert actual.keys() == expected.keys(), view
+    mismatches = [(key, actual[key], values) for key, values in expected.items()
+                  if not all(_same(a, b) for a, b in zip(actual[key], values))]
+    assert mismatches == [], view

@@ -42,10 +42,17 @@ def monkeypatch_module():
         yield patch
 
 
+SINKS = {"security_alerts_sink": '"dev"."public"."security_alerts"'}
+
+
 def statement(name: str, compiled: str) -> str:
-    """The DDL RisingWave runs: materialized views wrap the compiled SELECT."""
+    """The DDL RisingWave runs: materialized views wrap the compiled SELECT; dbt-risingwave builds
+    a sink's CREATE SINK … FROM <relation> around the relation its model renders."""
     if name == "website_logs_source":
         return compiled
+    if name in SINKS:
+        return (f"CREATE SINK {name} FROM {compiled.strip()} WITH (connector = 'kafka', topic = 'security_alerts') "
+                "FORMAT PLAIN ENCODE JSON (force_append_only = 'true')")
     return f"CREATE MATERIALIZED VIEW {name} AS {compiled}"
 
 
@@ -67,6 +74,17 @@ def test_every_data_test_parses_as_risingwave_sql(risingwave_sql):
     for name, compiled in tests.items():
         parsed = sqlglot.parse_one(compiled, read="risingwave")
         assert not isinstance(parsed, exp.Command), name
+
+
+def test_the_alert_sink_reads_security_alerts(risingwave_sql):
+    for name, relation in SINKS.items():
+        assert risingwave_sql[name].strip() == relation
+
+
+def test_the_pattern_macro_is_generated_from_the_seeds():
+    from secmon.patterns import MACRO_PATH, render_macro
+
+    assert MACRO_PATH.read_text() == render_macro(), "run `secmon patterns` after editing a crowdsec_* seed"
 
 
 def test_every_windowed_view_uses_tumble_on_risingwave(risingwave_sql):

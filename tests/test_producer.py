@@ -95,8 +95,8 @@ def test_attackers_are_a_small_share_and_never_normal_visitors(mixed):
 
 def test_no_normal_user_agent_matches_a_bad_agent_pattern(mixed):
     traffic, events = mixed
-    bad = patterns.load("bad_user_agents")
-    agents = {event.user_agent for event in events if event.ip_address not in attack_ips(traffic)}
+    bad = [pattern.upper() for pattern in patterns.load("bad_user_agents")]
+    agents = {event.user_agent.upper() for event in events if event.ip_address not in attack_ips(traffic)}
     assert [agent for agent in agents if any(pattern in agent for pattern in bad)] == []
 
 
@@ -130,7 +130,7 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
         listed = [p.upper() for p in patterns.load(names[scenario])]
         return all(any(p in url for p in listed) for url in upper_urls)
     if scenario == "bad_user_agent":
-        return all(any(p in e.user_agent for p in patterns.load("bad_user_agents")) for e in own)
+        return all(any(p.upper() in e.user_agent.upper() for p in patterns.load("bad_user_agents")) for e in own)
     if scenario == "request_flood":
         seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000
         return len(own) / seconds >= 15 and seconds >= 50

@@ -1,0 +1,24 @@
+with
+
+logins as (
+    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('account_takeover_window')) }} as windowed
+    where user_action = 'login' and username is not null
+),
+
+per_account as (
+    select
+        ip_address,
+        username,
+        sum(case when status_code in (401, 403) then 1 else 0 end) as failures,
+        min(case when status_code in (401, 403) then request_timestamp end) as first_failure,
+        max(case when status_code in (200, 302) then request_timestamp end) as last_success,
+        count(*) as attempts,
+        window_start,
+        window_end
+    from logins
+    group by ip_address, username, window_start, window_end
+)
+
+select {{ alert_columns('account_takeover', 'critical', 'username', 'username', 'username', 'attempts', 'failures', 'ip_address') }}
+from per_account
+where failures >= {{ var('account_takeover_min_failures') }} and last_success > first_failure

@@ -1,0 +1,22 @@
+with
+
+failed_logins as (
+    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('brute_force_window')) }} as windowed
+    where user_action = 'login' and status_code in (401, 403) and username is not null
+),
+
+per_account as (
+    select
+        ip_address,
+        username,
+        count(*) as failures,
+        max(user_agent) as example,
+        window_start,
+        window_end
+    from failed_logins
+    group by ip_address, username, window_start, window_end
+    having count(*) >= {{ var('brute_force_min_failures') }}
+)
+
+select {{ alert_columns('brute_force', 'high', 'ip', 'ip_address', 'username', 'failures', '1', 'example') }}
+from per_account

@@ -1,0 +1,22 @@
+with
+
+failed_logins as (
+    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('credential_stuffing_window')) }} as windowed
+    where user_action = 'login' and status_code in (401, 403) and username is not null
+),
+
+per_ip as (
+    select
+        ip_address,
+        count(*) as failures,
+        count(distinct username) as usernames,
+        max(username) as example,
+        window_start,
+        window_end
+    from failed_logins
+    group by ip_address, window_start, window_end
+    having count(distinct username) >= {{ var('credential_stuffing_min_usernames') }}
+)
+
+select {{ alert_columns('credential_stuffing', 'high', 'ip', 'ip_address', 'null', 'failures', 'usernames', 'example') }}
+from per_ip

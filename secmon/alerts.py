@@ -1,0 +1,95 @@
+"""Alerts out of the local engine: each new security_alerts row to the `security_alerts` topic, once.
+
+Kafka is the record of what was published: on start the publisher reads the topic's alert ids,
+so a crash between sending and noting an alert neither loses nor repeats it.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterator
+
+from kafka import KafkaConsumer, TopicPartition
+from psycopg2 import sql
+from psycopg2.extras import execute_values
+
+from producer.publish import kafka_producer
+
+from . import kafka, settings
+from .errors import SecmonError
+
+ALERT_COLUMNS = ("alert_id", "detection", "severity", "entity_type", "entity", "target_username", "event_count",
+                 "distinct_count", "example", "window_start", "window_end")
+
+
+def alert_json(row: tuple) -> bytes:
+    doc = {name: value.isoformat() if isinstance(value, datetime) else value
+           for name, value in zip(ALERT_COLUMNS, row)}
+    return json.dumps(doc, separators=(",", ":")).encode()
+
+
+def read_topic(bootstrap_servers: str, topic: str, follow: bool = False,
+               poll_ms: int = 1000) -> Iterator[bytes]:
+    """Every message of `topic` from the beginning; with `follow`, then waits for new ones."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
+                             client_id="secmon-alerts")
+    try:
+        numbers = consumer.partitions_for_topic(topic) or set()
+        partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
+        if not partitions:
+            return
+        consumer.assign(partitions)
+        consumer.seek_to_beginning()
+        while True:
+            batches = consumer.poll(timeout_ms=poll_ms)
+            for records in batches.values():
+                for record in records:
+                    yield record.value
+            caught_up = all(consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp)
+                            for tp in partitions)
+            if not batches and caught_up and not follow:
+                return
+    finally:
+        consumer.close()
+
+
+class AlertPublisher:
+    def __init__(self, conn, bootstrap_servers: str, schema: str, topic: str = settings.ALERTS_TOPIC) -> None:
+        self.conn, self.topic = conn, topic
+        self.alerts = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts"))
+        self.published = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts_published"))
+        kafka.ensure_topic(bootstrap_servers, topic, 1)
+        with conn.cursor() as cur:
+            cur.execute(sql.SQL("create table if not exists {} (alert_id text primary key, "
+                                "published_at timestamptz not null default now())").format(self.published))
+            already = [(json.loads(raw)["alert_id"],) for raw in read_topic(bootstrap_servers, topic)]
+            if already:
+                execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
+                               .format(self.published).as_string(cur), already)
+        conn.commit()
+        self.producer = kafka_producer(bootstrap_servers, client_id="secmon-alerts")
+
+    def publish_new(self) -> int:
+        """Sends the alerts not published yet; returns how many."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("select {} from {} as alert where not exists "
+                                "(select from {} as done where done.alert_id = alert.alert_id)").format(
+                sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS)), self.alerts, self.published))
+            rows = cur.fetchall()
+        self.conn.rollback()
+        if not rows:
+            return 0
+        futures = [self.producer.send(self.topic, key=row[0].encode(), value=alert_json(row)) for row in rows]
+        self.producer.flush()
+        failed = sum(1 for future in futures if future.failed())
+        if failed:
+            raise SecmonError(f"{failed} of {len(rows)} alerts could not be sent to {self.topic}")
+        with self.conn.cursor() as cur:
+            execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
+                           .format(self.published).as_string(cur), [(row[0],) for row in rows])
+        self.conn.commit()
+        return len(rows)
+
+    def close(self) -> None:
+        self.producer.close()

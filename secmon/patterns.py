@@ -1,0 +1,34 @@
+"""The CrowdSec pattern seeds as a dbt macro, so that detections can match them on RisingWave.
+
+RisingWave cannot join a stream to the pattern table on `position(pattern in url) > 0` (a
+streaming nested-loop join is not supported), so the patterns are rendered into the SQL as
+literals. The seeds stay the one source: `secmon patterns` regenerates the macro, and a test fails
+when it is out of date.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from producer import patterns
+from .settings import PROJECT_DIR
+
+MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "crowdsec_patterns.sql"
+LISTS = ("admin_interfaces", "backdoors", "bad_user_agents", "path_traversal", "sensitive_files",
+         "sqli_patterns", "xss_patterns")
+
+
+def render_macro() -> str:
+    entries = ",\n".join(f"    {json.dumps(name)}: {json.dumps(list(patterns.load(name)))}" for name in LISTS)
+    return (
+        "{#- Generated from seeds/crowdsec_*.csv by `secmon patterns`: do not edit by hand. -#}\n"
+        "{% macro crowdsec_patterns(name) -%}\n"
+        "{{ return({\n" + entries + "\n}[name]) }}\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def write_macro(path: Path = MACRO_PATH) -> Path:
+    path.write_text(render_macro())
+    return path
