@@ -15,8 +15,15 @@ from secmon.cli import cli
 pytestmark = pytest.mark.integration
 
 
-def test_up_serves_kafka_and_postgres_then_down_leaves_nothing(tmp_path, stack_options):
-    state_dir = tmp_path / "state"
+@pytest.fixture
+def state_dir(tmp_path):
+    """A state dir whose stack is stopped whatever the test does."""
+    path = tmp_path / "state"
+    yield path
+    stack.down(path, purge=path.exists())
+
+
+def test_up_serves_kafka_and_postgres_then_down_leaves_nothing(state_dir, stack_options):
     options = stack_options(partitions=2)
     stack.up(state_dir, options)
     endpoints = stack.endpoints(state_dir)
@@ -53,8 +60,7 @@ def test_up_serves_kafka_and_postgres_then_down_leaves_nothing(tmp_path, stack_o
     assert processes.port_is_free(options.host, options.pg_port)
 
 
-def test_up_is_idempotent_and_down_twice_is_harmless(tmp_path, stack_options):
-    state_dir = tmp_path / "state"
+def test_up_is_idempotent_and_down_twice_is_harmless(state_dir, stack_options):
     options = stack_options()
     first = stack.up(state_dir, options)
     second = stack.up(state_dir, options)

@@ -16,17 +16,8 @@ probes as (
 ),
 
 per_ip as (
-    select
-        ip_address,
-        count(*) as requests,
-        count(distinct path) as paths,
-        max(path) as example,
-        window_start,
-        window_end
-    from probes
-    group by ip_address, window_start, window_end
-    having count(distinct path) >= {{ var('path_probing_min_paths') }}
+    {{ distinct_per_ip('probes', 'path', var('path_probing_min_paths')) }}
 )
 
-select {{ alert_columns('path_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'paths', 'example') }}
+select {{ alert_columns('path_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip

@@ -6,17 +6,8 @@ requests as (
 ),
 
 per_ip as (
-    select
-        ip_address,
-        count(*) as requests,
-        count(distinct user_agent) as agents,
-        max(user_agent) as example,
-        window_start,
-        window_end
-    from requests
-    group by ip_address, window_start, window_end
-    having count(distinct user_agent) >= {{ var('switching_user_agents_min_agents') }}
+    {{ distinct_per_ip('requests', 'user_agent', var('switching_user_agents_min_agents')) }}
 )
 
-select {{ alert_columns('switching_user_agents', 'medium', 'ip', 'ip_address', 'null', 'requests', 'agents', 'example') }}
+select {{ alert_columns('switching_user_agents', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip

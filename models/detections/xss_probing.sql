@@ -5,22 +5,12 @@ requests as (
 ),
 
 probes as (
-    select * from requests
-    where {{ matches_any('url', 'xss_patterns', how='contains_ci') }}
+    {{ matching_rows('requests', 'url', 'xss_patterns', how='contains_ci') }}
 ),
 
 per_ip as (
-    select
-        ip_address,
-        count(*) as requests,
-        count(distinct url) as urls,
-        max(url) as example,
-        window_start,
-        window_end
-    from probes
-    group by ip_address, window_start, window_end
-    having count(distinct url) >= {{ var('xss_probing_min_requests') }}
+    {{ distinct_per_ip('probes', 'url', var('xss_probing_min_requests')) }}
 )
 
-select {{ alert_columns('xss_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'urls', 'example') }}
+select {{ alert_columns('xss_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
