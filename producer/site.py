@@ -146,8 +146,8 @@ def random_browser_agent(rng: random.Random) -> str:
 
 
 def build_population(rng: random.Random, user_count: int) -> Population:
-    """Users on one to three IPs each; office NATs share one IP among a few users."""
-    nat_ips = [random_ipv4(rng) for _ in range(max(1, user_count // 60))]
+    """Users on one to three IPs each; office NATs share one IP among a few (about four) users."""
+    nat_ips = [random_ipv4(rng) for _ in range(max(1, user_count // 25))]
     users = []
     shared = set()
     for index in range(user_count):
