@@ -1,4 +1,6 @@
-"""Alerts out of the local engine: each new security_alerts row to the `security_alerts` topic, once.
+"""Alerts out of the local engine: each security_alerts row to the `security_alerts` topic, once,
+when its window has closed (as RisingWave's EMIT ON WINDOW CLOSE does): the newest event time
+seen, less the source's watermark delay, has passed the window's end.
 
 Kafka is the record of what was published: on start the publisher reads the topic's alert ids,
 so a crash between sending and noting an alert neither loses nor repeats it.
@@ -70,12 +72,12 @@ class AlertPublisher:
         conn.commit()
         self.producer = kafka_producer(bootstrap_servers, client_id="secmon-alerts")
 
-    def publish_new(self) -> int:
-        """Sends the alerts not published yet; returns how many."""
+    def publish_closed(self, watermark: datetime) -> int:
+        """Sends the alerts of windows ending at or before `watermark` not published yet; returns how many."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select {} from {} as alert where not exists "
+            cur.execute(sql.SQL("select {} from {} as alert where alert.window_end <= %s and not exists "
                                 "(select from {} as done where done.alert_id = alert.alert_id)").format(
-                sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS)), self.alerts, self.published))
+                sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS)), self.alerts, self.published), (watermark,))
             rows = cur.fetchall()
         self.conn.rollback()
         if not rows:

@@ -56,6 +56,7 @@ class BatchResult:
     rejected: int = 0
     offsets: dict[int, int] = field(default_factory=dict)  # partition → next offset
     minutes: set[int] = field(default_factory=set)  # epoch ms of each minute that received events
+    newest_event_ms: int | None = None
     produced_ms: list[int] = field(default_factory=list)  # the messages' Kafka timestamps
 
 
@@ -128,6 +129,14 @@ class Ingester:
         self.conn.rollback()
         return offsets
 
+    def newest_event_time(self):
+        """The newest request_timestamp landed so far (None when empty): reads the whole table once."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("select max(request_timestamp) from {}").format(self._table(LANDING_TABLE)))
+            newest = cur.fetchone()[0]
+        self.conn.rollback()
+        return newest
+
     def drained(self) -> bool:
         """Every partition's position has reached the high watermark of its last fetch response
         (not `end_offsets()`, which Tansu 0.6 answers wrongly)."""
@@ -160,7 +169,10 @@ class Ingester:
                                     "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)"))
                     continue
                 result.ingested += 1
-                minutes.add(event.request_timestamp // MINUTE_MS * MINUTE_MS)
+                ts = event.request_timestamp
+                minutes.add(ts // MINUTE_MS * MINUTE_MS)
+                if result.newest_event_ms is None or ts > result.newest_event_ms:
+                    result.newest_event_ms = ts
             result.offsets[tp.partition] = messages[-1].offset + 1
         result.rejected = len(rejects)
         self._commit(rows, rejects, result.offsets, minutes)

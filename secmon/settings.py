@@ -16,6 +16,9 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_PG_PORT = 15432
 DEFAULT_PARTITIONS = 3
+# As the RisingWave source's WATERMARK (dbt var watermark_delay): a window closes this long after
+# an event past its end has arrived.
+WATERMARK_DELAY_MS = 5_000
 
 # The dbt `local` target's database and schema; profiles.yml reads the same names.
 PG_DATABASE = "secmon"

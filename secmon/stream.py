@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -67,7 +68,8 @@ class Stream:
     RECONNECT_BACKOFF = (0.2, 0.5, 1, 2, 4, 8)
 
     def __init__(self, endpoints: Endpoints, state_dir: Path, max_batch: int = 50_000,
-                 topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA) -> None:
+                 topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA,
+                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS) -> None:
         self.endpoints, self.state_dir, self.max_batch = endpoints, state_dir, max_batch
         self.topic, self.schema = topic, schema
         ensure_landing_table(endpoints)
@@ -76,6 +78,8 @@ class Stream:
         self.ingester: Ingester | None = None
         self.refresher: Refresher | None = None
         self.alerts: AlertPublisher | None = None
+        self.newest_event_ms: int | None = None
+        self.watermark_delay_ms = watermark_delay_ms
         self.status = StreamStatus(pid=os.getpid(), updated_at=time.time())
 
     def _connect(self) -> None:
@@ -89,7 +93,10 @@ class Stream:
         self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
         if any(view.name == "security_alerts" for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
-            self.status.alerts_published += self.alerts.publish_new()
+            newest = self.ingester.newest_event_time()
+            if newest is not None:
+                self.newest_event_ms = int(newest.timestamp() * 1000)
+            self._publish_closed_alerts()
 
     def _reconnect(self, error: Exception) -> None:
         for delay in self.RECONNECT_BACKOFF:
@@ -103,6 +110,12 @@ class Stream:
             except (psycopg2.OperationalError, psycopg2.InterfaceError):
                 continue
         raise SecmonError(f"PostgreSQL at {self.endpoints.pg_url} is gone: {str(error).strip()}")
+
+    def _publish_closed_alerts(self) -> None:
+        if self.alerts is None or self.newest_event_ms is None:
+            return
+        watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, timezone.utc)
+        self.status.alerts_published += self.alerts.publish_closed(watermark)
 
     def _close(self) -> None:
         if self.alerts is not None:
@@ -149,8 +162,9 @@ class Stream:
         ingested_at = time.monotonic()
         timings = self.refresher.refresh()
         visible_ms = time.time() * 1000
-        if self.alerts is not None:
-            self.status.alerts_published += self.alerts.publish_new()
+        if result.newest_event_ms is not None:
+            self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
+        self._publish_closed_alerts()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
         report = BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,

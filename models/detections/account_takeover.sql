@@ -22,3 +22,4 @@ per_account as (
 select {{ alert_columns('account_takeover', 'critical', 'username', 'username', 'username', 'attempts', 'failures', 'ip_address') }}
 from per_account
 where failures >= {{ var('account_takeover_min_failures') }} and last_success > first_failure
+{{ emit_on_window_close() }}

@@ -15,3 +15,4 @@ per_ip as (
 
 select {{ alert_columns('bad_user_agent', 'low', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
+{{ emit_on_window_close() }}

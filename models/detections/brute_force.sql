@@ -20,3 +20,4 @@ per_account as (
 
 select {{ alert_columns('brute_force', 'high', 'ip', 'ip_address', 'username', 'failures', '1', 'example') }}
 from per_account
+{{ emit_on_window_close() }}

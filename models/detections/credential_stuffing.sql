@@ -20,3 +20,4 @@ per_ip as (
 
 select {{ alert_columns('credential_stuffing', 'high', 'ip', 'ip_address', 'null', 'failures', 'usernames', 'example') }}
 from per_ip
+{{ emit_on_window_close() }}

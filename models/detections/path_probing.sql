@@ -21,3 +21,4 @@ per_ip as (
 
 select {{ alert_columns('path_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
+{{ emit_on_window_close() }}

@@ -34,3 +34,4 @@ floods as (
 
 select {{ alert_columns('request_flood', 'high', 'ip', 'ip_address', 'null', 'requests', 'urls', 'example') }}
 from floods
+{{ emit_on_window_close() }}

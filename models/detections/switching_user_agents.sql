@@ -11,3 +11,4 @@ per_ip as (
 
 select {{ alert_columns('switching_user_agents', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
+{{ emit_on_window_close() }}

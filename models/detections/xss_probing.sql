@@ -14,3 +14,4 @@ per_ip as (
 
 select {{ alert_columns('xss_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
+{{ emit_on_window_close() }}

@@ -1,6 +1,6 @@
-{#- RisingWave only: every alert row to the `security_alerts` topic as JSON. Sinks are
-    at-least-once and an alert's evidence may grow while its window is open, so consumers keep
-    the last row per alert_id. On the local target `secmon stream` publishes the same JSON. -#}
+{#- RisingWave only: every alert row to the `security_alerts` topic as JSON. The detections emit
+    on window close, so each alert is one row; sinks are at-least-once, so consumers drop repeats
+    by alert_id. On the local target `secmon stream` publishes the same JSON when the window closes. -#}
 {{ config(
     enabled=(target.type == 'risingwave'),
     materialized='sink',
