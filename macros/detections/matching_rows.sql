@@ -15,7 +15,8 @@
     from {{ relation }}
     inner join (
         select distinct_values.value
-        from (select distinct {{ column }} as value from {{ relation }}) as distinct_values
+        {#- OFFSET 0 keeps PostgreSQL from pushing the pattern filter below the DISTINCT. #}
+        from (select distinct {{ column }} as value from {{ relation }} offset 0) as distinct_values
         where {{ matches_any('distinct_values.value', list_name, how) }}
     ) as matched on matched.value = {{ relation }}.{{ column }}
 {%- endmacro %}
