@@ -131,12 +131,12 @@ def main() -> None:
             # 3. Freshness at 2k events/s, realtime, with >= 1M events of history.
             seconds = grow_history(endpoints, max(0, medium - history_size(endpoints)), history_end - 2 * DAY_MS)
             print(f"(history grown to {history_size(endpoints):,} events and views rebuilt in {seconds:.0f} s)")
+            runner = Stream(endpoints, state_dir)  # compiled before the traffic starts
             producer = subprocess.Popen(
                 [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", "2000", "--duration",
                  str(live_seconds), "--attacks", "0", "--state-dir", str(state_dir)],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             lags, peak_rss, events = [], rss_mb(), 0
-            runner = Stream(endpoints, state_dir)
 
             def on_batch(report) -> None:
                 nonlocal peak_rss, events
