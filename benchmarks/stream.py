@@ -89,9 +89,33 @@ def refresh_times(endpoints, state_dir: Path, batches: int, batch_events: int, a
     return [report.refresh_seconds for report in reports]
 
 
+def freshness(endpoints, state_dir: Path, seconds: int, select: str | None = None) -> None:
+    """Live traffic at 2,000 events/s for `seconds`; every event's produce → visible-in-every-view lag."""
+    runner = Stream(endpoints, state_dir, select=select)  # compiled before the traffic starts
+    producer = subprocess.Popen(
+        [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", "2000", "--duration", str(seconds),
+         "--attacks", "0", "--state-dir", str(state_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    lags, peak_rss, events = [], rss_mb(), 0
+
+    def on_batch(report) -> None:
+        nonlocal peak_rss, events
+        lags.extend(report.lags)
+        events += report.ingested
+        peak_rss = max(peak_rss, rss_mb())
+
+    runner.run(on_batch, idle_exit_after=5)
+    producer.wait()
+    lags.sort()
+    print(f"freshness at 2,000 events/s for {seconds} s, {len(runner.views)} views ({select or 'all'}), "
+          f"{events:,} events, {history_size(endpoints):,} of history: p50 {lags[len(lags) // 2]:.2f} s, "
+          f"p95 {lags[int(len(lags) * 0.95)]:.2f} s, max {lags[-1]:.2f} s; stream RSS peak {peak_rss:.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a first look")
+    parser.add_argument("--freshness-only", action="store_true",
+                        help="only the freshness figure, for the seed's views and for every view")
     parser.add_argument("--load-history", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--end-ms", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--pg-url", help=argparse.SUPPRESS)
@@ -111,6 +135,11 @@ def main() -> None:
             now_ms = int(time.time() * 1000)
             history_end = now_ms - DAY_MS
             base_at = now_ms - 3_600_000
+            if args.freshness_only:
+                grow_history(endpoints, medium, history_end)
+                freshness(endpoints, state_dir, live_seconds, select="ingest metrics")
+                freshness(endpoints, state_dir, live_seconds)
+                return
 
             # 1. Refresh cost with a small history.
             grow_history(endpoints, small, history_end - DAY_MS)
@@ -131,25 +160,7 @@ def main() -> None:
             # 3. Freshness at 2k events/s, realtime, with >= 1M events of history.
             seconds = grow_history(endpoints, max(0, medium - history_size(endpoints)), history_end - 2 * DAY_MS)
             print(f"(history grown to {history_size(endpoints):,} events and views rebuilt in {seconds:.0f} s)")
-            runner = Stream(endpoints, state_dir)  # compiled before the traffic starts
-            producer = subprocess.Popen(
-                [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", "2000", "--duration",
-                 str(live_seconds), "--attacks", "0", "--state-dir", str(state_dir)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            lags, peak_rss, events = [], rss_mb(), 0
-
-            def on_batch(report) -> None:
-                nonlocal peak_rss, events
-                lags.extend(report.lags)
-                events += report.ingested
-                peak_rss = max(peak_rss, rss_mb())
-
-            runner.run(on_batch, idle_exit_after=5)
-            producer.wait()
-            lags.sort()
-            print(f"freshness at 2,000 events/s for {live_seconds} s ({events:,} events, "
-                  f"{history_size(endpoints):,} of history): p50 {lags[len(lags) // 2]:.2f} s, "
-                  f"p95 {lags[int(len(lags) * 0.95)]:.2f} s, max {lags[-1]:.2f} s; stream RSS peak {peak_rss:.0f} MB")
+            freshness(endpoints, state_dir, live_seconds)
 
             # 4. Refresh cost with a large history.
             seconds = grow_history(endpoints, large - history_size(endpoints), history_end - 4 * DAY_MS)

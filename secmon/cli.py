@@ -443,7 +443,8 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
 @click.option("--max-batch", default=50_000, show_default=True, help="Most events in one batch.")
 @click.option("--exit-when-idle", type=float, help="Stop after this many seconds without events.")
 @click.option("--quiet", is_flag=True, help="No line per batch.")
-def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quiet):
+@click.option("--select", help="Keep only these views up to date (dbt selection syntax, e.g. `metrics`).")
+def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quiet, select):
     """Ingest `website_logs` continuously and keep every view up to date after each batch.
 
     Windowed views recompute only the windows a batch touched. Ctrl-C (or SIGTERM) finishes the
@@ -454,7 +455,7 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
     from .stream import Stream
 
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
-    runner = Stream(endpoints, state_dir, max_batch)
+    runner = Stream(endpoints, state_dir, max_batch, select=select)
 
     def report(batch) -> None:
         if not quiet:

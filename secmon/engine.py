@@ -34,16 +34,19 @@ class View:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
 
 
-def compile_views(endpoints: Endpoints, target_dir: Path) -> list[View]:
+def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = None) -> list[View]:
     """Compiles the project for the local target with `secmon_incremental` and returns the table
-    models in dependency order (dbt's manifest), the stream source and seeds left out."""
-    code = run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(target_dir),
+    models in dependency order (dbt's manifest), the stream source and seeds left out; `select`
+    (dbt selection syntax) keeps only some of them."""
+    selection = ["--select", select] if select else []
+    code = run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(target_dir), *selection,
                     "--vars", json.dumps({"secmon_incremental": True})], endpoints)
     if code != 0:
         raise SecmonError(f"`dbt compile` for the stream engine failed with exit code {code}")
     manifest = json.loads((target_dir / "manifest.json").read_text())
     nodes = {uid: node for uid, node in manifest["nodes"].items()
-             if node["resource_type"] == "model" and node["config"]["materialized"] == "table"}
+             if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
+             and node.get("compiled_code")}
     ordered: list[str] = []
     visiting: set[str] = set()
 

@@ -69,11 +69,11 @@ class Stream:
 
     def __init__(self, endpoints: Endpoints, state_dir: Path, max_batch: int = 50_000,
                  topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA,
-                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS) -> None:
+                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS, select: str | None = None) -> None:
         self.endpoints, self.state_dir, self.max_batch = endpoints, state_dir, max_batch
         self.topic, self.schema = topic, schema
         ensure_landing_table(endpoints)
-        self.views = compile_views(endpoints, state_dir / "engine-target")
+        self.views = compile_views(endpoints, state_dir / "engine-target", select)
         self.stopping = False
         self.ingester: Ingester | None = None
         self.refresher: Refresher | None = None
