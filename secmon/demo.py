@@ -14,7 +14,7 @@ from . import settings, stack
 from .dbt import run_dbt
 from .errors import SecmonError
 from .ingest import Ingester, ensure_landing_table
-from .report import latest_window_tables
+from .report import alerts_table, latest_window_tables
 from .stream import Stream
 
 
@@ -52,6 +52,8 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
     console.rule(f"4. the views (first summary {time.monotonic() - started:.0f} s after start)")
     for table in latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA):
         console.print(table)
+    console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
+    console.print("score the detections against the attacks' labels: .venv/bin/secmon eval")
 
     console.rule(f"5. live traffic at {rate:g} events/s" + (f" for {duration:g} s" if duration else ", Ctrl-C stops"))
     _live(console, state_dir, endpoints, rate, duration, seed)

@@ -30,6 +30,21 @@ def _cell(value) -> str:
     return "" if value is None else str(value)
 
 
+def alerts_table(pg_url: str, schema: str, rows: int = 12) -> Table:
+    """The newest alerts of security_alerts."""
+    columns = ("window_start", "severity", "detection", "entity", "target_username", "event_count")
+    table = Table(title="security_alerts — newest", title_justify="left")
+    for column in columns:
+        table.add_column(column, no_wrap=True)
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(sql.SQL("select {} from {}.security_alerts order by window_start desc, detection limit %s").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema)), (rows,))
+        for row in cur.fetchall():
+            table.add_row(row[0].strftime("%H:%M"), *map(_cell, row[1:]))
+    conn.close()
+    return table
+
+
 def latest_window_tables(pg_url: str, schema: str, rows_per_view: int = 8) -> list[Table]:
     """One table per view: its rows in the newest window that has ended (or the newest at all)."""
     tables = []
