@@ -18,7 +18,6 @@ NULLABLE: frozenset[str] = frozenset(
 ENUMS: dict[str, frozenset[str]] = {
     name: frozenset(spec["enum"]) for name, spec in SCHEMA["properties"].items() if "enum" in spec
 }
-USER_ACTIONS: tuple[str, ...] = tuple(SCHEMA["properties"]["user_action"]["enum"])
 
 # Larger messages are rejected: no access-log line is that long, and one would bloat every view.
 MAX_EVENT_BYTES = 64 * 1024

@@ -126,7 +126,6 @@ class Population:
     users: list[User]
     crawlers: list[tuple[str, str]]  # (ip_address, user_agent)
     anonymous: list[tuple[str, str]]
-    shared_ips: set[str] = field(default_factory=set)
 
 
 def random_ipv4(rng: random.Random) -> str:
@@ -149,18 +148,13 @@ def build_population(rng: random.Random, user_count: int) -> Population:
     """Users on one to three IPs each; office NATs share one IP among a few (about four) users."""
     nat_ips = [random_ipv4(rng) for _ in range(max(1, user_count // 25))]
     users = []
-    shared = set()
     for index in range(user_count):
         username = f"{rng.choice(FIRST_NAMES)}_{rng.choice(LAST_NAMES)}"
         if index >= len(FIRST_NAMES) * len(LAST_NAMES) // 4:
             username += str(rng.randrange(10, 100))
         devices = []
         for _ in range(rng.choice((1, 1, 2, 2, 3))):
-            if rng.random() < 0.08:
-                ip = rng.choice(nat_ips)
-                shared.add(ip)
-            else:
-                ip = random_ip(rng)
+            ip = rng.choice(nat_ips) if rng.random() < 0.08 else random_ip(rng)
             devices.append((ip, random_browser_agent(rng)))
         users.append(User(str(10000 + index), username, tuple(devices)))
     _make_usernames_unique(users)
@@ -169,7 +163,7 @@ def build_population(rng: random.Random, user_count: int) -> Population:
     crawlers = [(ip_pattern.format(octet), agent) for agent, ip_pattern in CRAWLER_AGENTS
                 for octet in rng.sample(range(1, 255), max(1, user_count // 300))]
     anonymous = [(random_ip(rng), random_browser_agent(rng)) for _ in range(user_count // 2)]
-    return Population(users, crawlers, anonymous, shared)
+    return Population(users, crawlers, anonymous)
 
 
 def _make_usernames_unique(users: list[User]) -> None:
