@@ -35,18 +35,6 @@ def broker_answers(bootstrap_servers: str, timeout_ms: int = 2000) -> bool:
         admin.close()
 
 
-def topic_partitions(bootstrap_servers: str) -> dict[str, int]:
-    admin = _admin(bootstrap_servers, 5000)
-    try:
-        return {
-            topic["topic"]: len(topic["partitions"])
-            for topic in admin.describe_topics()
-            if not topic["topic"].startswith("__")
-        }
-    finally:
-        admin.close()
-
-
 def ensure_topic(bootstrap_servers: str, topic: str, partitions: int) -> bool:
     """Create `topic` unless it exists; returns True when it was created."""
     admin = _admin(bootstrap_servers, 5000)
