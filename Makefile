@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 INSTALLED = $(VENV)/.installed
 
-.PHONY: demo test install clean
+.PHONY: demo test install browser clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,11 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/secmon demo
 
-test: $(INSTALLED)
+# The test set-up: Debian's chromium and chromium-driver, for the dashboards preview's browser test.
+browser:
+	./scripts/ensure-chromium
+
+test: $(INSTALLED) browser
 	$(BIN)/python -m pytest
 
 clean:

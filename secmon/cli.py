@@ -485,3 +485,79 @@ def demo(state_dir, backfill_minutes, rate, duration, seed):
     from .demo import run_demo
 
     run_demo(console, state_dir, backfill_minutes, rate, duration, seed)
+
+
+@cli.group()
+def dashboards():
+    """Grafana dashboards and alert rules as code (dashboards/*.dashboard.py, grafanalib).
+
+    Example: secmon dashboards build && secmon dashboards preview
+    """
+
+
+def build_dir_option(default: Path, help_text: str):
+    return click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=default,
+                        show_default=True, help=help_text)
+
+
+@dashboards.command(name="build")
+@build_dir_option(settings.PROJECT_DIR / "build" / "grafana", "Folder for the JSON and provisioning files.")
+def dashboards_build(output):
+    """Write each dashboard's JSON and Grafana's provisioning files (datasources, dashboards, alert rules).
+
+    The same dashboards/ always give byte-identical files.
+
+    Example: secmon dashboards build --output build/grafana
+    """
+    from .dashboards import build
+
+    for path in build(output):
+        console.print(f"wrote {path}")
+
+
+@dashboards.command(name="push")
+@click.option("--grafana-url", envvar="GRAFANA_URL", required=True, help="Grafana's base URL (env GRAFANA_URL).")
+@click.option("--token", envvar="GRAFANA_TOKEN", help="A service account token (env GRAFANA_TOKEN).")
+@click.option("--user", envvar="GRAFANA_USER", help="Basic auth instead of a token (env GRAFANA_USER).")
+@click.option("--password", envvar="GRAFANA_PASSWORD", help="Basic auth password (env GRAFANA_PASSWORD).")
+@click.option("--datasource-uid", default="secmon-risingwave", show_default=True,
+              help="The datasource the alert rules query.")
+def dashboards_push(grafana_url, token, user, password, datasource_uid):
+    """Upload the dashboards into the `Security monitoring` folder and create or update the alert rules
+    of the high-severity detections. Running it again changes nothing.
+
+    Example: secmon dashboards push --grafana-url http://localhost:3000 --token "$GRAFANA_TOKEN"
+    """
+    from .grafana import GrafanaClient, push_all
+
+    changes = push_all(GrafanaClient(grafana_url, token, user, password), datasource_uid)
+    table = Table(title=f"Grafana at {grafana_url}")
+    for column in ("kind", "name", "action", "url"):
+        table.add_column(column)
+    for change in changes:
+        table.add_row(change.kind, change.name, change.action, change.url)
+    console.print(table)
+
+
+@dashboards.command(name="preview")
+@state_dir_option
+@click.option("--pg-url", envvar=settings.ENV_PG_URL, help="Read this PostgreSQL instead of the embedded one.")
+@build_dir_option(settings.PROJECT_DIR / "build" / "preview", "Folder for the HTML pages.")
+@click.option("--from", "time_from", help="Start of the time range: now-1h, now-30m or ISO-8601 "
+                                         "(default: the dashboard's own).")
+@click.option("--to", "time_to", help="End of the time range (default: the dashboard's own).")
+@click.option("--refresh", type=click.IntRange(min=1), help="Re-render every N seconds; the pages reload themselves.")
+def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
+    """Render every dashboard to a self-contained HTML page from the local engine's views: no Grafana needed.
+
+    Example: secmon dashboards preview --refresh 10   # then open build/preview/index.html
+    """
+    from .preview import preview
+
+    try:
+        for pages in preview(stack.postgres_url(state_dir, pg_url), settings.PG_SCHEMA, output, time_from, time_to, refresh):
+            for page in pages:
+                console.print(f"{page.path}: {page.panels_with_data}/{page.panels} panels with data"
+                              + (f", errors: {'; '.join(page.errors)}" if page.errors else ""))
+    except KeyboardInterrupt:
+        pass

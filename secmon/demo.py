@@ -54,12 +54,32 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
         console.print(table)
     console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
     console.print("score the detections against the attacks' labels: .venv/bin/secmon eval")
+    preview = _render_preview(endpoints)
+    console.print(f"the Grafana dashboards, rendered from these views: {preview} (reloads every "
+                  f"{PREVIEW_REFRESH_SECONDS} s while the demo runs)")
 
     console.rule(f"5. live traffic at {rate:g} events/s" + (f" for {duration:g} s" if duration else ", Ctrl-C stops"))
     _live(console, state_dir, endpoints, rate, duration, seed)
     console.rule("done")
     console.print(f"psql / Grafana (PostgreSQL datasource): {endpoints.pg_url} (schema {settings.PG_SCHEMA})")
     console.print("stop everything: .venv/bin/secmon down   (add --purge to delete the data)")
+
+
+PREVIEW_REFRESH_SECONDS = 10
+PREVIEW_DIR = settings.PROJECT_DIR / "build" / "preview"
+
+
+def _render_preview(endpoints: stack.Endpoints) -> Path:
+    """The dashboards as HTML pages (`secmon dashboards preview`) over the last hour; the index page."""
+    from datetime import datetime, timedelta, timezone
+
+    from .dashboards import load_all
+    from .preview import write_pages
+
+    now = datetime.now(timezone.utc)
+    write_pages(load_all(), endpoints.pg_url, settings.PG_SCHEMA, PREVIEW_DIR, now - timedelta(hours=1), now,
+                PREVIEW_REFRESH_SECONDS)
+    return PREVIEW_DIR / "index.html"
 
 
 def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, rate: float, duration: float | None,
@@ -72,12 +92,15 @@ def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, rate: f
     )
     runner = Stream(endpoints, state_dir)
     deadline = time.monotonic() + duration if duration else None
-    last_draw = 0.0
+    last_draw = last_preview = 0.0
     with Live(console=console, refresh_per_second=2, transient=False) as live:
         def on_batch(batch) -> None:
-            nonlocal last_draw
+            nonlocal last_draw, last_preview
             if deadline and time.monotonic() > deadline:
                 runner.request_stop()
+            if time.monotonic() - last_preview > PREVIEW_REFRESH_SECONDS:
+                last_preview = time.monotonic()
+                _render_preview(endpoints)
             if time.monotonic() - last_draw > 2:
                 last_draw = time.monotonic()
                 from rich.console import Group

@@ -193,6 +193,14 @@ def status(state_dir: Path) -> list[ComponentStatus]:
     return statuses
 
 
+def postgres_url(state_dir: Path, pg_url: str | None = None) -> str:
+    """Where PostgreSQL is, for commands that need nothing else: option, environment, or `up`'s record."""
+    url = pg_url or os.environ.get(settings.ENV_PG_URL) or read_state(state_dir).get("postgres", {}).get("url")
+    if not url:
+        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first (or set {settings.ENV_PG_URL})")
+    return url
+
+
 def endpoints(state_dir: Path, bootstrap_servers: str | None = None, pg_url: str | None = None) -> Endpoints:
     """Where the broker and PostgreSQL are: options and environment first, then what `up` recorded."""
     state = read_state(state_dir)

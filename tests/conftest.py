@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import socket
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 
 from secmon import stack
+
+DASHBOARD_TOPIC, DASHBOARD_SCHEMA = "dashboard_logs", "dashboards"
 
 
 def free_port() -> int:
@@ -53,3 +56,29 @@ def stack_env(running_stack, monkeypatch) -> Path:
     for name, value in endpoints.environment().items():
         monkeypatch.setenv(name, value)
     return state_dir
+
+
+@pytest.fixture(scope="session")
+def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
+    """Twelve minutes of traffic with one attack per scenario, ingested and built by dbt in a schema
+    of its own: (PostgreSQL URL, start, end)."""
+    from producer.generate import Mix, plan
+    from producer.publish import KafkaSink, publish
+    from secmon import kafka, postgres, settings
+    from secmon.dbt import run_dbt
+    from secmon.ingest import Ingester, ensure_landing_table
+
+    start, minutes = datetime(2024, 1, 25, 12, 0, tzinfo=timezone.utc), 12
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SECMON_PG_SCHEMA", DASHBOARD_SCHEMA)
+        kafka.ensure_topic(endpoints.bootstrap_servers, DASHBOARD_TOPIC, 3)
+        postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, DASHBOARD_SCHEMA)
+        traffic = plan(Mix(rate=20, seed=5, attacks_per_scenario=1), int(start.timestamp() * 1000), minutes * 60_000)
+        sink = KafkaSink(endpoints.bootstrap_servers, DASHBOARD_TOPIC, "dashboard_labels")
+        assert publish(traffic, sink).undelivered == 0
+        ensure_landing_table(endpoints)
+        ingester = Ingester(endpoints, topic=DASHBOARD_TOPIC, schema=DASHBOARD_SCHEMA)
+        ingester.drain()
+        ingester.close()
+        assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
+    return endpoints.pg_url, start, start + timedelta(minutes=minutes)

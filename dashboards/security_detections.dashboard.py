@@ -1,0 +1,79 @@
+"""Security detections: what the detection views found, from the union view security_alerts."""
+
+from grafanalib.core import GridPos
+
+from secmon.detections import detections
+from secmon.panels import SEVERITY_COLORS, bar_chart, secmon_dashboard, stat, table, time_series
+
+STATS_PER_ROW = 6
+STAT_WIDTH, STAT_HEIGHT = 24 // STATS_PER_ROW, 4
+stat_rows = -(-len(detections()) // STATS_PER_ROW)
+top = stat_rows * STAT_HEIGHT
+
+detection_stats = [
+    stat(
+        detection.name.replace("_", " ").capitalize(), color=SEVERITY_COLORS[detection.severity],
+        grid=GridPos(h=STAT_HEIGHT, w=STAT_WIDTH, x=(index % STATS_PER_ROW) * STAT_WIDTH,
+                     y=(index // STATS_PER_ROW) * STAT_HEIGHT),
+        description=f"Severity {detection.severity}. {detection.description}",
+        sql=f"select count(*) as alerts from {detection.name} where $__timeFilter(window_start)",
+    )
+    for index, detection in enumerate(detections())
+]
+
+dashboard = secmon_dashboard(
+    title="Security detections",
+    uid="secmon-security-detections",
+    description="Alerts of the detection views: one stat per detection, their timeline, attackers and targets.",
+    tags=["security"],
+    panels=[
+        *detection_stats,
+        time_series(
+            "Alerts over time by detection", grid=GridPos(h=8, w=24, x=0, y=top), bars=True,
+            description="Alerts per window start, stacked by detection (security_alerts).",
+            sql="""
+select window_start as time, detection as metric, count(*) as alerts
+from security_alerts
+where $__timeFilter(window_start)
+group by window_start, detection
+order by window_start, detection
+""",
+        ),
+        bar_chart(
+            "Top attacking IPs", grid=GridPos(h=9, w=12, x=0, y=top + 8), horizontal=True,
+            description="IPs with the most alerts, and how many detections they tripped (security_alerts).",
+            sql="""
+select entity as ip_address, count(*) as alerts, count(distinct detection) as detections
+from security_alerts
+where entity_type = 'ip' and $__timeFilter(window_start)
+group by entity
+order by alerts desc, ip_address
+limit 10
+""",
+        ),
+        bar_chart(
+            "Targeted accounts", grid=GridPos(h=9, w=12, x=12, y=top + 8), horizontal=True,
+            description="Accounts named by alerts, and how many attacking IPs named them (security_alerts).",
+            sql="""
+select target_username as account, count(*) as alerts, count(distinct entity) as attacking_ips
+from security_alerts
+where target_username is not null and $__timeFilter(window_start)
+group by target_username
+order by alerts desc, account
+limit 10
+""",
+        ),
+        table(
+            "Latest alerts", grid=GridPos(h=10, w=24, x=0, y=top + 17),
+            description="The newest 50 alerts (security_alerts).",
+            sql="""
+select window_start as time, severity, detection, entity_type, entity, target_username, event_count,
+       distinct_count, example
+from security_alerts
+where $__timeFilter(window_start)
+order by window_start desc, detection, entity
+limit 50
+""",
+        ),
+    ],
+)

@@ -1,0 +1,84 @@
+"""Website activity: the seed's six panels, on the five metric views and the raw events."""
+
+from grafanalib.core import GridPos
+
+from secmon.panels import bar_chart, pie_chart, secmon_dashboard, table, time_series
+
+dashboard = secmon_dashboard(
+    title="Website activity",
+    uid="secmon-website-activity",
+    description="Traffic metrics per one-minute window: referrers, users, security levels, actions, status codes.",
+    tags=["website"],
+    panels=[
+        table(
+            "Raw events", grid=GridPos(h=9, w=24, x=0, y=0),
+            description="The newest 100 events of website_logs_source.",
+            sql="""
+select request_timestamp as time, ip_address, username, http_method, url, status_code, response_time,
+       referrer, user_action, security_level
+from website_logs_source
+where $__timeFilter(request_timestamp)
+order by request_timestamp desc
+limit 100
+""",
+        ),
+        bar_chart(
+            "Referrer activity", grid=GridPos(h=9, w=12, x=0, y=9), stacked=True,
+            description="Visits per referrer by kind of action (referrer_activity_summary).",
+            sql="""
+select referrer, sum(page_visits) as page_visits, sum(interactions) as interactions,
+       sum(content_interactions) as content_interactions, sum(window_interactions) as window_interactions
+from referrer_activity_summary
+where $__timeFilter(window_start)
+group by referrer
+order by sum(referrer_visit_count) desc
+""",
+        ),
+        table(
+            "User metrics", grid=GridPos(h=9, w=12, x=12, y=9),
+            description="The busiest signed-in users over the time range (website_user_metrics).",
+            sql="""
+select username, sum(total_requests) as requests, sum(total_errors) as errors, sum(login_count) as logins,
+       sum(logout_count) as logouts, max(unique_ips) as most_ips_in_a_minute,
+       round(cast(sum(avg_response_time * total_requests) / sum(total_requests) as numeric), 1) as avg_response_ms,
+       max(max_response_time) as max_response_ms
+from website_user_metrics
+where $__timeFilter(window_start)
+group by username
+order by requests desc, username
+limit 20
+""",
+        ),
+        time_series(
+            "Security levels", grid=GridPos(h=8, w=8, x=0, y=18),
+            description="Requests per minute by security level (security_level_analysis_summary).",
+            sql="""
+select window_start as time, security_level as metric, count_security_level as requests
+from security_level_analysis_summary
+where $__timeFilter(window_start)
+order by window_start, security_level
+""",
+        ),
+        bar_chart(
+            "Top five actions", grid=GridPos(h=8, w=8, x=8, y=18), horizontal=True,
+            description="The five most frequent actions of the newest window in the range (top_user_actions).",
+            sql="""
+select user_action, count_user_activity as requests
+from top_user_actions
+where window_start = (select max(window_start) from top_user_actions where $__timeFilter(window_start))
+order by action_rank
+""",
+        ),
+        pie_chart(
+            "Status codes", grid=GridPos(h=8, w=8, x=16, y=18),
+            description="Responses by status code over the time range (status_code_analysis_summary).",
+            sql="""
+select cast(status_code as varchar) || ' ' || status_class as status, sum(count_status_code) as responses
+from status_code_analysis_summary
+where $__timeFilter(window_start)
+group by status_code, status_class
+order by status_code
+""",
+        ),
+    ],
+)
