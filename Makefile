@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 INSTALLED = $(VENV)/.installed
 
-.PHONY: demo test install browser clean
+.PHONY: demo demo-docker test install test-tools clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,11 +17,26 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/secmon demo
 
-# The test set-up: Debian's chromium and chromium-driver, for the dashboards preview's browser test.
-browser:
-	./scripts/ensure-chromium
+# The production stack in Docker (RisingWave, WarpStream playground, Grafana), end to end.
+GRAFANA_ADMIN_PASSWORD ?= admin
+SECMON_GRAFANA_PASSWORD ?= change-me
+export GRAFANA_ADMIN_PASSWORD SECMON_GRAFANA_PASSWORD
+demo-docker: $(INSTALLED)
+	$(BIN)/secmon dashboards build
+	docker compose -p secmon -f deploy/docker-compose.yml up -d --wait
+	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon deploy --target risingwave \
+		--grafana-url http://localhost:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
+	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon produce --bootstrap-server localhost:9092 --backfill --minutes 10
+	@echo "Grafana: http://localhost:3000/d/secmon-security-detections (admin / $(GRAFANA_ADMIN_PASSWORD))"
+	@echo "RisingWave: psql -h localhost -p 4566 -U root dev; live traffic follows, Ctrl-C stops it"
+	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon produce --bootstrap-server localhost:9092 --rate 100 --duration 86400
 
-test: $(INSTALLED) browser
+# The test set-up: Debian's chromium and chromium-driver (the dashboards preview's browser test) and
+# docker-compose (validates deploy/docker-compose.yml; no Docker engine needed).
+test-tools:
+	./scripts/ensure-test-tools
+
+test: $(INSTALLED) test-tools
 	$(BIN)/python -m pytest
 
 clean:

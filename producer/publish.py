@@ -14,22 +14,13 @@ from typing import Callable, Iterable, Iterator, Protocol
 from kafka import KafkaProducer
 
 from .event import Event, EventEncoder
+from .kafka_client import producer_settings
 from .attacks import Label
 from .generate import Plan
 
-# Batching that suits both Tansu and WarpStream (whose agents write ~4 MiB objects): large batches,
-# a short linger, zstd. kafka-python's own defaults (16 KiB batches, no linger) cap it far lower.
-PRODUCER_SETTINGS = dict(
-    acks="all",
-    compression_type="zstd",
-    linger_ms=20,
-    batch_size=512 * 1024,
-    max_request_size=8 * 1024 * 1024,
-)
-
-
-def kafka_producer(bootstrap_servers: str, client_id: str = "secmon-producer") -> KafkaProducer:
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, client_id=client_id, **PRODUCER_SETTINGS)
+def kafka_producer(bootstrap_servers: str, name: str = "secmon-producer") -> KafkaProducer:
+    """A producer tuned for throughput, with the environment's security and profile (kafka_client)."""
+    return KafkaProducer(bootstrap_servers=bootstrap_servers, **producer_settings(name))
 
 
 class Sink(Protocol):

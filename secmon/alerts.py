@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
+from producer.kafka_client import consumer_settings
 from producer.publish import kafka_producer
 
 from . import kafka, settings
@@ -35,7 +36,7 @@ def read_topic(bootstrap_servers: str, topic: str, follow: bool = False,
                poll_ms: int = 1000) -> Iterator[bytes]:
     """Every message of `topic` from the beginning; with `follow`, then waits for new ones."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
-                             client_id="secmon-alerts")
+                             **consumer_settings("secmon-alerts"))
     try:
         numbers = consumer.partitions_for_topic(topic) or set()
         partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
@@ -70,7 +71,7 @@ class AlertPublisher:
                 execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
                                .format(self.published).as_string(cur), already)
         conn.commit()
-        self.producer = kafka_producer(bootstrap_servers, client_id="secmon-alerts")
+        self.producer = kafka_producer(bootstrap_servers, "secmon-alerts")
 
     def publish_closed(self, watermark: datetime) -> int:
         """Sends the alerts of windows ending at or before `watermark` not published yet; returns how many."""

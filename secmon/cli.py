@@ -12,6 +12,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from producer.kafka_client import KafkaSettingsError
+
 from . import settings, stack
 from .errors import SecmonError
 
@@ -24,7 +26,7 @@ class SecmonGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except SecmonError as exc:
+        except (SecmonError, KafkaSettingsError) as exc:
             raise click.ClickException(str(exc)) from exc
 
 
@@ -36,9 +38,13 @@ def state_dir_option(fn):
     )(fn)
 
 
+def bootstrap_option(fn):
+    return click.option("--bootstrap-server", "bootstrap_servers", envvar=settings.ENV_BOOTSTRAP,
+                        help="Use this Kafka broker (host:port[,…]) instead of the embedded one.")(fn)
+
+
 def endpoint_options(fn):
-    fn = click.option("--bootstrap-server", "bootstrap_servers", envvar=settings.ENV_BOOTSTRAP,
-                      help="Use this Kafka broker (host:port[,…]) instead of the embedded one.")(fn)
+    fn = bootstrap_option(fn)
     return click.option("--pg-url", envvar=settings.ENV_PG_URL,
                         help="Use this PostgreSQL (postgresql://user@host:port/db) instead of the embedded one.")(fn)
 
@@ -185,19 +191,21 @@ def _parse_start(value: str | None) -> int | None:
         raise click.BadParameter(f"{value!r} is not an ISO-8601 timestamp", param_hint="--start") from None
 
 
-def _sink(state_dir: Path, bootstrap_servers: str | None, pg_url: str | None, output: Path | None,
+def _sink(state_dir: Path, bootstrap_servers: str | None, output: Path | None,
           labels: Path | None):
     from producer.publish import FileSink, KafkaSink
     from . import kafka
 
     if output is not None:
         return FileSink(output, labels or output.with_suffix(".labels.jsonl")), str(output)
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
     for topic in (settings.EVENTS_TOPIC, settings.LABELS_TOPIC):
-        kafka.ensure_topic(endpoints.bootstrap_servers, topic, settings.DEFAULT_PARTITIONS)
-    labels_path = labels or state_dir / "labels.jsonl"
-    return (KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels_path),
-            f"{settings.EVENTS_TOPIC} at {endpoints.bootstrap_servers}")
+        kafka.ensure_topic(servers, topic, settings.DEFAULT_PARTITIONS)
+    if labels is None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        labels = state_dir / "labels.jsonl"
+    return (KafkaSink(servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels),
+            f"{settings.EVENTS_TOPIC} at {servers}")
 
 
 def _send_with_progress(send, expected: int | None, destination: str):
@@ -238,7 +246,7 @@ def sink_options(fn):
     fn = click.option("--labels", type=click.Path(dir_okay=False, path_type=Path),
                       help="Where labels go as JSONL (default: <state-dir>/labels.jsonl, "
                            "or next to --output).")(fn)
-    return endpoint_options(state_dir_option(fn))
+    return bootstrap_option(state_dir_option(fn))
 
 
 @cli.command()
@@ -253,7 +261,7 @@ def sink_options(fn):
               help="Attack scenario to include (repeatable; default: all). See `secmon scenarios`.")
 @click.option("--attacks", type=int, help="Attacks per scenario (default: one per 10 minutes; 0: none).")
 @click.option("--users", type=int, help="Registered users (default: 20 per event/s of --rate).")
-def produce(state_dir, bootstrap_servers, pg_url, output, labels, rate, duration, backfill, minutes, start, seed,
+def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfill, minutes, start, seed,
             scenarios, attacks, users):
     """Generate website traffic with labelled attacks and publish it to `website_logs`.
 
@@ -276,7 +284,7 @@ def produce(state_dir, bootstrap_servers, pg_url, output, labels, rate, duration
         traffic_plan = plan(mix, start_ms, duration_ms)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--scenario") from None
-    sink, destination = _sink(state_dir, bootstrap_servers, pg_url, output, labels)
+    sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
     _send_with_progress(lambda progress: publish(traffic_plan, sink, realtime=not backfill, progress=progress),
                         int(rate * duration_ms / 1000), destination)
 
@@ -300,7 +308,7 @@ def scenarios():
 @click.option("--speed", default=1.0, show_default=True, help="With --retime now: replay this many times faster.")
 @click.option("--rejects", type=click.File("w", encoding="utf-8", errors="surrogateescape"),
               help="Keep malformed lines in this file.")
-def replay(state_dir, bootstrap_servers, pg_url, output, labels, log_file, retime, speed, rejects):
+def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects):
     """Publish a real access log (Apache/nginx combined or common format, nginx JSON) as events.
 
     LOG_FILE may be `-` for standard input. Malformed lines are counted and reported; the rest go on.
@@ -316,7 +324,7 @@ def replay(state_dir, bootstrap_servers, pg_url, output, labels, log_file, retim
     events = replaying.read_log(log_file, stats, rejects)
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
-    sink, destination = _sink(state_dir, bootstrap_servers, pg_url, output, labels)
+    sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
     _send_with_progress(lambda progress: send_chunks(encode_chunks(events), [], sink, retime == "now", progress),
                         None, destination)
     console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
@@ -515,13 +523,20 @@ def dashboards_build(output):
         console.print(f"wrote {path}")
 
 
+def grafana_options(required: bool):
+    def decorate(fn):
+        fn = click.option("--datasource-uid", default="secmon-risingwave", show_default=True,
+                          help="The datasource the alert rules query.")(fn)
+        fn = click.option("--password", envvar="GRAFANA_PASSWORD", help="Basic auth password (env GRAFANA_PASSWORD).")(fn)
+        fn = click.option("--user", envvar="GRAFANA_USER", help="Basic auth instead of a token (env GRAFANA_USER).")(fn)
+        fn = click.option("--token", envvar="GRAFANA_TOKEN", help="A service account token (env GRAFANA_TOKEN).")(fn)
+        return click.option("--grafana-url", envvar="GRAFANA_URL", required=required,
+                            help="Grafana's base URL (env GRAFANA_URL).")(fn)
+    return decorate
+
+
 @dashboards.command(name="push")
-@click.option("--grafana-url", envvar="GRAFANA_URL", required=True, help="Grafana's base URL (env GRAFANA_URL).")
-@click.option("--token", envvar="GRAFANA_TOKEN", help="A service account token (env GRAFANA_TOKEN).")
-@click.option("--user", envvar="GRAFANA_USER", help="Basic auth instead of a token (env GRAFANA_USER).")
-@click.option("--password", envvar="GRAFANA_PASSWORD", help="Basic auth password (env GRAFANA_PASSWORD).")
-@click.option("--datasource-uid", default="secmon-risingwave", show_default=True,
-              help="The datasource the alert rules query.")
+@grafana_options(required=True)
 def dashboards_push(grafana_url, token, user, password, datasource_uid):
     """Upload the dashboards into the `Security monitoring` folder and create or update the alert rules
     of the high-severity detections. Running it again changes nothing.
@@ -561,3 +576,24 @@ def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
                               + (f", errors: {'; '.join(page.errors)}" if page.errors else ""))
     except KeyboardInterrupt:
         pass
+
+
+@cli.command()
+@click.option("--target", type=click.Choice(["risingwave"]), required=True,
+              help="Where the models go (the local target is `secmon demo` / `secmon stream`).")
+@grafana_options(required=False)
+def deploy(target, grafana_url, token, user, password, datasource_uid):
+    """Deploy to production: Kafka topics, `dbt build -t risingwave` (source, views, sink, tests), a
+    read-only RisingWave user for Grafana (with SECMON_GRAFANA_PASSWORD), then the dashboards and
+    alert rules into Grafana. Idempotent: a second run changes nothing.
+
+    RisingWave comes from SECMON_RISINGWAVE_HOST/_PORT/_USER/_PASSWORD/_DATABASE (profiles.yml).
+
+    Example: secmon deploy --target risingwave --grafana-url http://localhost:3000 --user admin --password admin
+    """
+    from .deploy import RisingWave, deploy_risingwave
+    from .grafana import GrafanaClient
+
+    grafana = GrafanaClient(grafana_url, token, user, password) if grafana_url else None
+    deploy_risingwave(RisingWave.from_environment(), grafana, datasource_uid,
+                      lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False))

@@ -126,7 +126,9 @@ def provisioning_files(dashboards_path: str) -> dict[str, str]:
         "apiVersion": 1,
         "providers": [{
             "name": "secmon", "orgId": 1, "folder": FOLDER_TITLE, "folderUid": FOLDER_UID, "type": "file",
-            "disableDeletion": False, "allowUiUpdates": False, "updateIntervalSeconds": 30,
+            "disableDeletion": False, "updateIntervalSeconds": 30,
+            # `secmon dashboards push` may then update them through the API as well.
+            "allowUiUpdates": True,
             "options": {"path": dashboards_path},
         }],
     }

@@ -17,6 +17,7 @@ from psycopg2 import sql
 from psycopg2.extras import execute_values
 
 from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
+from producer.kafka_client import consumer_settings
 
 from . import settings
 from .errors import SecmonError
@@ -97,10 +98,8 @@ class Ingester:
             raise SecmonError(f"landing table {schema}.{LANDING_TABLE} does not exist: "
                               f"run `secmon dbt run -s {LANDING_TABLE}` first")
         self.conn = psycopg2.connect(endpoints.pg_url)
-        self.consumer = KafkaConsumer(
-            bootstrap_servers=endpoints.bootstrap_servers, client_id="secmon-ingest", group_id=None,
-            enable_auto_commit=False, fetch_max_bytes=16 * 2**20, max_partition_fetch_bytes=8 * 2**20,
-        )
+        self.consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, group_id=None,
+                                      enable_auto_commit=False, **consumer_settings("secmon-ingest"))
         self.partitions = self._assign()
         self._format_timestamp = TimestampFormatter()
 

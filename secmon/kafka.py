@@ -6,6 +6,8 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from producer.kafka_client import admin_settings
+
 from .errors import SecmonError
 
 
@@ -14,7 +16,7 @@ def _admin(bootstrap_servers: str, timeout_ms: int) -> KafkaAdminClient:
         return KafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             request_timeout_ms=timeout_ms,
-            client_id="secmon-admin",
+            **admin_settings("secmon-admin"),
         )
     except KafkaError as exc:
         raise SecmonError(f"Kafka broker at {bootstrap_servers} is not reachable: {exc}") from exc

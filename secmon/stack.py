@@ -194,22 +194,25 @@ def status(state_dir: Path) -> list[ComponentStatus]:
 
 
 def postgres_url(state_dir: Path, pg_url: str | None = None) -> str:
-    """Where PostgreSQL is, for commands that need nothing else: option, environment, or `up`'s record."""
+    """Where PostgreSQL is: the option, the environment, or what `up` recorded."""
     url = pg_url or os.environ.get(settings.ENV_PG_URL) or read_state(state_dir).get("postgres", {}).get("url")
     if not url:
         raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first (or set {settings.ENV_PG_URL})")
     return url
 
 
-def endpoints(state_dir: Path, bootstrap_servers: str | None = None, pg_url: str | None = None) -> Endpoints:
-    """Where the broker and PostgreSQL are: options and environment first, then what `up` recorded."""
-    state = read_state(state_dir)
-    bootstrap = bootstrap_servers or os.environ.get(settings.ENV_BOOTSTRAP) or state.get("kafka", {}).get("address")
-    url = pg_url or os.environ.get(settings.ENV_PG_URL) or state.get("postgres", {}).get("url")
-    if not bootstrap or not url:
+def bootstrap_servers(state_dir: Path, servers: str | None = None) -> str:
+    """Where the Kafka broker is: the option, the environment, or what `up` recorded."""
+    found = servers or os.environ.get(settings.ENV_BOOTSTRAP) or read_state(state_dir).get("kafka", {}).get("address")
+    if not found:
         raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first "
-                          f"(or set {settings.ENV_BOOTSTRAP} and {settings.ENV_PG_URL})")
-    return Endpoints(bootstrap, url)
+                          f"(or set {settings.ENV_BOOTSTRAP})")
+    return found
+
+
+def endpoints(state_dir: Path, servers: str | None = None, pg_url: str | None = None) -> Endpoints:
+    """Where the broker and PostgreSQL are: options and environment first, then what `up` recorded."""
+    return Endpoints(bootstrap_servers(state_dir, servers), postgres_url(state_dir, pg_url))
 
 
 def as_dict(status_row: ComponentStatus) -> dict:

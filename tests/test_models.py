@@ -118,3 +118,18 @@ def test_create_source_matches_the_golden_file(risingwave_sql):
 def test_source_columns_are_the_event_schema(risingwave_sql):
     columns = re.findall(r"^\s+(\w+) ([A-Z]+),$", risingwave_sql["website_logs_source"], re.MULTILINE)
     assert [(name, sql_type.lower()) for name, sql_type in columns] == list(SQL_TYPES.items())
+
+
+def test_a_sasl_source_names_the_password_secret_and_never_the_password(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECMON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("SECMON_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
+    monkeypatch.setenv("SECMON_KAFKA_SASL_USERNAME", "secmon")
+    monkeypatch.setenv("SECMON_KAFKA_SASL_PASSWORD", "never-in-sql")
+    assert run_dbt(["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "-s", "website_logs_source",
+                    "--target-path", str(tmp_path), "--quiet"], None) == 0
+    source = next(tmp_path.rglob("website_logs_source.sql")).read_text()
+    assert "properties.security.protocol = 'SASL_SSL'" in source
+    assert "properties.sasl.mechanism = 'SCRAM-SHA-256'" in source
+    assert "properties.sasl.username = 'secmon'" in source
+    assert "properties.sasl.password = secret secmon_kafka_sasl_password" in source
+    assert not any(b"never-in-sql" in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())

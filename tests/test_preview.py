@@ -46,7 +46,7 @@ def test_an_empty_or_failing_panel_says_so():
 def browser():
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and chromedriver):
-        pytest.fail("Debian's chromium and chromium-driver are missing: `make browser` (part of `make test`) "
+        pytest.fail("Debian's chromium and chromium-driver are missing: `make test-tools` (part of `make test`) "
                     "installs them")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service

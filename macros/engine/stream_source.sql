@@ -14,10 +14,10 @@ CREATE SOURCE IF NOT EXISTS {{ this }} (
 {%- endfor %}
     WATERMARK FOR {{ watermark_column }} AS {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
 ) WITH (
-    connector = 'kafka',
-    topic = '{{ topic }}',
-    properties.bootstrap.server = '{{ var("kafka_bootstrap_servers") }}',
-    scan.startup.mode = '{{ var("kafka_startup_mode") }}'
+    {%- set properties = {'connector': 'kafka', 'topic': topic} -%}
+    {%- do properties.update(kafka_properties()) -%}
+    {%- do properties.update({'scan.startup.mode': var('kafka_startup_mode')}) -%}
+    {{- with_properties(properties) }}
 ) FORMAT PLAIN ENCODE JSON
 {%- endmacro %}
 
