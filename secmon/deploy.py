@@ -83,7 +83,8 @@ def deploy_risingwave(risingwave: RisingWave, grafana: GrafanaClient | None, dat
     conn = risingwave.connect()
     try:
         done(Step("RisingWave", f"{risingwave.address} answers ({_version(conn)})"))
-        bootstrap = source_bootstrap_servers()
+        # The topics are made from here: the address this host uses, which may differ from RisingWave's.
+        bootstrap = os.environ.get(settings.ENV_BOOTSTRAP) or source_bootstrap_servers()
         for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
             created = kafka.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
             done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
