@@ -13,10 +13,10 @@ from typing import Callable, Iterable, Iterator, Protocol
 
 from kafka import KafkaProducer
 
-from .event import Event, EventEncoder
-from .kafka_client import producer_settings
 from .attacks import Label
+from .event import Event, EventEncoder
 from .generate import Plan
+from .kafka_client import producer_settings
 
 def kafka_producer(bootstrap_servers: str, name: str = "secmon-producer") -> KafkaProducer:
     """A producer tuned for throughput, with the environment's security and profile (kafka_client)."""

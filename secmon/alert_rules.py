@@ -24,15 +24,16 @@ def alert_query(detection: str) -> str:
     return f"select count(*) as alerts from {detection} where $__timeFilter(window_end)"
 
 
-def rules(folder_uid: str, datasource_uid: str, panel_ids: dict[str, int] | None = None) -> list[dict]:
+def rules(folder_uid: str, datasource_uid: str, dashboards: dict[str, dict] | None = None) -> list[dict]:
     """The provisioning API's rules (POST /api/v1/provisioning/alert-rules), critical ones first.
 
-    `panel_ids` maps a detection to its panel on the detections dashboard, so Grafana links the
-    alert to it.
+    With the `dashboards` (by uid), each rule links to its detection's panel on the detections dashboard.
     """
+    detections_dashboard = (dashboards or {}).get(DETECTIONS_DASHBOARD_UID)
+    panel_ids = detection_panel_ids(detections_dashboard) if detections_dashboard else {}
     selected = [detection for detection in detections() if detection.severity in HIGH_SEVERITIES]
     selected.sort(key=lambda detection: (detection.severity != "critical", detection.name))
-    return [_rule(detection, folder_uid, datasource_uid, (panel_ids or {}).get(detection.name))
+    return [_rule(detection, folder_uid, datasource_uid, panel_ids.get(detection.name))
             for detection in selected]
 
 
@@ -76,21 +77,19 @@ def _expression(ref_id: str, model: dict) -> dict:
             "model": {"refId": ref_id, "datasource": {"type": "__expr__", "uid": "__expr__"}, **model}}
 
 
-def provisioning_file(folder_title: str, datasource_uid: str, panel_ids: dict[str, int] | None = None) -> dict:
+def provisioning_file(folder_title: str, datasource_uid: str, dashboards: dict[str, dict] | None = None) -> dict:
     """The same rules in Grafana's file-provisioning format (provisioning/alerting/*.yaml)."""
-    file_rules = []
-    for rule in rules("", datasource_uid, panel_ids):
-        file_rule = {key: value for key, value in rule.items() if key not in ("ruleGroup", "folderUID", "orgID")}
-        file_rules.append(file_rule)
+    file_rules = [{key: value for key, value in rule.items() if key not in ("ruleGroup", "folderUID", "orgID")}
+                  for rule in rules("", datasource_uid, dashboards)]
     return {"apiVersion": 1, "groups": [{"orgId": 1, "name": RULE_GROUP, "folder": folder_title,
                                          "interval": f"{EVALUATION_INTERVAL_SECONDS}s", "rules": file_rules}]}
 
 
 def detection_panel_ids(dashboard: dict) -> dict[str, int]:
     """Which panel of the detections dashboard shows each detection: the one whose query reads it."""
+    names = [detection.name for detection in detections()]
     ids = {}
     for panel in dashboard["panels"]:
-        for detection in detections():
-            if f"from {detection.name} " in panel["targets"][0]["rawSql"] + " ":
-                ids[detection.name] = panel["id"]
+        sql = panel["targets"][0]["rawSql"] + " "
+        ids.update({name: panel["id"] for name in names if f"from {name} " in sql})
     return ids

@@ -509,7 +509,7 @@ def build_dir_option(default: Path, help_text: str):
 
 
 @dashboards.command(name="build")
-@build_dir_option(settings.PROJECT_DIR / "build" / "grafana", "Folder for the JSON and provisioning files.")
+@build_dir_option(settings.GRAFANA_BUILD_DIR, "Folder for the JSON and provisioning files.")
 def dashboards_build(output):
     """Write each dashboard's JSON and Grafana's provisioning files (datasources, dashboards, alert rules).
 
@@ -557,7 +557,7 @@ def dashboards_push(grafana_url, token, user, password, datasource_uid):
 @dashboards.command(name="preview")
 @state_dir_option
 @click.option("--pg-url", envvar=settings.ENV_PG_URL, help="Read this PostgreSQL instead of the embedded one.")
-@build_dir_option(settings.PROJECT_DIR / "build" / "preview", "Folder for the HTML pages.")
+@build_dir_option(settings.PREVIEW_DIR, "Folder for the HTML pages.")
 @click.option("--from", "time_from", help="Start of the time range: now-1h, now-30m or ISO-8601 "
                                          "(default: the dashboard's own).")
 @click.option("--to", "time_to", help="End of the time range (default: the dashboard's own).")

@@ -20,7 +20,6 @@ from . import panels, settings
 from .errors import SecmonError
 
 DASHBOARDS_DIR = settings.PROJECT_DIR / "dashboards"
-DEFAULT_BUILD_DIR = settings.PROJECT_DIR / "build" / "grafana"
 FOLDER_TITLE = "Security monitoring"
 FOLDER_UID = "secmon"
 
@@ -160,19 +159,17 @@ def _yaml(data: dict) -> str:
         yaml.safe_dump(data, sort_keys=False)
 
 
-def build(output: Path = DEFAULT_BUILD_DIR, directory: Path = DASHBOARDS_DIR,
+def build(output: Path = settings.GRAFANA_BUILD_DIR, directory: Path = DASHBOARDS_DIR,
           dashboards_path_in_grafana: str = "/var/lib/grafana/dashboards/secmon") -> list[Path]:
     """Write every dashboard's JSON to `output/dashboards/`, and the provisioning files for datasources,
     dashboards and alert rules; return the paths."""
-    from .alert_rules import DETECTIONS_DASHBOARD_UID, detection_panel_ids
     from .alert_rules import provisioning_file as alert_rules_file
 
     dashboards = load_all(directory)
     written = [_write(output / "dashboards" / f"{uid}.json", to_json(dashboard)) for uid, dashboard in dashboards.items()]
     files = provisioning_files(dashboards_path_in_grafana)
-    panel_ids = detection_panel_ids(dashboards[DETECTIONS_DASHBOARD_UID]) if DETECTIONS_DASHBOARD_UID in dashboards else {}
     files["provisioning/alerting/secmon.yaml"] = _yaml(alert_rules_file(FOLDER_TITLE, panels.RISINGWAVE_DATASOURCE_UID,
-                                                                      panel_ids))
+                                                                      dashboards))
     written += [_write(output / relative, text) for relative, text in files.items()]
     return written
 

@@ -54,36 +54,34 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
         console.print(table)
     console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
     console.print("score the detections against the attacks' labels: .venv/bin/secmon eval")
-    preview = _render_preview(endpoints)
+    from .dashboards import load_all
+
+    dashboards = load_all()
+    preview = _render_preview(dashboards, endpoints)
     console.print(f"the Grafana dashboards, rendered from these views: {preview} (reloads every "
                   f"{PREVIEW_REFRESH_SECONDS} s while the demo runs)")
 
     console.rule(f"5. live traffic at {rate:g} events/s" + (f" for {duration:g} s" if duration else ", Ctrl-C stops"))
-    _live(console, state_dir, endpoints, rate, duration, seed)
+    _live(console, state_dir, endpoints, dashboards, rate, duration, seed)
     console.rule("done")
     console.print(f"psql / Grafana (PostgreSQL datasource): {endpoints.pg_url} (schema {settings.PG_SCHEMA})")
     console.print("stop everything: .venv/bin/secmon down   (add --purge to delete the data)")
 
 
 PREVIEW_REFRESH_SECONDS = 10
-PREVIEW_DIR = settings.PROJECT_DIR / "build" / "preview"
 
 
-def _render_preview(endpoints: stack.Endpoints) -> Path:
-    """The dashboards as HTML pages (`secmon dashboards preview`) over the last hour; the index page."""
-    from datetime import datetime, timedelta, timezone
+def _render_preview(dashboards: dict[str, dict], endpoints: stack.Endpoints) -> Path:
+    """The dashboards as HTML pages over their own time range (`secmon dashboards preview`); the index page."""
+    from .preview import time_range, write_pages
 
-    from .dashboards import load_all
-    from .preview import write_pages
-
-    now = datetime.now(timezone.utc)
-    write_pages(load_all(), endpoints.pg_url, settings.PG_SCHEMA, PREVIEW_DIR, now - timedelta(hours=1), now,
+    write_pages(dashboards, endpoints.pg_url, settings.PG_SCHEMA, settings.PREVIEW_DIR, *time_range(dashboards),
                 PREVIEW_REFRESH_SECONDS)
-    return PREVIEW_DIR / "index.html"
+    return settings.PREVIEW_DIR / "index.html"
 
 
-def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, rate: float, duration: float | None,
-          seed: int) -> None:
+def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboards: dict[str, dict], rate: float,
+          duration: float | None, seed: int) -> None:
     secmon = str(Path(sys.executable).with_name("secmon"))
     producer = subprocess.Popen(
         [secmon, "produce", "--rate", str(rate), "--duration", str(duration or 365 * 86400), "--seed", str(seed + 1),
@@ -100,7 +98,7 @@ def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, rate: f
                 runner.request_stop()
             if time.monotonic() - last_preview > PREVIEW_REFRESH_SECONDS:
                 last_preview = time.monotonic()
-                _render_preview(endpoints)
+                _render_preview(dashboards, endpoints)
             if time.monotonic() - last_draw > 2:
                 last_draw = time.monotonic()
                 from rich.console import Group

@@ -6,6 +6,7 @@ and Grafana alert rules are generated from that, so a new detection file needs n
 
 from __future__ import annotations
 
+import functools
 import re
 
 import yaml
@@ -25,8 +26,9 @@ class Detection(NamedTuple):
     description: str
 
 
-def detections() -> list[Detection]:
-    """Every detection model, by name."""
+@functools.cache
+def detections() -> tuple[Detection, ...]:
+    """Every detection model, by name (read once per process)."""
     descriptions = {model["name"]: " ".join(model.get("description", "").split())
                     for model in yaml.safe_load((DETECTIONS_DIR / "_detections__models.yml").read_text())["models"]}
     found = []
@@ -37,4 +39,4 @@ def detections() -> list[Detection]:
         if match["name"] != path.stem:
             raise SecmonError(f"{path}: alert_columns names detection {match['name']!r}, not {path.stem!r}")
         found.append(Detection(path.stem, match["severity"], descriptions.get(path.stem, "")))
-    return found
+    return tuple(found)

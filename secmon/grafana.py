@@ -100,9 +100,8 @@ def push(client: GrafanaClient, dashboards: dict[str, dict], rules: list[dict], 
 
 def push_all(client: GrafanaClient, datasource_uid: str) -> list[Change]:
     """Every dashboard of dashboards/ and the high-severity alert rules, into the secmon folder."""
-    from .alert_rules import DETECTIONS_DASHBOARD_UID, detection_panel_ids, rules
+    from .alert_rules import rules
     from .dashboards import FOLDER_TITLE, FOLDER_UID, load_all
 
     dashboards = load_all()
-    panel_ids = detection_panel_ids(dashboards[DETECTIONS_DASHBOARD_UID]) if DETECTIONS_DASHBOARD_UID in dashboards else {}
-    return push(client, dashboards, rules(FOLDER_UID, datasource_uid, panel_ids), FOLDER_UID, FOLDER_TITLE)
+    return push(client, dashboards, rules(FOLDER_UID, datasource_uid, dashboards), FOLDER_UID, FOLDER_TITLE)

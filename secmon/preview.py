@@ -131,14 +131,16 @@ def _time_series(panel: Panel, result: Result) -> tuple[str, bool]:
     """Grafana's time_series format: `time`, an optional `metric` naming the series, numbers."""
     names = result.columns
     time_index = names.index("time")
-    values = [i for i in result.numeric_columns() if names[i] != "time"]
+    metric_index = names.index("metric") if "metric" in names else None
+    values = [i for i in result.numeric_columns() if i != time_index]
     bars = panel.field_config.get("defaults", {}).get("custom", {}).get("drawStyle") == "bars"
     series: dict[str, tuple[list, list]] = {}
     for row in result.rows:
         for index in values:
-            name = row[names.index("metric")] if "metric" in names else names[index]
-            if "metric" in names and len(values) > 1:
-                name = f"{name} {names[index]}"
+            if metric_index is None:
+                name = names[index]
+            else:
+                name = row[metric_index] if len(values) == 1 else f"{row[metric_index]} {names[index]}"
             xs, ys = series.setdefault(name, ([], []))
             xs.append(_plain(row[time_index]))
             ys.append(_plain(row[index]))
@@ -238,6 +240,18 @@ def _write_atomically(path: Path, text: str) -> Path:
     return path
 
 
+def time_range(dashboards: dict[str, dict], time_from: str | None = None,
+               time_to: str | None = None) -> tuple[datetime, datetime]:
+    """The range to render now: the given ends, else the dashboards' own (`now-1h` to `now`)."""
+    now = datetime.now(timezone.utc)
+    default = next(iter(dashboards.values()))["time"]
+    time_from, time_to = time_from or default["from"], time_to or default["to"]
+    start, end = resolve_time(time_from, now), resolve_time(time_to, now)
+    if start >= end:
+        raise SecmonError(f"the time range is empty: --from {time_from} is not before --to {time_to}")
+    return start, end
+
+
 def preview(pg_url: str, schema: str, output: Path, time_from: str | None = None, time_to: str | None = None,
             refresh_seconds: int | None = None) -> Iterator[list[Page]]:
     """Render all dashboards once, or every `refresh_seconds` for ever; yield each round's pages.
@@ -246,13 +260,7 @@ def preview(pg_url: str, schema: str, output: Path, time_from: str | None = None
     """
     dashboards = load_all()
     while True:
-        now = datetime.now(timezone.utc)
-        default = next(iter(dashboards.values()))["time"]
-        start = resolve_time(time_from or default["from"], now)
-        end = resolve_time(time_to or default["to"], now)
-        if start >= end:
-            raise SecmonError(f"the time range is empty: --from {time_from or default['from']} is not before "
-                              f"--to {time_to or default['to']}")
+        start, end = time_range(dashboards, time_from, time_to)
         yield write_pages(dashboards, pg_url, schema, output, start, end, refresh_seconds)
         if not refresh_seconds:
             return

@@ -7,6 +7,9 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".secmon"
+# What `secmon dashboards build` and `secmon dashboards preview` write (git-ignored).
+GRAFANA_BUILD_DIR = PROJECT_DIR / "build" / "grafana"
+PREVIEW_DIR = PROJECT_DIR / "build" / "preview"
 
 EVENTS_TOPIC = "website_logs"
 LABELS_TOPIC = "website_logs_labels"

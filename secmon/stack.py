@@ -193,21 +193,20 @@ def status(state_dir: Path) -> list[ComponentStatus]:
     return statuses
 
 
+def _address(state_dir: Path, given: str | None, env_name: str, component: str, key: str) -> str:
+    """The option, else the environment, else what `up` recorded for `component`."""
+    found = given or os.environ.get(env_name) or read_state(state_dir).get(component, {}).get(key)
+    if not found:
+        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first (or set {env_name})")
+    return found
+
+
 def postgres_url(state_dir: Path, pg_url: str | None = None) -> str:
-    """Where PostgreSQL is: the option, the environment, or what `up` recorded."""
-    url = pg_url or os.environ.get(settings.ENV_PG_URL) or read_state(state_dir).get("postgres", {}).get("url")
-    if not url:
-        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first (or set {settings.ENV_PG_URL})")
-    return url
+    return _address(state_dir, pg_url, settings.ENV_PG_URL, "postgres", "url")
 
 
 def bootstrap_servers(state_dir: Path, servers: str | None = None) -> str:
-    """Where the Kafka broker is: the option, the environment, or what `up` recorded."""
-    found = servers or os.environ.get(settings.ENV_BOOTSTRAP) or read_state(state_dir).get("kafka", {}).get("address")
-    if not found:
-        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first "
-                          f"(or set {settings.ENV_BOOTSTRAP})")
-    return found
+    return _address(state_dir, servers, settings.ENV_BOOTSTRAP, "kafka", "address")
 
 
 def endpoints(state_dir: Path, servers: str | None = None, pg_url: str | None = None) -> Endpoints:

@@ -108,7 +108,7 @@ def test_grafana_gets_every_variable_and_file_the_provisioning_needs(compose, tm
         "../build/grafana/provisioning/dashboards": "/etc/grafana/provisioning/dashboards",
         "../build/grafana/dashboards": provider["options"]["path"],
     }
-    assert (COMPOSE_FILE.parent / "../build/grafana").resolve() == dashboards.DEFAULT_BUILD_DIR
+    assert (COMPOSE_FILE.parent / "../build/grafana").resolve() == settings.GRAFANA_BUILD_DIR
     passwords = re.findall(r"password: (.*)", provisioning)
     assert passwords and all(re.fullmatch(r"\$\{\w+\}", value) for value in passwords), "a secret in a file"
 

@@ -12,7 +12,7 @@ from conftest import DASHBOARD_SCHEMA
 from secmon import dashboards, settings
 from secmon.preview import Result, render, write_pages
 
-SCREENSHOTS = settings.PROJECT_DIR / "build" / "preview"
+SCREENSHOTS = settings.PREVIEW_DIR
 
 
 @pytest.fixture(scope="module")
