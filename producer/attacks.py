@@ -7,6 +7,7 @@ and labels it. Events of one attack come from one attacker IP, in time order.
 from __future__ import annotations
 
 import random
+from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Callable
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from .site import HIGH, LOW, MEDIUM, Population, Site
 
 # Hosting and VPN ranges the attackers come from; normal visitors never use these first octets.
 ATTACKER_FIRST_OCTETS = (5, 45, 85, 91, 141, 185, 193, 194)
+RECENT_IPS = 5_000
 SCRIPT_AGENTS = ("python-requests/2.31.0", "curl/8.5.0", "Go-http-client/1.1", "okhttp/4.12.0")
 
 
@@ -45,14 +47,16 @@ class AttackKit:
         self.rng = rng
         self.population = population
         self.site = Site(rng)
-        self._used_ips: set[str] = set()
+        # The latest attackers' IPs, so that two attacks near in time never share one (bounded: a
+        # run without end plans attacks forever).
+        self._recent_ips: deque[str] = deque(maxlen=RECENT_IPS)
 
     def attacker_ip(self) -> str:
         while True:
             rng = self.rng
             ip = f"{rng.choice(ATTACKER_FIRST_OCTETS)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
-            if ip not in self._used_ips:
-                self._used_ips.add(ip)
+            if ip not in self._recent_ips:
+                self._recent_ips.append(ip)
                 return ip
 
     def victim(self) -> site.User:

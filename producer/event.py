@@ -109,51 +109,130 @@ class EventEncoder:
 
 
 class InvalidEvent(ValueError):
-    """A message that does not parse or does not fit the schema; the message says why."""
+    """A message that does not parse or does not fit the schema.
+
+    `code` is a short reason (`not_json`, `future_timestamp`, …) and `str()` the one-line
+    `code: detail` kept in the rejects table.
+    """
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
 
 
-# (name, is_integer, nullable, allowed values or None) per field, in order: parse_event's hot loop.
-_CHECKS = tuple((name, SQL_TYPES[name] == "integer", name in NULLABLE, ENUMS.get(name)) for name in FIELDS)
+def _reject_constant(name: str):
+    raise InvalidEvent("not_json", f"{name} is not a JSON number")
 
 
-def parse_event(raw: bytes | None) -> Event:
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """Duplicate keys are rejected: readers disagree on which one wins (first, last), and a forged
+    message could show one value to the monitor and another to the next reader."""
+    doc = dict(pairs)
+    if len(doc) != len(pairs):
+        seen: set[str] = set()
+        duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))
+        raise InvalidEvent("duplicate_key", f"{duplicate[:40]!r} appears more than once")
+    return doc
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_reject_constant)
+
+
+def _limits(spec: dict) -> tuple:
+    return spec.get("minimum"), spec.get("maximum"), spec.get("minLength"), spec.get("maxLength")
+
+
+# (name, is_integer, nullable, allowed values or None, (minimum, maximum, minLength, maxLength))
+# per field, in order: parse_event's hot loop.
+_CHECKS = tuple((name, SQL_TYPES[name] == "integer", name in NULLABLE, ENUMS.get(name),
+                 _limits(SCHEMA["properties"][name])) for name in FIELDS)
+
+
+def _check_text(name: str, value: str, min_length: int | None, max_length: int | None) -> None:
+    if "\x00" in value:
+        raise InvalidEvent("nul_character", f"{name} contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidEvent("lone_surrogate", f"{name} holds a lone UTF-16 surrogate (\\ud800-\\udfff)") from None
+    if (min_length is not None and len(value) < min_length) or (max_length is not None and len(value) > max_length):
+        raise InvalidEvent("bad_value", f"{name} is {len(value)} characters long, outside {min_length}..{max_length}")
+
+
+def _check_integer(name: str, value, minimum: int | None, maximum: int | None) -> None:
+    if type(value) is not int:
+        shown = json.dumps(value)[:40] if isinstance(value, (str, float, bool)) else type(value).__name__
+        raise InvalidEvent("bad_type", f"{name}: expected a 32-bit integer, got {shown}")
+    low = -2**31 if minimum is None else minimum
+    high = 2**31 - 1 if maximum is None else maximum
+    if not low <= value <= high:
+        raise InvalidEvent("bad_value", f"{name}: {str(value)[:40]} is outside {low}..{high}")
+
+
+def parse_event(raw: bytes | None, latest_ms: int | None = None) -> Event:
     """Decode one topic message into an Event, or raise InvalidEvent with a one-line reason.
 
+    Any bytes are safe to pass: nothing but InvalidEvent leaves this function. An event dated after
+    `latest_ms` (epoch ms; the ingest clock plus the tolerated skew) is a `future_timestamp`.
     Unknown extra fields are ignored, as RisingWave's JSON parser does.
     """
-    if raw is None:
-        raise InvalidEvent("message has no value (null)")
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InvalidEvent(f"message is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        return _parse(raw, latest_ms)
+    except InvalidEvent:
+        raise
+    except RecursionError:
+        raise InvalidEvent("too_deep", "JSON nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 — hostile input: whatever the decoder trips on is a reject
+        detail = str(exc).splitlines()[0][:200] if str(exc) else ""
+        raise InvalidEvent("unparseable", f"{type(exc).__name__}: {detail}") from None
+
+
+def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
+    if raw is None:
+        raise InvalidEvent("no_value", "message has no value (null)")
+    if not raw:
+        raise InvalidEvent("not_json", "message is empty")
+    if len(raw) > MAX_EVENT_BYTES:
+        raise InvalidEvent("too_large", f"message is {len(raw)} bytes, over the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        doc = _DECODER.decode(raw.decode("utf-8"))
+    except InvalidEvent:
+        raise
     except UnicodeDecodeError as exc:
-        raise InvalidEvent(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+        raise InvalidEvent("not_utf8", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
     except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise InvalidEvent("not_json", f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:  # an integer literal past Python's 4,300-digit conversion limit
+        raise InvalidEvent("bad_number", f"an integer literal is too long: {str(exc).split(':')[0]}") from None
     if not isinstance(doc, dict):
-        raise InvalidEvent(f"expected a JSON object, got {type(doc).__name__}")
+        raise InvalidEvent("not_object", f"expected a JSON object, got {type(doc).__name__}")
     values = []
-    for name, is_integer, nullable, allowed in _CHECKS:
+    for name, is_integer, nullable, allowed, (minimum, maximum, min_length, max_length) in _CHECKS:
         try:
             value = doc[name]
         except KeyError:
-            raise InvalidEvent(f"missing field(s): {', '.join(f for f in FIELDS if f not in doc)}") from None
+            missing = ", ".join(f for f in FIELDS if f not in doc)
+            raise InvalidEvent("missing_field", f"missing field(s): {missing}") from None
         if value is None:
             if not nullable:
-                raise InvalidEvent(f"{name}: must not be null")
+                raise InvalidEvent("null_field", f"{name}: must not be null")
         elif is_integer:
-            if type(value) is not int or not -2**31 <= value < 2**31:
-                raise InvalidEvent(f"{name}: expected a 32-bit integer, got {json.dumps(value)[:40]}")
+            _check_integer(name, value, minimum, maximum)
         elif type(value) is not str:
-            raise InvalidEvent(f"{name}: expected a string, got {type(value).__name__}")
-        elif "\x00" in value:
-            raise InvalidEvent(f"{name}: contains a NUL character")
-        elif allowed is not None and value not in allowed:
-            raise InvalidEvent(f"{name}: {value[:40]!r} is not one of {', '.join(sorted(allowed))}")
+            raise InvalidEvent("bad_type", f"{name}: expected a string, got {type(value).__name__}")
+        else:
+            _check_text(name, value, min_length, max_length)
+            if allowed is not None and value not in allowed:
+                raise InvalidEvent("bad_value", f"{name}: {value[:40]!r} is not one of {', '.join(sorted(allowed))}")
         values.append(value)
     try:
         values[0] = parse_timestamp(values[0])
-    except ValueError:
-        raise InvalidEvent(f"request_timestamp: {values[0][:40]!r} is not an ISO-8601 timestamp") from None
+    except (ValueError, OverflowError):
+        raise InvalidEvent("bad_timestamp", f"request_timestamp: {values[0][:40]!r} is not an ISO-8601 timestamp") from None
+    if values[0] < 0:
+        raise InvalidEvent("bad_timestamp", f"request_timestamp: {doc['request_timestamp'][:40]!r} is before 1970")
+    if latest_ms is not None and values[0] > latest_ms:
+        raise InvalidEvent("future_timestamp", f"request_timestamp {iso_timestamp(values[0])} is {(values[0] - latest_ms) / 1000:,.0f} s "
+                           "beyond the ingest clock plus the tolerated skew")
     return Event(*values)

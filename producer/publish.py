@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import multiprocessing
 import signal
@@ -119,12 +121,16 @@ def label_bytes(label: Label) -> bytes:
 
 
 CHUNK_EVENTS = 5000
-Chunk = tuple[int, int, list[bytes], list[bytes]]  # first_ms, last_ms, keys, values
+Chunk = tuple[int, int, list[bytes], list[bytes], list[Label]]  # first_ms, last_ms, keys, values, new labels
 
 
-def encode_chunks(events: Iterable[Event]) -> Iterator[Chunk]:
-    """Encoded events in chunks, cut at each new second so that realtime pacing stays steady."""
+def encode_chunks(events: Iterable[Event], new_labels: list[Label] | None = None) -> Iterator[Chunk]:
+    """Encoded events in chunks, cut at each new second so that realtime pacing stays steady.
+
+    `new_labels` is a list that the event source appends to (Plan.events' on_label); each chunk
+    takes the labels added since the one before."""
     encode = EventEncoder().encode
+    new_labels = [] if new_labels is None else new_labels
     keys: list[bytes] = []
     values: list[bytes] = []
     first_ms = second = None
@@ -132,20 +138,27 @@ def encode_chunks(events: Iterable[Event]) -> Iterator[Chunk]:
     for event in events:
         ts = event.request_timestamp
         if values and (len(values) >= CHUNK_EVENTS or ts // 1000 != second):
-            yield first_ms, last_ms, keys, values
+            yield first_ms, last_ms, keys, values, _take(new_labels)
             keys, values = [], []
         if not values:
             first_ms, second = ts, ts // 1000
         keys.append(event.ip_address.encode())
         values.append(encode(event))
         last_ms = ts
-    if values:
-        yield first_ms, last_ms, keys, values
+    if values or new_labels:
+        yield first_ms or last_ms, last_ms, keys, values, _take(new_labels)
+
+
+def _take(items: list) -> list:
+    taken = items[:]
+    items.clear()
+    return taken
 
 
 def _encode_in_child(plan: Plan, conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
-    for chunk in encode_chunks(plan.events()):
+    labels: list[Label] = []
+    for chunk in encode_chunks(plan.events(on_label=labels.append), labels):
         conn.send(chunk)
     conn.send(None)
     conn.close()
@@ -171,21 +184,21 @@ def _chunks_from_child(plan: Plan) -> Iterator[Chunk]:
 def publish(plan: Plan, sink: Sink, realtime: bool = False,
             progress: Callable[[int], None] | None = None) -> Summary:
     """Send every event of `plan` (key = ip_address) and each label once its attack's last event is out."""
-    summary = send_chunks(_chunks_from_child(plan), plan.labels, sink, realtime, progress)
-    for label in plan.labels:
-        summary.per_scenario[label.scenario] += label.events
-    summary.per_scenario["normal"] = summary.events - sum(summary.per_scenario.values())
-    return summary
+    return send_chunks(_chunks_from_child(plan), sink, realtime, progress)
 
 
-def send_chunks(chunks: Iterable[Chunk], labels: list[Label], sink: Sink, realtime: bool = False,
+def send_chunks(chunks: Iterable[Chunk], sink: Sink, realtime: bool = False,
                 progress: Callable[[int], None] | None = None) -> Summary:
     """The sending loop. With `realtime`, each chunk waits until the wall clock reaches its first event."""
     summary = Summary()
-    pending = sorted(labels, key=lambda label: label.last_event_ms)
+    pending: list[tuple[int, int, Label]] = []  # heap of (last event ms, arrival number, label)
+    arrivals = itertools.count()
     started = time.monotonic()
     try:
-        for first_ms, last_ms, keys, values in chunks:
+        for first_ms, last_ms, keys, values, labels in chunks:
+            for label in labels:
+                heapq.heappush(pending, (label.last_event_ms, next(arrivals), label))
+                summary.per_scenario[label.scenario] += label.events
             if realtime and (delay := first_ms / 1000 - time.time()) > 0:
                 time.sleep(delay)
             for key, value in zip(keys, values):
@@ -199,10 +212,11 @@ def send_chunks(chunks: Iterable[Chunk], labels: list[Label], sink: Sink, realti
         _flush_labels(pending, sink, summary, None)
         summary.undelivered = sink.close()
         summary.seconds = time.monotonic() - started
+        summary.per_scenario["normal"] = summary.events - sum(summary.per_scenario.values())
     return summary
 
 
-def _flush_labels(pending: list[Label], sink: Sink, summary: Summary, up_to_ms: int | None) -> None:
-    while pending and (up_to_ms is None or pending[0].last_event_ms <= up_to_ms):
-        sink.send_label(label_bytes(pending.pop(0)))
+def _flush_labels(pending: list[tuple[int, int, Label]], sink: Sink, summary: Summary, up_to_ms: int | None) -> None:
+    while pending and (up_to_ms is None or pending[0][0] <= up_to_ms):
+        sink.send_label(label_bytes(heapq.heappop(pending)[2]))
         summary.labels += 1

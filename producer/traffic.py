@@ -110,16 +110,16 @@ def merge_timeline(traffic: NormalTraffic | None, start_ms: int, end_ms: float,
                    scripted: Iterable[list[Event]] = (), warmup_ms: int = 0) -> Iterator[Event]:
     """All events in [start_ms, end_ms) in time order: sessions arriving as a Poisson process from
     `start_ms - warmup_ms` (so that traffic is steady at `start_ms`), merged with `scripted` event
-    lists (attacks).
+    lists (attacks), which come in order of their first event and are read only when the timeline
+    reaches them.
 
     Events wait in one bucket per second. A session starting at T has no event before T, so once
     the arrivals pass second S, bucket S is complete: it is sorted and emitted. Cheaper than a heap
-    of per-session generators, and memory holds only the sessions still running.
+    of per-session generators, and memory holds only the sessions and attacks still running.
     """
     buckets: defaultdict[int, list[Event]] = defaultdict(list)
-    for events in scripted:
-        for event in events:
-            buckets[event.request_timestamp // 1000].append(event)
+    scripted = iter(scripted)
+    upcoming = next(scripted, None)
     emitted_until = (start_ms - warmup_ms) // 1000  # every bucket below this second has been emitted
     next_arrival = float(start_ms - warmup_ms) if traffic else math.inf
     last_second = math.ceil(end_ms / 1000) if end_ms != math.inf else math.inf
@@ -129,8 +129,14 @@ def merge_timeline(traffic: NormalTraffic | None, start_ms: int, end_ms: float,
                 buckets[event.request_timestamp // 1000].append(event)
             next_arrival += traffic.rng.expovariate(traffic.sessions_per_ms)
             complete_before = min(int(next_arrival) // 1000, last_second)
+        elif upcoming is not None:
+            complete_before = min(upcoming[0].request_timestamp // 1000 + 1, last_second)
         else:
-            complete_before = last_second
+            complete_before = min(last_second, max(buckets, default=emitted_until) + 1)
+        while upcoming is not None and upcoming[0].request_timestamp // 1000 < complete_before:
+            for event in upcoming:
+                buckets[event.request_timestamp // 1000].append(event)
+            upcoming = next(scripted, None)
         while emitted_until < complete_before:
             bucket = buckets.pop(emitted_until, None)
             emitted_until += 1
@@ -141,3 +147,5 @@ def merge_timeline(traffic: NormalTraffic | None, start_ms: int, end_ms: float,
                         return
                     if event.request_timestamp >= start_ms:
                         yield event
+        if next_arrival == math.inf and upcoming is None and not buckets:
+            return

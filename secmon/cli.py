@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shlex
 import sys
 import time
@@ -252,7 +253,7 @@ def sink_options(fn):
 @cli.command()
 @sink_options
 @click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
-@click.option("--duration", default=60.0, show_default=True, help="Realtime: seconds to run.")
+@click.option("--duration", default=60.0, show_default=True, help="Realtime: seconds to run; 0 runs until Ctrl-C.")
 @click.option("--backfill", is_flag=True, help="Simulated clock, as fast as possible, instead of realtime.")
 @click.option("--minutes", default=10.0, show_default=True, help="Backfill: simulated minutes.")
 @click.option("--start", help="Backfill: first timestamp (ISO-8601; default: --minutes before now).")
@@ -265,8 +266,10 @@ def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfi
             scenarios, attacks, users):
     """Generate website traffic with labelled attacks and publish it to `website_logs`.
 
-    Realtime (timestamps = now, steady --rate) by default; --backfill simulates --minutes as fast
-    as possible. Labels go to `website_logs_labels` and a JSONL file.
+    Realtime (timestamps = now, steady --rate) by default, for --duration seconds or, with
+    --duration 0, until Ctrl-C; attacks are planned as the run goes, so memory stays flat however
+    long it runs. --backfill simulates --minutes as fast as possible. Labels go to
+    `website_logs_labels` and a JSONL file.
 
     Example: secmon produce --backfill --minutes 30 --start 2024-01-25T12:00:00Z --seed 7
     """
@@ -277,16 +280,19 @@ def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfi
     if backfill:
         duration_ms = int(minutes * 60_000)
         start_ms = _parse_start(start) or int(time.time() * 1000) - duration_ms
+    elif duration < 0:
+        raise click.BadParameter("must be 0 (until Ctrl-C) or more", param_hint="--duration")
     else:
-        duration_ms, start_ms = int(duration * 1000), int(time.time() * 1000)
+        duration_ms, start_ms = (duration * 1000 if duration else math.inf), int(time.time() * 1000)
     mix = Mix(rate, seed, tuple(scenarios) or tuple(SCENARIOS), attacks, users)
     try:
         traffic_plan = plan(mix, start_ms, duration_ms)
     except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--scenario") from None
+        raise click.BadParameter(str(exc), param_hint="--scenario/--attacks") from None
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
+    expected = None if duration_ms == math.inf else int(rate * duration_ms / 1000)
     _send_with_progress(lambda progress: publish(traffic_plan, sink, realtime=not backfill, progress=progress),
-                        int(rate * duration_ms / 1000), destination)
+                        expected, destination)
 
 
 @cli.command()
@@ -325,7 +331,7 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
-    _send_with_progress(lambda progress: send_chunks(encode_chunks(events), [], sink, retime == "now", progress),
+    _send_with_progress(lambda progress: send_chunks(encode_chunks(events), sink, retime == "now", progress),
                         None, destination)
     console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
     for description in stats.first_rejects:

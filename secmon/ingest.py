@@ -29,6 +29,8 @@ REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
 PENDING_TABLE = f"{LANDING_TABLE}_pending_minutes"
 MINUTE_MS = 60_000
 
+Reject = tuple[str, int, int, bytes | None, str]  # topic, partition, offset, raw value, reason
+
 # COPY's text format: backslash, tab and line breaks are escaped; \N is NULL. Few values hold
 # one of them, so a row is checked once and escaped field by field only when it needs it.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -92,8 +94,10 @@ class Ingester:
     PostgreSQL next to the rows) and appends each poll's messages as one batch."""
 
     def __init__(self, endpoints: Endpoints, topic: str = settings.EVENTS_TOPIC,
-                 schema: str = settings.PG_SCHEMA, max_batch: int = 50_000) -> None:
+                 schema: str = settings.PG_SCHEMA, max_batch: int = 50_000,
+                 future_tolerance_ms: int = settings.FUTURE_TOLERANCE_MS) -> None:
         self.endpoints, self.topic, self.schema, self.max_batch = endpoints, topic, schema, max_batch
+        self.future_tolerance_ms = future_tolerance_ms
         if not landing_table_exists(endpoints, schema):
             raise SecmonError(f"landing table {schema}.{LANDING_TABLE} does not exist: "
                               f"run `secmon dbt run -s {LANDING_TABLE}` first")
@@ -145,45 +149,52 @@ class Ingester:
                 return False
         return True
 
-    def poll_batch(self, timeout_ms: int = 1000) -> BatchResult:
-        """Fetch up to max_batch messages and commit them, their rejects and offsets together."""
-        records = self.consumer.poll(timeout_ms=timeout_ms, max_records=self.max_batch)
+    def poll_batch(self, timeout_ms: int = 1000, max_records: int | None = None) -> BatchResult:
+        """Fetch up to max_records (default max_batch) messages and commit them, their rejects and
+        offsets together. Any bytes are safe: a message lands or is rejected with its reason."""
+        records = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records or self.max_batch)
         result = BatchResult()
         if not records:
             return result
-        rows = io.BytesIO()
-        rejects = []
+        latest_ms = int(time.time() * 1000) + self.future_tolerance_ms
+        rows: list[tuple[bytes, Reject]] = []
+        rejects: list[Reject] = []
         minutes = result.minutes
         for tp, messages in records.items():
             result.produced_ms.extend(message.timestamp for message in messages)
             for message in messages:
                 try:
-                    event = parse_event(message.value)
-                    rows.write(copy_row(event, tp.partition, message.offset, self._format_timestamp))
+                    event = parse_event(message.value, latest_ms)
                 except InvalidEvent as exc:
                     rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))
                     continue
-                except UnicodeEncodeError:
-                    rejects.append((self.topic, tp.partition, message.offset, message.value,
-                                    "a string holds a lone UTF-16 surrogate (\\ud800-\\udfff)"))
-                    continue
-                result.ingested += 1
+                rows.append((copy_row(event, tp.partition, message.offset, self._format_timestamp),
+                             (self.topic, tp.partition, message.offset, message.value, "")))
                 ts = event.request_timestamp
                 minutes.add(ts // MINUTE_MS * MINUTE_MS)
                 if result.newest_event_ms is None or ts > result.newest_event_ms:
                     result.newest_event_ms = ts
             result.offsets[tp.partition] = messages[-1].offset + 1
-        result.rejected = len(rejects)
-        self._commit(rows, rejects, result.offsets, minutes)
+        refused = self._commit(rows, rejects, result.offsets, minutes)
+        result.ingested = len(rows) - refused
+        result.rejected = len(rejects) + refused
         return result
 
-    def _commit(self, rows: io.BytesIO, rejects: list[tuple], offsets: dict[int, int], minutes: set[int]) -> None:
-        columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))
-        rows.seek(0)
+    def _commit(self, rows: list[tuple[bytes, Reject]], rejects: list[Reject], offsets: dict[int, int],
+                minutes: set[int]) -> int:
+        """One transaction: rows, rejects, offsets and pending minutes. Returns how many rows the
+        database refused (moved to the rejects table) so that one bad row cannot wedge the batch."""
+        refused = 0
         try:
             with self.conn.cursor() as cur:
-                cur.copy_expert(sql.SQL("copy {} ({}) from stdin").format(self._table(LANDING_TABLE), columns)
-                                .as_string(cur), rows)
+                cur.execute("savepoint rows")
+                try:
+                    self._copy(cur, b"".join(row for row, _ in rows))
+                except psycopg2.DataError:
+                    cur.execute("rollback to savepoint rows")
+                    refused_rows = self._copy_one_by_one(cur, rows)
+                    rejects = rejects + refused_rows
+                    refused = len(refused_rows)
                 if rejects:
                     execute_values(cur, sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) "
                                                 "values %s").format(self._table(REJECTS_TABLE)).as_string(cur),
@@ -203,6 +214,24 @@ class Ingester:
             self.conn.rollback()
             self._rewind()  # the batch is not stored: read it again
             raise
+        return refused
+
+    def _copy(self, cur, rows: bytes) -> None:
+        columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))
+        cur.copy_expert(sql.SQL("copy {} ({}) from stdin").format(self._table(LANDING_TABLE), columns)
+                        .as_string(cur), io.BytesIO(rows))
+
+    def _copy_one_by_one(self, cur, rows: list[tuple[bytes, Reject]]) -> list[Reject]:
+        """After the batch's COPY failed: each row on its own; the ones PostgreSQL refuses become rejects."""
+        refused = []
+        for row, (topic, partition, offset, raw, _) in rows:
+            cur.execute("savepoint one_row")
+            try:
+                self._copy(cur, row)
+            except psycopg2.DataError as exc:
+                cur.execute("rollback to savepoint one_row")
+                refused.append((topic, partition, offset, raw, f"database_refused: {(exc.pgerror or str(exc)).splitlines()[0]}"))
+        return refused
 
     def _rewind(self) -> None:
         stored = self.stored_offsets()

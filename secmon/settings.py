@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
+from functools import cache
 from pathlib import Path
+
+import yaml
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_STATE_DIR = PROJECT_DIR / ".secmon"
@@ -19,9 +23,31 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_PG_PORT = 15432
 DEFAULT_PARTITIONS = 3
-# As the RisingWave source's WATERMARK (dbt var watermark_delay): a window closes this long after
-# an event past its end has arrived.
-WATERMARK_DELAY_MS = 5_000
+
+
+@cache
+def dbt_vars() -> dict:
+    """The `vars` of dbt_project.yml: the one place for facts that both dbt and Python use."""
+    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+
+
+_INTERVAL = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$")
+_UNIT_MS = {"second": 1_000, "minute": 60_000, "hour": 3_600_000, "day": 86_400_000}
+
+
+def interval_ms(text: str) -> int:
+    """A SQL interval literal such as `5 seconds` → milliseconds."""
+    match = _INTERVAL.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not an interval like '5 seconds' or '1 minute'")
+    return int(match[1]) * _UNIT_MS[match[2]]
+
+
+# As the RisingWave source's WATERMARK: a window closes this long after an event past its end has arrived.
+WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
+# An event dated further than this ahead of the ingest clock is rejected as `future_timestamp`: it would
+# otherwise move the engine's event-time clock (the watermark) forward and close every window early.
+FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
 
 # The dbt `local` target's database and schema; profiles.yml reads the same names.
 PG_DATABASE = "secmon"

@@ -43,8 +43,8 @@ MALFORMED = {
     variant(request_timestamp="yesterday"): "request_timestamp: 'yesterday' is not an ISO-8601 timestamp",
     variant(url="x" * 1_000_000): "message is 1000",
     b'{"ip_address": "\xff\xfe"}': "not UTF-8",
-    variant(url="/a\u0000b"): "url: contains a NUL character",
-    variant(username="\ud800"): "a string holds a lone UTF-16 surrogate",
+    variant(url="/a\u0000b"): "nul_character: url contains a NUL character",
+    variant(username="\ud800"): "lone_surrogate: username holds a lone UTF-16 surrogate",
 }
 
 
@@ -90,7 +90,7 @@ def test_ingest_lands_every_valid_event_and_rejects_the_rest(pipeline, endpoints
     assert query(endpoints, f"select count(*), count(distinct (kafka_partition, kafka_offset)) from {SCHEMA}.website_logs_source") \
         == [(len(events), len(events))]
     rejects = query(endpoints, f"select raw_value, reason from {SCHEMA}.website_logs_source_rejects")
-    assert sorted(reason for raw, reason in rejects if raw is None) == ["message has no value (null)"]
+    assert sorted(reason for raw, reason in rejects if raw is None) == ["no_value: message has no value (null)"]
     stored = {bytes(raw): reason for raw, reason in rejects if raw is not None}
     assert stored.keys() == MALFORMED.keys()
     for raw, reason in stored.items():

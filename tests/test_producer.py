@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import tracemalloc
 from collections import Counter
 
 import jsonschema
@@ -201,3 +203,88 @@ def test_produce_publishes_events_and_labels_through_the_broker(stack_env, tmp_p
                 received.append(record.value)
     assert sorted(received) == sorted(expected)
     assert (tmp_path / "labels.jsonl").read_text() == file_out.with_suffix(".labels.jsonl").read_text()
+
+
+YEAR_MS = 365 * 86_400_000
+
+
+def first_events(traffic, minutes: float) -> list[Event]:
+    cut = traffic.start_ms + minutes * 60_000
+    events = []
+    for event in traffic.events():
+        if event.request_timestamp >= cut:
+            break
+        events.append(event)
+    return events
+
+
+def test_a_plan_without_end_plans_its_attacks_as_it_goes():
+    forever = plan(Mix(rate=20, seed=4), START_MS, math.inf)
+    labels = []
+    events = []
+    for event in forever.events(on_label=labels.append):
+        if event.request_timestamp >= START_MS + 25 * 60_000:
+            break
+        events.append(event)
+    # One attack per scenario per 10-minute slot, each planned only when the timeline reaches it.
+    per_scenario = Counter(label.scenario for label in labels)
+    assert set(per_scenario) == set(SCENARIOS) and set(per_scenario.values()) <= {2, 3}
+    assert all(label.first_event_ms <= START_MS + 26 * 60_000 for label in labels)
+    attackers = {label.attacker_ip for label in labels if label.first_event_ms < START_MS + 20 * 60_000}
+    assert attackers <= {event.ip_address for event in events}
+    with pytest.raises(ValueError, match="without end"):
+        forever.labels
+
+
+def test_a_year_long_plan_starts_like_one_without_end_and_in_the_same_memory():
+    year = first_events(plan(Mix(rate=50, seed=6), START_MS, YEAR_MS), 12)
+    assert year == first_events(plan(Mix(rate=50, seed=6), START_MS, math.inf), 12)
+
+    def peak_bytes(duration_ms: float) -> int:
+        tracemalloc.start()
+        first_events(plan(Mix(rate=50, seed=6), START_MS, duration_ms), 12)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak
+
+    assert peak_bytes(YEAR_MS) < 1.5 * peak_bytes(20 * 60_000)
+
+
+def test_duration_0_and_a_count_of_attacks_is_a_clear_error(tmp_path):
+    result = CliRunner().invoke(cli, ["produce", "--duration", "0", "--attacks", "2", "--output", str(tmp_path / "x")])
+    assert result.exit_code == 2
+    assert "a run without end" in result.output
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("duration", ["31536000", "0"])
+def test_a_realtime_producer_of_a_year_or_without_end_publishes_within_2_s(stack_env, duration):
+    import subprocess
+    import sys
+    import time as clock
+
+    from kafka import KafkaConsumer, TopicPartition
+
+    from secmon import settings
+
+    consumer = KafkaConsumer(bootstrap_servers=os.environ["SECMON_BOOTSTRAP_SERVERS"], enable_auto_commit=False)
+    partitions = [TopicPartition(settings.EVENTS_TOPIC, p) for p in range(settings.DEFAULT_PARTITIONS)]
+    consumer.assign(partitions)
+    consumer.seek_to_end()
+    for tp in partitions:
+        consumer.position(tp)
+    secmon = os.path.join(os.path.dirname(sys.executable), "secmon")
+    started = clock.monotonic()
+    producer = subprocess.Popen([secmon, "produce", "--rate", "200", "--duration", duration],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        first = None
+        while first is None and clock.monotonic() - started < 10:
+            if consumer.poll(timeout_ms=100):
+                first = clock.monotonic() - started
+        assert first is not None and first < 2.0, f"first event after {first} s"
+        assert producer.poll() is None  # still running, not planning a year up front
+    finally:
+        producer.terminate()
+        producer.wait(10)
+        consumer.close()
