@@ -1,8 +1,12 @@
-"""Local engine figures: ingest rate, freshness under load, refresh cost against history, memory.
+"""Local engine figures, in one run: ingest alone, the maximum sustainable rate with every view (as a
+multiple of ingest alone), freshness at 2,000 events/s for the seed's views and for every view, the
+median cycle time, and the stream's RSS.
 
-Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python benchmarks/stream.py
-(`--quick` for smaller sizes). History is loaded straight into the landing table (COPY) by a child
-process, so that this process's RSS is the stream's own.
+The open windows are full: the last 30 minutes (the longest detection window) are loaded at the
+live rate before any live traffic, so each refresh recomputes windows as large as they are in a
+long run. Starts its own embedded stack in a temporary state dir.
+Run: .venv/bin/python benchmarks/stream.py (`--quick` for shorter runs).
+History is COPYed into the landing table by a child process, so this process's RSS is the stream's own.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -29,41 +34,44 @@ from secmon.dbt import run_dbt
 from secmon.ingest import LANDING_TABLE, Ingester, copy_row, ensure_landing_table
 from secmon.stream import Stream
 
-DAY_MS = 86_400_000
+LIVE_RATE = 2000
+OPEN_WINDOWS_MINUTES = 30  # account_takeover_window
 
 
 def rss_mb() -> float:
     return psutil.Process().memory_info().rss / 2**20
 
 
-def load_history(pg_url: str, events: int, end_ms: int) -> None:
-    """Child process: `events` generated events ending at end_ms, COPYed into the landing table."""
-    rate = 1000
-    minutes = events / rate / 60 * 1.5  # the plan's rate is approximate: generate more, stop at `events`
-    traffic = plan(Mix(rate=rate, seed=99, attacks_per_scenario=0), end_ms - int(minutes * 60_000), int(minutes * 60_000))
+def load_history(pg_url: str, rate: int, start_ms: int, end_ms: int) -> None:
+    """Child process: generated events at `rate`/s from start_ms to end_ms, COPYed into the landing table."""
+    traffic = plan(Mix(rate=rate, seed=99, attacks_per_scenario=0), start_ms, end_ms - start_ms)
     format_timestamp = TimestampFormatter()
     conn = psycopg2.connect(pg_url)
     buffer, count = io.BytesIO(), 0
     columns = ("request_timestamp, ip_address, user_agent, url, http_method, status_code, response_time, referrer, "
                "user_id, username, user_action, security_level, kafka_partition, kafka_offset")
+
+    def flush() -> None:
+        buffer.seek(0)
+        with conn.cursor() as cur:
+            cur.copy_expert(f"copy {settings.PG_SCHEMA}.{LANDING_TABLE} ({columns}) from stdin", buffer)
+        conn.commit()
+
     for event in traffic.events():
         buffer.write(copy_row(event, -1, count, format_timestamp))
         count += 1
-        if count % 200_000 == 0 or count == events:
-            buffer.seek(0)
-            with conn.cursor() as cur:
-                cur.copy_expert(f"copy {settings.PG_SCHEMA}.{LANDING_TABLE} ({columns}) from stdin", buffer)
-            conn.commit()
+        if count % 200_000 == 0:
+            flush()
             buffer = io.BytesIO()
-        if count == events:
-            break
+    flush()
     conn.close()
 
 
-def grow_history(endpoints, events: int, end_ms: int) -> float:
+def add_history(endpoints, rate: int, start_ms: int, end_ms: int) -> float:
+    """Loads history and rebuilds every view over it; returns seconds taken."""
     started = time.monotonic()
-    subprocess.run([sys.executable, __file__, "--load-history", str(events), "--end-ms", str(end_ms),
-                    "--pg-url", endpoints.pg_url], check=True)
+    subprocess.run([sys.executable, __file__, "--load-history", str(rate), "--start-ms", str(start_ms),
+                    "--end-ms", str(end_ms), "--pg-url", endpoints.pg_url], check=True)
     if run_dbt(["build", "-t", "local", "--quiet", "--resource-type", "seed", "--resource-type", "model"],
                endpoints) != 0:
         raise SystemExit("dbt build failed")
@@ -72,59 +80,94 @@ def grow_history(endpoints, events: int, end_ms: int) -> float:
 
 def history_size(endpoints) -> int:
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f"select count(*) from {settings.PG_SCHEMA}.website_logs_source")
+        cur.execute(f"select count(*) from {settings.PG_SCHEMA}.{LANDING_TABLE}")
         return cur.fetchone()[0]
 
 
-def refresh_times(endpoints, state_dir: Path, batches: int, batch_events: int, at_ms: int) -> list[float]:
-    """Publishes `batches` batches of new events (current minutes) and times each refresh."""
-    traffic = plan(Mix(rate=batch_events, seed=7, attacks_per_scenario=0), at_ms, batches * 1000)
-    assert publish(traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)).undelivered == 0
-    runner = Stream(endpoints, state_dir, max_batch=batch_events)
-    reports = []
-    runner.run(reports.append, idle_exit_after=2)
-    slowest = {name: statistics.median(report.view_seconds.get(name, 0) for report in reports)
-               for name in reports[0].view_seconds}
-    print("  median per view (ms): " + ", ".join(f"{name} {seconds * 1000:.0f}" for name, seconds in slowest.items()))
-    return [report.refresh_seconds for report in reports]
+@dataclass
+class LiveRun:
+    rate: int
+    events: int = 0
+    lags: list[float] = field(default_factory=list)
+    cycles: list[float] = field(default_factory=list)
+    backlog: list[tuple[float, int]] = field(default_factory=list)  # (seconds since start, events waiting)
+    peak_rss: float = 0.0
+    view_seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def percentile(self, fraction: float) -> float:
+        return self.lags[min(len(self.lags) - 1, int(len(self.lags) * fraction))]
+
+    @property
+    def backlog_grew(self) -> bool:
+        """Over the second half of the run, the events waiting on the topic kept growing."""
+        if len(self.backlog) < 2:
+            return True  # hardly a cycle finished while the traffic flowed
+        half = self.backlog[-1][0] / 2
+        late = [events for seconds, events in self.backlog if seconds >= half]
+        return len(late) >= 2 and late[-1] > max(LIVE_RATE, late[0] * 1.5)
 
 
-def freshness(endpoints, state_dir: Path, seconds: int, select: str | None = None) -> None:
-    """Live traffic at 2,000 events/s for `seconds`; every event's produce → visible-in-every-view lag."""
+def live(endpoints, state_dir: Path, rate: int, seconds: int, select: str | None = None) -> LiveRun:
+    """Realtime traffic at `rate` for `seconds`, streamed into the views: every event's
+    produce → visible-in-every-view lag, the cycle times and the backlog."""
     runner = Stream(endpoints, state_dir, select=select)  # compiled before the traffic starts
     producer = subprocess.Popen(
-        [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", "2000", "--duration", str(seconds),
+        [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", str(rate), "--duration", str(seconds),
          "--attacks", "0", "--state-dir", str(state_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    lags, peak_rss, events = [], rss_mb(), 0
+    run = LiveRun(rate, peak_rss=rss_mb())
+    started = time.monotonic()
 
     def on_batch(report) -> None:
-        nonlocal peak_rss, events
-        lags.extend(report.lags)
-        events += report.ingested
-        peak_rss = max(peak_rss, rss_mb())
+        run.lags.extend(report.lags)
+        run.events += report.ingested
+        run.cycles.append(report.ingest_seconds + report.refresh_seconds)
+        if producer.poll() is None:  # the backlog while traffic flows
+            run.backlog.append((time.monotonic() - started, report.lag_events))
+        run.peak_rss = max(run.peak_rss, rss_mb())
+        for name, view_seconds in report.view_seconds.items():
+            run.view_seconds.setdefault(name, []).append(view_seconds)
+        if (producer.poll() is not None and report.lag_events == 0) or time.monotonic() - started > seconds + 60:
+            runner.request_stop()  # done, or too far behind to drain in reasonable time
 
-    runner.run(on_batch, idle_exit_after=5)
+    # The producer simulates a few minutes of sessions before its first event: allow for its start.
+    runner.run(on_batch, idle_exit_after=60)
     producer.wait()
-    lags.sort()
-    print(f"freshness at 2,000 events/s for {seconds} s, {len(runner.views)} views ({select or 'all'}), "
-          f"{events:,} events, {history_size(endpoints):,} of history: p50 {lags[len(lags) // 2]:.2f} s, "
-          f"p95 {lags[int(len(lags) * 0.95)]:.2f} s, max {lags[-1]:.2f} s; stream RSS peak {peak_rss:.0f} MB")
+    run.lags.sort()
+    return run
+
+
+def print_freshness(run: LiveRun, what: str, history: int) -> None:
+    print(f"freshness at {run.rate:,} events/s, {what}: {run.events:,} events over {history:,} of history: "
+          f"p50 {run.percentile(0.5):.2f} s, p95 {run.percentile(0.95):.2f} s, max {run.lags[-1]:.2f} s; "
+          f"median cycle {statistics.median(run.cycles):.2f} s (p95 = {run.percentile(0.95) / statistics.median(run.cycles):.1f} x); "
+          f"stream RSS peak {run.peak_rss:.0f} MB")
+    slowest = sorted(((statistics.median(times), name) for name, times in run.view_seconds.items()), reverse=True)
+    print("  median refresh per view, slowest first (ms): "
+          + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest[:8]))
+
+
+def ingest_alone(endpoints, events: int, end_ms: int) -> float:
+    """A pre-published topic drained into the landing table: events/s."""
+    traffic = plan(Mix(rate=1000, seed=3), end_ms - events, events)
+    publish(traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
+    ingester = Ingester(endpoints)
+    totals = ingester.drain()
+    ingester.close()
+    return totals.ingested / totals.seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a first look")
-    parser.add_argument("--freshness-only", action="store_true",
-                        help="only the freshness figure, for the seed's views and for every view")
+    parser.add_argument("--quick", action="store_true", help="shorter runs, for a first look")
     parser.add_argument("--load-history", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--start-ms", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--end-ms", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--pg-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load_history is not None:
-        load_history(args.pg_url, args.load_history, args.end_ms)
+        load_history(args.pg_url, args.load_history, args.start_ms, args.end_ms)
         return
-    ingest_events, small, medium, large, live_seconds = (
-        (200_000, 100_000, 300_000, 1_000_000, 20) if args.quick else (1_000_000, 100_000, 1_000_000, 5_000_000, 60))
+    ingest_events, live_seconds = (200_000, 30) if args.quick else (600_000, 60)
 
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp) / "state"
@@ -133,43 +176,40 @@ def main() -> None:
             endpoints = stack.endpoints(state_dir)
             ensure_landing_table(endpoints)
             now_ms = int(time.time() * 1000)
-            history_end = now_ms - DAY_MS
-            base_at = now_ms - 3_600_000
-            if args.freshness_only:
-                grow_history(endpoints, medium, history_end)
-                freshness(endpoints, state_dir, live_seconds, select="ingest metrics")
-                freshness(endpoints, state_dir, live_seconds)
-                return
 
-            # 1. Refresh cost with a small history.
-            grow_history(endpoints, small, history_end - DAY_MS)
-            small_times = refresh_times(endpoints, state_dir, 30, 2000, base_at)
-            print(f"refresh at {history_size(endpoints):,} events of history: median "
-                  f"{statistics.median(small_times) * 1000:.0f} ms per batch of 2,000 ({len(small_times)} batches)")
+            # 1. Ingest alone, into last week's minutes (outside the live windows).
+            alone = ingest_alone(endpoints, ingest_events, now_ms - 7 * 86_400_000)
+            print(f"ingest alone: {alone:,.0f} events/s (COPY batches, offsets in the same transaction)")
 
-            # 2. Ingest alone: a pre-published topic drained into the landing table.
-            traffic = plan(Mix(rate=1000, seed=3), history_end - ingest_events, ingest_events)
-            publish(traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
-            ingester = Ingester(endpoints)
-            totals = ingester.drain()
-            ingester.close()
-            print(f"ingest: {totals.ingested:,} events in {totals.seconds:.1f} s = "
-                  f"{totals.ingested / totals.seconds:,.0f} events/s (COPY batches, offsets in the same transaction); "
-                  f"RSS {rss_mb():.0f} MB")
+            # 2. The open windows, full: the last 30 minutes at the live rate.
+            seconds = add_history(endpoints, LIVE_RATE, now_ms - OPEN_WINDOWS_MINUTES * 60_000, now_ms)
+            history = history_size(endpoints)
+            print(f"(the last {OPEN_WINDOWS_MINUTES} minutes loaded at {LIVE_RATE:,} events/s and every view rebuilt "
+                  f"in {seconds:.0f} s: {history:,} events of history)")
 
-            # 3. Freshness at 2k events/s, realtime, with >= 1M events of history.
-            seconds = grow_history(endpoints, max(0, medium - history_size(endpoints)), history_end - 2 * DAY_MS)
-            print(f"(history grown to {history_size(endpoints):,} events and views rebuilt in {seconds:.0f} s)")
-            freshness(endpoints, state_dir, live_seconds)
+            # 3. Freshness at 2,000 events/s.
+            print_freshness(live(endpoints, state_dir, LIVE_RATE, live_seconds, "ingest metrics"),
+                            "the seed's 5 views", history_size(endpoints))
+            print_freshness(live(endpoints, state_dir, LIVE_RATE, live_seconds), "all views", history_size(endpoints))
 
-            # 4. Refresh cost with a large history.
-            seconds = grow_history(endpoints, large - history_size(endpoints), history_end - 4 * DAY_MS)
-            print(f"(history grown to {history_size(endpoints):,} events and views rebuilt in {seconds:.0f} s)")
-            large_times = refresh_times(endpoints, state_dir, 30, 2000, base_at + 600_000)
-            ratio = statistics.median(large_times) / statistics.median(small_times)
-            print(f"refresh at {history_size(endpoints):,} events of history: median "
-                  f"{statistics.median(large_times) * 1000:.0f} ms per batch = {ratio:.2f} x the one at "
-                  f"{small:,}; stream RSS now {rss_mb():.0f} MB")
+            # 4. The highest rate whose backlog does not grow, with every view.
+            sustained = None
+            for share in (0.25, 0.5, 0.75, 1.0):
+                rate = int(alone * share)
+                run = live(endpoints, state_dir, rate, live_seconds)
+                grew = run.backlog_grew
+                print(f"  {rate:,} events/s asked, {run.events / live_seconds:,.0f} delivered ({share:.2f} x ingest alone): backlog {run.backlog[-1][1] if run.backlog else '-'} events at the "
+                      f"end, {'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
+                      f"{statistics.median(run.cycles):.2f} s")
+                if grew:
+                    break
+                sustained = (rate, share)
+            if sustained:
+                print(f"maximum sustainable rate with all views: >= {sustained[0]:,} events/s = "
+                      f"{sustained[1]:.2f} x ingest alone")
+            else:
+                print("maximum sustainable rate with all views: below 0.25 x ingest alone")
+            print(f"stream RSS at the end: {rss_mb():.0f} MB")
         finally:
             stack.down(state_dir, purge=True)
 

@@ -139,7 +139,8 @@ def _print_stream_status(status: dict) -> None:
     age = time.time() - status["updated_at"]
     console.print(f"stream (pid {status['pid']}, {'running' if alive else 'stopped'}, updated {age:.0f} s ago): "
                   f"{status['ingested']:,} events ingested, {status['rejected']:,} rejected, "
-                  f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms")
+                  f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms; "
+                  f"lag {status.get('lag_events', 0):,} events, {status.get('lag_seconds', 0.0):.1f} s")
     table = Table(title="consumer lag")
     for column in ("partition", "position", "high watermark", "lag"):
         table.add_column(column, justify="right")
@@ -475,7 +476,8 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
         if not quiet:
             console.print(f"{batch.ingested:>7,} events, {batch.rejected} rejected | ingest "
                           f"{batch.ingest_seconds * 1000:>5.0f} ms, refresh {batch.refresh_seconds * 1000:>5.0f} ms | "
-                          f"freshness p50 {batch.freshness_p50:.2f} s, max {batch.freshness_max:.2f} s")
+                          f"freshness p50 {batch.freshness_p50:.2f} s, max {batch.freshness_max:.2f} s | "
+                          f"lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s")
 
     console.print(f"streaming {settings.EVENTS_TOPIC} into {len(runner.views)} views; Ctrl-C stops")
     runner.run(report, idle_exit_after=exit_when_idle)
@@ -488,7 +490,9 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
 @click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
 @click.option("--duration", type=float, help="Seconds of live traffic before stopping (default: until Ctrl-C).")
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated traffic.")
-def demo(state_dir, backfill_minutes, rate, duration, seed):
+@click.option("--kafka-port", default=settings.DEFAULT_KAFKA_PORT, show_default=True, help="Embedded broker port.")
+@click.option("--pg-port", default=settings.DEFAULT_PG_PORT, show_default=True, help="Embedded PostgreSQL port.")
+def demo(state_dir, backfill_minutes, rate, duration, seed, kafka_port, pg_port):
     """Run the whole system on the embedded defaults (what `make demo` runs).
 
     Starts the stack, backfills traffic with attacks, ingests it, builds and tests the views with
@@ -498,7 +502,8 @@ def demo(state_dir, backfill_minutes, rate, duration, seed):
     """
     from .demo import run_demo
 
-    run_demo(console, state_dir, backfill_minutes, rate, duration, seed)
+    run_demo(console, state_dir, backfill_minutes, rate, duration, seed,
+             stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port))
 
 
 @cli.group()

@@ -19,13 +19,13 @@ from .stream import Stream
 
 
 def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: float, duration: float | None,
-             seed: int) -> None:
+             seed: int, options: stack.StackOptions = stack.StackOptions()) -> None:
     from producer.generate import Mix, plan
     from producer.publish import KafkaSink, publish
 
     started = time.monotonic()
     console.rule("1. the embedded stack")
-    for row in stack.up(state_dir, stack.StackOptions()):
+    for row in stack.up(state_dir, options):
         console.print(f"{row.component}: {row.address} ({row.action})")
     endpoints = stack.endpoints(state_dir)
 
@@ -82,31 +82,39 @@ def _render_preview(dashboards: dict[str, dict], endpoints: stack.Endpoints) -> 
 
 def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboards: dict[str, dict], rate: float,
           duration: float | None, seed: int) -> None:
+    """Live traffic into the stream engine, with a summary every 2 s: redrawn in place on a terminal,
+    one line per update otherwise (a log, a CI run)."""
+    from rich.console import Group
+
+    started = time.monotonic()
     secmon = str(Path(sys.executable).with_name("secmon"))
     producer = subprocess.Popen(
-        [secmon, "produce", "--rate", str(rate), "--duration", str(duration or 365 * 86400), "--seed", str(seed + 1),
+        [secmon, "produce", "--rate", str(rate), "--duration", str(duration or 0), "--seed", str(seed + 1),
          "--state-dir", str(state_dir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     runner = Stream(endpoints, state_dir)
-    deadline = time.monotonic() + duration if duration else None
+    deadline = started + duration if duration else None
     last_draw = last_preview = 0.0
-    with Live(console=console, refresh_per_second=2, transient=False) as live:
+    with Live(console=console, refresh_per_second=2, transient=False, auto_refresh=console.is_terminal) as live:
         def on_batch(batch) -> None:
             nonlocal last_draw, last_preview
-            if deadline and time.monotonic() > deadline:
+            now = time.monotonic()
+            if deadline and now > deadline:
                 runner.request_stop()
-            if time.monotonic() - last_preview > PREVIEW_REFRESH_SECONDS:
-                last_preview = time.monotonic()
+            if now - last_draw > 2:
+                last_draw = now
+                header = (f"live +{now - started:.0f} s | {runner.status.ingested:,} live events, last batch "
+                          f"{batch.ingested:,} | refresh {batch.refresh_seconds * 1000:.0f} ms | freshness p50 "
+                          f"{batch.freshness_p50:.2f} s | lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s")
+                if console.is_terminal:
+                    tables = latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=5)[:3]
+                    live.update(Group(header, *tables))
+                else:
+                    console.print(header, highlight=False)
+            if now - last_preview > PREVIEW_REFRESH_SECONDS:
+                last_preview = now
                 _render_preview(dashboards, endpoints)
-            if time.monotonic() - last_draw > 2:
-                last_draw = time.monotonic()
-                from rich.console import Group
-
-                header = (f"{runner.status.ingested:,} live events, last batch {batch.ingested:,} | refresh "
-                          f"{batch.refresh_seconds * 1000:.0f} ms | freshness p50 {batch.freshness_p50:.2f} s")
-                tables = latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=5)[:3]
-                live.update(Group(header, *tables))
 
         try:
             runner.run(on_batch, idle_exit_after=duration)

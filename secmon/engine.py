@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from queue import Queue
 from pathlib import Path
 
 import psycopg2
@@ -28,6 +30,7 @@ class View:
     schema: str
     select_sql: str  # the model's query; for a windowed view, only its pending windows
     windowed: bool
+    parents: tuple[str, ...] = ()  # the views (of the same list) it reads
 
     @property
     def table(self) -> sql.Composed:
@@ -64,14 +67,23 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     for uid in sorted(nodes):
         visit(uid)
     return [View(nodes[uid]["alias"], nodes[uid]["schema"], nodes[uid]["compiled_code"],
-                 PENDING_TABLE in nodes[uid]["compiled_code"]) for uid in ordered]
+                 PENDING_TABLE in nodes[uid]["compiled_code"],
+                 tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes))
+            for uid in ordered]
 
 
 class Refresher:
-    def __init__(self, conn, views: list[View], schema: str) -> None:
-        self.conn, self.views = conn, views
+    """Refreshes the views on several connections at once: a view starts as soon as the views it
+    reads are done, so independent views (most of them) run in parallel, one transaction each."""
+
+    def __init__(self, connections: list, views: list[View], schema: str) -> None:
+        self.conn, self.connections, self.views = connections[0], connections, views
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
         self.time_index = f"{schema}.{LANDING_TABLE}__time"
+        self.pool = ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="refresh")
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
 
     def missing_views(self) -> list[str]:
         with self.conn.cursor() as cur:
@@ -108,12 +120,55 @@ class Refresher:
         self.conn.rollback()
         if minutes:
             self.summarize_time_index()
-        timings = {}
-        for view in self.views:
-            if view.windowed and not minutes:
-                continue
-            started = time.perf_counter()
+        due = [view for view in self.views if minutes or not view.windowed]
+        timings = self._refresh_in_parallel(due)
+        if minutes:
             with self.conn.cursor() as cur:
+                cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
+            self.conn.commit()
+        return timings
+
+    def _refresh_in_parallel(self, views: list[View]) -> dict[str, float]:
+        idle = Queue()
+        for conn in self.connections:
+            idle.put(conn)
+        names = {view.name for view in views}
+        waiting = {view.name: {parent for parent in view.parents if parent in names} for view in views}
+        by_name = {view.name: view for view in views}
+        running: dict = {}
+        timings: dict[str, float] = {}
+
+        def run(view: View) -> tuple[str, float]:
+            conn = idle.get()
+            try:
+                return view.name, self._refresh_view(conn, view)
+            finally:
+                idle.put(conn)
+
+        failure: BaseException | None = None
+        while (waiting and failure is None) or running:
+            if failure is None:
+                for name in [name for name, parents in waiting.items() if not parents]:
+                    del waiting[name]
+                    running[self.pool.submit(run, by_name[name])] = name
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                del running[future]
+                if future.exception() is not None:
+                    failure = failure or future.exception()  # let the running views finish first
+                    continue
+                name, seconds = future.result()
+                timings[name] = seconds
+                for parents in waiting.values():
+                    parents.discard(name)
+        if failure is not None:
+            raise failure
+        return {view.name: timings[view.name] for view in views}
+
+    def _refresh_view(self, conn, view: View) -> float:
+        started = time.perf_counter()
+        try:
+            with conn.cursor() as cur:
                 if view.windowed:
                     # A refresh reads a few windows: always by index. Right after a bulk load the
                     # planner's statistics are stale and it would scan the whole history.
@@ -127,10 +182,9 @@ class Refresher:
                 else:
                     cur.execute(sql.SQL("delete from {}").format(view.table))
                 cur.execute(sql.SQL("insert into {} ").format(view.table).as_string(cur) + view.select_sql)
-            self.conn.commit()
-            timings[view.name] = time.perf_counter() - started
-        if minutes:
-            with self.conn.cursor() as cur:
-                cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
-            self.conn.commit()
-        return timings
+            conn.commit()
+        except BaseException:
+            if not conn.closed:
+                conn.rollback()
+            raise
+        return time.perf_counter() - started

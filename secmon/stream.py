@@ -31,6 +31,8 @@ class BatchReport:
     freshness_max: float | None
     lags: list[float] = field(repr=False, default_factory=list)  # every event's freshness, sorted
     view_seconds: dict[str, float] = field(default_factory=dict)
+    lag_events: int = 0  # on the topic, not yet ingested, when the cycle ended
+    lag_seconds: float = 0.0  # how long the oldest of those has waited, at most
 
 
 @dataclass
@@ -44,6 +46,8 @@ class StreamStatus:
     batches: int = 0
     last_refresh_seconds: float = 0.0
     alerts_published: int = 0
+    lag_events: int = 0
+    lag_seconds: float = 0.0
     partitions: dict[str, dict[str, int | None]] = field(default_factory=dict)
 
 
@@ -63,20 +67,29 @@ def read_status(state_dir: Path) -> dict | None:
 
 
 class Stream:
-    """One process: poll a batch → commit it → refresh the views it touched → repeat."""
+    """One process: ingest everything pending → refresh the views it touched → repeat.
+
+    A cycle takes all the events that arrived during the one before (up to `max_cycle_events`), so
+    when a refresh is slow the next batch is larger rather than the lag longer: a refresh costs
+    about the same whatever the batch size (it recomputes the open windows), so the stream catches
+    up instead of falling further behind batch by batch."""
 
     RECONNECT_BACKOFF = (0.2, 0.5, 1, 2, 4, 8)
 
     def __init__(self, endpoints: Endpoints, state_dir: Path, max_batch: int = 50_000,
                  topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA,
-                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS, select: str | None = None) -> None:
+                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS, select: str | None = None,
+                 max_cycle_events: int = 1_000_000, refresh_workers: int | None = None) -> None:
         self.endpoints, self.state_dir, self.max_batch = endpoints, state_dir, max_batch
+        self.max_cycle_events = max_cycle_events
+        self.refresh_workers = refresh_workers or min(4, os.cpu_count() or 1)
         self.topic, self.schema = topic, schema
         ensure_landing_table(endpoints)
         self.views = compile_views(endpoints, state_dir / "engine-target", select)
         self.stopping = False
         self.ingester: Ingester | None = None
         self.refresher: Refresher | None = None
+        self.refresh_connections: list = []
         self.alerts: AlertPublisher | None = None
         self.newest_event_ms: int | None = None
         self.watermark_delay_ms = watermark_delay_ms
@@ -84,7 +97,8 @@ class Stream:
 
     def _connect(self) -> None:
         self.ingester = Ingester(self.endpoints, self.topic, self.schema, self.max_batch)
-        self.refresher = Refresher(self.ingester.conn, self.views, self.schema)
+        self.refresh_connections = [psycopg2.connect(self.endpoints.pg_url) for _ in range(self.refresh_workers - 1)]
+        self.refresher = Refresher([self.ingester.conn, *self.refresh_connections], self.views, self.schema)
         missing = self.refresher.missing_views()
         if missing:
             raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
@@ -97,6 +111,7 @@ class Stream:
             if newest is not None:
                 self.newest_event_ms = int(newest.timestamp() * 1000)
             self._publish_closed_alerts()
+        self._write_status()  # `secmon status` sees the stream from its start, not after a first cycle
 
     def _reconnect(self, error: Exception) -> None:
         for delay in self.RECONNECT_BACKOFF:
@@ -118,6 +133,12 @@ class Stream:
         self.status.alerts_published += self.alerts.publish_closed(watermark)
 
     def _close(self) -> None:
+        if self.refresher is not None:
+            self.refresher.close()
+            self.refresher = None
+        for conn in self.refresh_connections:
+            conn.close()
+        self.refresh_connections = []
         if self.alerts is not None:
             self.alerts.close()
             self.alerts = None
@@ -153,9 +174,29 @@ class Stream:
                 signal.signal(sig, handler)
             self._close()
 
+    def _ingest_pending(self) -> BatchResult:
+        """Everything on the topic now (up to max_cycle_events), each poll committed with its offsets."""
+        total = self.ingester.poll_batch(timeout_ms=200)
+        empty_polls = 0
+        while (total.ingested or total.rejected) and not self.stopping and empty_polls < 3 \
+                and total.ingested + total.rejected < self.max_cycle_events and not self.ingester.drained():
+            more = self.ingester.poll_batch(timeout_ms=50)
+            if not (more.ingested or more.rejected):
+                empty_polls += 1
+                continue
+            empty_polls = 0
+            total.ingested += more.ingested
+            total.rejected += more.rejected
+            total.offsets.update(more.offsets)
+            total.minutes |= more.minutes
+            total.produced_ms.extend(more.produced_ms)
+            if more.newest_event_ms is not None:
+                total.newest_event_ms = max(total.newest_event_ms or more.newest_event_ms, more.newest_event_ms)
+        return total
+
     def _one_batch(self) -> BatchReport | None:
         started = time.monotonic()
-        result: BatchResult = self.ingester.poll_batch(timeout_ms=200)
+        result = self._ingest_pending()
         if not (result.ingested or result.rejected):
             self._write_status()
             return None
@@ -167,21 +208,29 @@ class Stream:
         self._publish_closed_alerts()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
-        report = BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
-                             percentile(lags, 0.5) if lags else None, lags[-1] if lags else None, lags, timings)
         self.status.ingested += result.ingested
         self.status.rejected += result.rejected
         self.status.batches += 1
         self.status.last_refresh_seconds = sum(timings.values())
-        self._write_status()
-        return report
+        self._write_status(newest_consumed_ms=max(result.produced_ms))
+        return BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
+                           percentile(lags, 0.5) if lags else None, lags[-1] if lags else None, lags, timings,
+                           self.status.lag_events, self.status.lag_seconds)
 
-    def _write_status(self) -> None:
+    def _write_status(self, newest_consumed_ms: float | None = None) -> None:
+        """The stream's counters and lag, for `secmon status`. The lag in seconds is an upper bound:
+        the oldest event not yet ingested was produced after the newest one ingested."""
         consumer = self.ingester.consumer
         self.status.partitions = {
             str(tp.partition): {"position": consumer.position(tp), "highwater": consumer.highwater(tp)}
             for tp in self.ingester.partitions
         }
+        self.status.lag_events = sum(max(0, (offsets["highwater"] or 0) - offsets["position"])
+                                     for offsets in self.status.partitions.values())
+        if self.status.lag_events == 0:
+            self.status.lag_seconds = 0.0
+        elif newest_consumed_ms is not None:
+            self.status.lag_seconds = max(0.0, time.time() - newest_consumed_ms / 1000)
         self.status.updated_at = time.time()
         path = status_path(self.state_dir)
         tmp = path.with_suffix(".tmp")

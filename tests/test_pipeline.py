@@ -136,7 +136,8 @@ def streamed(pipeline, endpoints, tmp_path_factory):
     summary = publish(plan(late, START_MS + 60_000, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels"))
     assert summary.undelivered == 0
     batches = []
-    runner = Stream(endpoints, tmp_path_factory.mktemp("stream-state"), max_batch=2000, topic=TOPIC, schema=SCHEMA)
+    runner = Stream(endpoints, tmp_path_factory.mktemp("stream-state"), max_batch=2000, topic=TOPIC, schema=SCHEMA,
+                    max_cycle_events=2000)
     runner.run(batches.append, idle_exit_after=2)
     return pipeline[0] + list(plan(late, START_MS + 60_000, DURATION_MS).events()), batches
 

@@ -90,7 +90,7 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(own_stack):
         proc = start_stream(state_dir)
         wait_for(lambda: (state_dir / "stream.json").exists() or proc.poll() is not None, 60, "the stream to start")
         assert proc.poll() is None, proc.stderr.read()
-        time.sleep(chance.uniform(0.05, 1.5))
+        time.sleep(chance.uniform(0.05, 0.8))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills += 1

@@ -7,12 +7,20 @@
     {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column)) }}
 {%- endmacro %}
 
+{#- The watermark is the running maximum of its expression over every row, it never moves back, and
+    rows below it are dropped before any view (RisingWave's WatermarkFilterExecutor); NULL values of
+    the expression are skipped. So an event dated beyond the ingest clock (proctime) plus the
+    tolerance gives NULL: it cannot move the watermark and close every window early. -#}
 {% macro risingwave__stream_source(columns, topic, watermark_column) -%}
 CREATE SOURCE IF NOT EXISTS {{ this }} (
 {%- for name, type in columns.items() %}
     {{ name }} {{ type | upper }},
 {%- endfor %}
-    WATERMARK FOR {{ watermark_column }} AS {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
+    ingested_at TIMESTAMPTZ AS proctime(),
+    WATERMARK FOR {{ watermark_column }} AS CASE
+        WHEN {{ watermark_column }} <= ingested_at + INTERVAL '{{ var("future_timestamp_tolerance") }}'
+        THEN {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
+    END
 ) WITH (
     {%- set properties = {'connector': 'kafka', 'topic': topic} -%}
     {%- do properties.update(kafka_properties()) -%}

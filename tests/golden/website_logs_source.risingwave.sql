@@ -11,7 +11,11 @@ CREATE SOURCE IF NOT EXISTS "dev"."public"."website_logs_source" (
     username VARCHAR,
     user_action VARCHAR,
     security_level VARCHAR,
-    WATERMARK FOR request_timestamp AS request_timestamp - INTERVAL '5 seconds'
+    ingested_at TIMESTAMPTZ AS proctime(),
+    WATERMARK FOR request_timestamp AS CASE
+        WHEN request_timestamp <= ingested_at + INTERVAL '5 minutes'
+        THEN request_timestamp - INTERVAL '5 seconds'
+    END
 ) WITH (
     connector = 'kafka',
     topic = 'website_logs',
