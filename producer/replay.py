@@ -106,12 +106,25 @@ def parse_nginx_json(line: str) -> Event:
                       _unescape(doc.get("remote_user")))
     except KeyError as exc:
         raise MalformedLine(f"missing key {exc.args[0]!r}") from None
-    except (ValueError, IndexError, TypeError, AttributeError) as exc:
-        raise MalformedLine(f"bad value: {exc}") from None
+    except (ValueError, IndexError, TypeError, AttributeError, OverflowError) as exc:
+        raise MalformedLine(f"bad value: {str(exc)[:80]}") from None
 
 
 def parse_line(line: str) -> Event:
-    return parse_nginx_json(line) if line.lstrip().startswith("{") else parse_clf(line)
+    """One log line → an Event, or MalformedLine with the reason: nothing else, whatever the line."""
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError as exc:  # read with errors="surrogateescape": the bytes were not UTF-8
+            raise MalformedLine(f"not UTF-8 at character {exc.start}") from None
+    try:
+        return parse_nginx_json(line) if line.lstrip().startswith("{") else parse_clf(line)
+    except RecursionError:
+        raise MalformedLine("JSON nested too deeply") from None
+    except (OverflowError, ValueError) as exc:
+        if isinstance(exc, MalformedLine):
+            raise
+        raise MalformedLine(f"bad value: {str(exc)[:80]}") from None
 
 
 @dataclass

@@ -111,7 +111,7 @@ def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboa
                     tables = latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=5)[:3]
                     live.update(Group(header, *tables))
                 else:
-                    console.print(header, highlight=False)
+                    console.print(header, highlight=False, soft_wrap=True)
             if now - last_preview > PREVIEW_REFRESH_SECONDS:
                 last_preview = now
                 _render_preview(dashboards, endpoints)

@@ -1,4 +1,4 @@
-"""Rich tables of the views' latest complete windows, for the demo and `secmon show`."""
+"""Rich tables of the views' latest complete windows, for the demo."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -57,10 +56,6 @@ PG_USER = "postgres"
 ENV_STATE_DIR = "SECMON_STATE_DIR"
 ENV_BOOTSTRAP = "SECMON_BOOTSTRAP_SERVERS"
 ENV_PG_URL = "SECMON_PG_URL"
-
-
-def state_dir_from_env() -> Path:
-    return Path(os.environ.get(ENV_STATE_DIR) or DEFAULT_STATE_DIR)
 
 
 def pg_url(host: str, port: int, database: str = PG_DATABASE, user: str = PG_USER) -> str:

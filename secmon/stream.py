@@ -31,8 +31,8 @@ class BatchReport:
     freshness_max: float | None
     lags: list[float] = field(repr=False, default_factory=list)  # every event's freshness, sorted
     view_seconds: dict[str, float] = field(default_factory=dict)
-    lag_events: int = 0  # on the topic, not yet ingested, when the cycle ended
-    lag_seconds: float = 0.0  # how long the oldest of those has waited, at most
+    lag_events: int = 0  # events waiting on the topic when the cycle began
+    lag_seconds: float = 0.0  # how long the oldest of them had waited then
 
 
 @dataclass
@@ -195,10 +195,10 @@ class Stream:
         return total
 
     def _one_batch(self) -> BatchReport | None:
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         result = self._ingest_pending()
         if not (result.ingested or result.rejected):
-            self._write_status()
+            self._write_status(waiting=0)
             return None
         ingested_at = time.monotonic()
         timings = self.refresher.refresh()
@@ -212,25 +212,27 @@ class Stream:
         self.status.rejected += result.rejected
         self.status.batches += 1
         self.status.last_refresh_seconds = sum(timings.values())
-        self._write_status(newest_consumed_ms=max(result.produced_ms))
+        # A cycle takes everything that waited when it began: that is the lag (plus what a cap left).
+        self._write_status(waiting=result.ingested + result.rejected,
+                           oldest_waited=max(0.0, started_at - min(result.produced_ms) / 1000))
         return BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
                            percentile(lags, 0.5) if lags else None, lags[-1] if lags else None, lags, timings,
                            self.status.lag_events, self.status.lag_seconds)
 
-    def _write_status(self, newest_consumed_ms: float | None = None) -> None:
-        """The stream's counters and lag, for `secmon status`. The lag in seconds is an upper bound:
-        the oldest event not yet ingested was produced after the newest one ingested."""
+    def _write_status(self, waiting: int | None = None, oldest_waited: float = 0.0) -> None:
+        """The stream's counters and lag, for `secmon status`: the events that waited on the topic when
+        the latest cycle began and the age of the oldest, plus any a cycle's cap left behind (the
+        consumer's high watermark is only as fresh as its last fetch, so it cannot tell alone)."""
         consumer = self.ingester.consumer
         self.status.partitions = {
             str(tp.partition): {"position": consumer.position(tp), "highwater": consumer.highwater(tp)}
             for tp in self.ingester.partitions
         }
-        self.status.lag_events = sum(max(0, (offsets["highwater"] or 0) - offsets["position"])
-                                     for offsets in self.status.partitions.values())
-        if self.status.lag_events == 0:
-            self.status.lag_seconds = 0.0
-        elif newest_consumed_ms is not None:
-            self.status.lag_seconds = max(0.0, time.time() - newest_consumed_ms / 1000)
+        if waiting is not None:
+            left = sum(max(0, (offsets["highwater"] or 0) - offsets["position"])
+                       for offsets in self.status.partitions.values())
+            self.status.lag_events = waiting + left
+            self.status.lag_seconds = oldest_waited
         self.status.updated_at = time.time()
         path = status_path(self.state_dir)
         tmp = path.with_suffix(".tmp")

@@ -9,7 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from producer.event import parse_timestamp
-from producer.replay import ReplayStats, read_log
+from hypothesis import given, settings, strategies as st
+
+from producer.event import EventEncoder
+from producer.replay import MalformedLine, ReplayStats, parse_line, read_log
 from secmon.cli import cli
 
 SAMPLE = Path(__file__).parent / "data" / "access.log"
@@ -65,3 +68,29 @@ def test_retime_now_keeps_gaps_scaled_by_speed(tmp_path):
     first, second = (parse_timestamp(json.loads(line)["request_timestamp"]) for line in out.read_text().splitlines())
     assert abs(first - time.time() * 1000) < 60_000
     assert second - first == 1  # one second of log in 1 ms of replay
+
+
+log_lines = (
+    st.text(max_size=300)
+    | st.sampled_from(SAMPLE.read_text().splitlines()).flatmap(
+        lambda line: st.tuples(st.integers(0, len(line)), st.text(max_size=12)).map(
+            lambda cut: line[:cut[0]] + cut[1] + line[cut[0]:]))
+    | st.sampled_from(SAMPLE.read_text().splitlines()).map(lambda line: line.replace("200", "9" * 400))
+    | st.just('{"a":' * 5000 + "1" + "}" * 5000)
+    | st.sampled_from(['{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
+                       '"status":1e999,"request_time":"inf"}',
+                       '{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
+                       '"status":"200","request_time":"nan"}',
+                       '1.2.3.4 - - [25/Jan/2024:12:00:00 +0000] "GET /\udcff HTTP/1.1" 200 5'])
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(log_lines)
+def test_any_line_is_an_event_or_a_malformed_line(line):
+    try:
+        event = parse_line(line)
+    except MalformedLine as exc:
+        assert str(exc) and "\n" not in str(exc)
+        return
+    EventEncoder().encode(event)  # whatever is accepted can be published

@@ -1,17 +1,18 @@
-{#- The DDL of the stream source: `columns` is an ordered mapping of column name to SQL type.
+{#- The DDL of the stream source: `columns` is an ordered mapping of column name to SQL type;
+    `local_indexes` (name → {columns, where}) are extra indexes of the local landing table.
     RisingWave: a Kafka SOURCE (run by dbt-risingwave's `source` materialization).
     PostgreSQL: a landing table with ingest metadata, the consumed offsets, the rejects table and
     the minutes whose windows wait for a refresh
     (run by this project's `landing_table` materialization). -#}
-{% macro stream_source(columns, topic, watermark_column) -%}
-    {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column)) }}
+{% macro stream_source(columns, topic, watermark_column, local_indexes={}) -%}
+    {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column, local_indexes)) }}
 {%- endmacro %}
 
 {#- The watermark is the running maximum of its expression over every row, it never moves back, and
     rows below it are dropped before any view (RisingWave's WatermarkFilterExecutor); NULL values of
     the expression are skipped. So an event dated beyond the ingest clock (proctime) plus the
     tolerance gives NULL: it cannot move the watermark and close every window early. -#}
-{% macro risingwave__stream_source(columns, topic, watermark_column) -%}
+{% macro risingwave__stream_source(columns, topic, watermark_column, local_indexes) -%}
 CREATE SOURCE IF NOT EXISTS {{ this }} (
 {%- for name, type in columns.items() %}
     {{ name }} {{ type | upper }},
@@ -29,7 +30,7 @@ CREATE SOURCE IF NOT EXISTS {{ this }} (
 ) FORMAT PLAIN ENCODE JSON
 {%- endmacro %}
 
-{% macro postgres__stream_source(columns, topic, watermark_column) -%}
+{% macro postgres__stream_source(columns, topic, watermark_column, local_indexes) -%}
 create table if not exists {{ this }} (
 {%- for name, type in columns.items() %}
     {{ name }} {{ type }},
@@ -41,6 +42,10 @@ create table if not exists {{ this }} (
 {#- The stream engine reads one window's events by time range; BRIN suits append-mostly data.
     The engine summarizes new page ranges before each refresh (unsummarized ranges always match). -#}
 create index if not exists {{ this.identifier }}__time on {{ this }} using brin ({{ watermark_column }}) with (pages_per_range = 32);
+{%- for name, index in local_indexes.items() %}
+create index if not exists {{ this.identifier }}__{{ name }} on {{ this }} ({{ index.columns | join(', ') }})
+    {%- if index.where %} where {{ index.where }}{% endif %};
+{%- endfor %}
 create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_offsets"}) }} (
     topic text not null,
     kafka_partition integer not null,
