@@ -15,6 +15,7 @@ import _no_shadow  # noqa: F401  (first: see its docstring)
 
 import argparse
 import io
+import math
 import statistics
 import subprocess
 import sys
@@ -98,13 +99,20 @@ class LiveRun:
         return self.lags[min(len(self.lags) - 1, int(len(self.lags) * fraction))]
 
     @property
+    def backlog_growth_per_minute(self) -> float:
+        """Least-squares slope of the backlog (events waiting when a cycle began) while the traffic
+        flowed, in events per minute; inf when hardly a cycle finished."""
+        if len(self.backlog) < 3:
+            return math.inf
+        times, counts = zip(*self.backlog)
+        mean_t, mean_c = statistics.fmean(times), statistics.fmean(counts)
+        spread = sum((t - mean_t) ** 2 for t in times)
+        return 60 * sum((t - mean_t) * (c - mean_c) for t, c in zip(times, counts)) / spread if spread else math.inf
+
+    @property
     def backlog_grew(self) -> bool:
-        """Over the second half of the run, the events waiting on the topic kept growing."""
-        if len(self.backlog) < 2:
-            return True  # hardly a cycle finished while the traffic flowed
-        half = self.backlog[-1][0] / 2
-        late = [events for seconds, events in self.backlog if seconds >= half]
-        return len(late) >= 2 and late[-1] > max(LIVE_RATE, late[0] * 1.5)
+        """More than 5 seconds' worth of traffic added to the backlog per minute."""
+        return self.backlog_growth_per_minute > 5 * self.rate
 
 
 def live(endpoints, state_dir: Path, rate: int, seconds: int, select: str | None = None,
@@ -204,8 +212,8 @@ def main() -> None:
                 rate = int(alone * share)
                 run = live(endpoints, state_dir, rate, live_seconds, users=5000)  # a quicker producer start
                 grew = run.backlog_grew
-                print(f"  {rate:,} events/s asked, {run.events / live_seconds:,.0f}/s delivered ({share:.2f} x ingest alone): backlog {run.backlog[-1][1] if run.backlog else '-'} events at the "
-                      f"end, {'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
+                print(f"  {rate:,} events/s asked, {run.events / live_seconds:,.0f}/s delivered ({share:.2f} x ingest alone): backlog {run.backlog_growth_per_minute:+,.0f} events/min, "
+                      f"{'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
                       f"{statistics.median(run.cycles):.2f} s")
                 if grew:
                     break

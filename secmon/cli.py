@@ -455,15 +455,17 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
 @cli.command()
 @state_dir_option
 @endpoint_options
-@click.option("--max-batch", default=50_000, show_default=True, help="Most events in one batch.")
+@click.option("--max-batch", default=50_000, show_default=True,
+              help="Most events per poll (one transaction); a cycle takes every event pending.")
 @click.option("--exit-when-idle", type=float, help="Stop after this many seconds without events.")
 @click.option("--quiet", is_flag=True, help="No line per batch.")
 @click.option("--select", help="Keep only these views up to date (dbt selection syntax, e.g. `metrics`).")
 def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quiet, select):
     """Ingest `website_logs` continuously and keep every view up to date after each batch.
 
-    Windowed views recompute only the windows a batch touched. Ctrl-C (or SIGTERM) finishes the
-    current batch and stops; a restart resumes from the stored offsets.
+    Each cycle ingests every event waiting on the topic, then refreshes the views (in parallel, in
+    dependency order); windowed views recompute only the windows the cycle touched. Ctrl-C (or
+    SIGTERM) finishes the current batch and stops; a restart resumes from the stored offsets.
 
     Example: secmon stream --exit-when-idle 10
     """
