@@ -62,6 +62,16 @@ class BatchResult:
     newest_event_ms: int | None = None
     produced_ms: list[int] = field(default_factory=list)  # the messages' Kafka timestamps
 
+    def add(self, other: BatchResult) -> None:
+        """Folds a later poll's result into this one."""
+        self.ingested += other.ingested
+        self.rejected += other.rejected
+        self.offsets.update(other.offsets)
+        self.minutes |= other.minutes
+        self.produced_ms.extend(other.produced_ms)
+        if other.newest_event_ms is not None:
+            self.newest_event_ms = max(self.newest_event_ms or other.newest_event_ms, other.newest_event_ms)
+
 
 @dataclass
 class IngestTotals:

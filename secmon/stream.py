@@ -185,13 +185,7 @@ class Stream:
                 empty_polls += 1
                 continue
             empty_polls = 0
-            total.ingested += more.ingested
-            total.rejected += more.rejected
-            total.offsets.update(more.offsets)
-            total.minutes |= more.minutes
-            total.produced_ms.extend(more.produced_ms)
-            if more.newest_event_ms is not None:
-                total.newest_event_ms = max(total.newest_event_ms or more.newest_event_ms, more.newest_event_ms)
+            total.add(more)
         return total
 
     def _one_batch(self) -> BatchReport | None:
