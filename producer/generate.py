@@ -77,6 +77,7 @@ class Plan:
             number += 1
 
     def _users(self) -> int:
+        """Registered users: --users, or 20 per event/s of normal traffic (at least 500)."""
         return self.mix.users or max(500, int(self.mix.rate * 20))
 
     def events(self, on_label: Callable[[Label], None] | None = None) -> Iterator[Event]:

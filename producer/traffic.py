@@ -31,9 +31,9 @@ class NormalTraffic:
         self.sessions_per_ms = sessions_per_second / 1000.0
 
     @classmethod
-    def at_rate(cls, rng: random.Random, rate: float, users: int | None = None) -> NormalTraffic:
-        """Traffic averaging `rate` events per second from `users` accounts (default: 20 per event/s)."""
-        population = site.build_population(rng, users or max(500, int(rate * 20)))
+    def at_rate(cls, rng: random.Random, rate: float, users: int) -> NormalTraffic:
+        """Traffic averaging `rate` events per second from `users` accounts."""
+        population = site.build_population(rng, users)
         probe = cls(random.Random(0), population, 0.0)
         sessions = 2000
         mean_length = sum(len(probe.session(0)) for _ in range(sessions)) / sessions
