@@ -11,7 +11,6 @@ History is COPYed into the landing table by a child process, so this process's R
 
 from __future__ import annotations
 
-import _no_shadow  # noqa: F401  (first: see its docstring)
 
 import argparse
 import io
@@ -31,9 +30,9 @@ from producer.event import TimestampFormatter
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings, stack
-from secmon.dbt import run_dbt
-from secmon.ingest import LANDING_TABLE, Ingester, copy_row, ensure_landing_table
-from secmon.stream import Stream
+from secmon.dbt_runner import run_dbt
+from secmon.engine.ingest import LANDING_TABLE, Ingester, copy_row, ensure_landing_table
+from secmon.engine.stream import Stream
 
 LIVE_RATE = 2000
 OPEN_WINDOWS_MINUTES = 30  # account_takeover_window

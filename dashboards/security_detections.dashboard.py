@@ -3,7 +3,7 @@
 from grafanalib.core import GridPos
 
 from secmon.detections import detections
-from secmon.panels import SEVERITY_COLORS, bar_chart, secmon_dashboard, stat, table, time_series
+from secmon.grafana.panels import SEVERITY_COLORS, bar_chart, secmon_dashboard, stat, table, time_series
 
 STATS_PER_ROW = 6
 STAT_WIDTH, STAT_HEIGHT = 24 // STATS_PER_ROW, 4

@@ -2,7 +2,7 @@
 
 from grafanalib.core import GridPos
 
-from secmon.panels import bar_chart, pie_chart, secmon_dashboard, table, time_series
+from secmon.grafana.panels import bar_chart, pie_chart, secmon_dashboard, table, time_series
 
 dashboard = secmon_dashboard(
     title="Website activity",

@@ -15,8 +15,8 @@ from rich.table import Table
 
 from producer.kafka_client import KafkaSettingsError
 
-from . import settings, stack
-from .errors import SecmonError
+from secmon import settings, stack
+from secmon.errors import SecmonError
 
 console = Console()
 
@@ -117,7 +117,7 @@ def status(state_dir, as_json):
 
     Example: secmon status --json
     """
-    from .stream import read_status
+    from secmon.engine.stream import read_status
 
     rows = stack.status(state_dir)
     stream_status = read_status(state_dir)
@@ -173,7 +173,7 @@ def dbt(state_dir, dbt_args):
 
     Example: secmon dbt build -s website_user_metrics
     """
-    from .dbt import run_dbt
+    from secmon.dbt_runner import run_dbt
 
     try:
         endpoints = stack.endpoints(state_dir)
@@ -196,13 +196,13 @@ def _parse_start(value: str | None) -> int | None:
 def _sink(state_dir: Path, bootstrap_servers: str | None, output: Path | None,
           labels: Path | None):
     from producer.publish import FileSink, KafkaSink
-    from . import kafka
+    from secmon.stack import topics
 
     if output is not None:
         return FileSink(output, labels or output.with_suffix(".labels.jsonl")), str(output)
     servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
     for topic in (settings.EVENTS_TOPIC, settings.LABELS_TOPIC):
-        kafka.ensure_topic(servers, topic, settings.DEFAULT_PARTITIONS)
+        topics.ensure_topic(servers, topic, settings.DEFAULT_PARTITIONS)
     if labels is None:
         state_dir.mkdir(parents=True, exist_ok=True)
         labels = state_dir / "labels.jsonl"
@@ -356,7 +356,7 @@ def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
 
     Example: secmon eval --json
     """
-    from .evaluate import read_alerts, read_labels, score
+    from secmon.evaluate import read_alerts, read_labels, score
 
     labels_path = labels or state_dir / "labels.jsonl"
     if not labels_path.exists():
@@ -386,7 +386,7 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
 
     Example: secmon alerts --no-follow --json
     """
-    from .alerts import read_topic
+    from secmon.engine.alerts import read_topic
 
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
     seen = set()
@@ -415,7 +415,7 @@ def patterns():
 
     Example: secmon patterns
     """
-    from .patterns import write_macro
+    from secmon.patterns import write_macro
 
     console.print(f"wrote {write_macro()}")
 
@@ -429,7 +429,7 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
 
     Example: secmon ingest --once && secmon dbt build
     """
-    from .ingest import Ingester, ensure_landing_table
+    from secmon.engine.ingest import Ingester, ensure_landing_table
 
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
     ensure_landing_table(endpoints)
@@ -469,7 +469,7 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
 
     Example: secmon stream --exit-when-idle 10
     """
-    from .stream import Stream
+    from secmon.engine.stream import Stream
 
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
     runner = Stream(endpoints, state_dir, max_batch, select=select)
@@ -502,7 +502,7 @@ def demo(state_dir, backfill_minutes, rate, duration, seed, kafka_port, pg_port)
 
     Example: secmon demo --duration 60
     """
-    from .demo import run_demo
+    from secmon.demo import run_demo
 
     run_demo(console, state_dir, backfill_minutes, rate, duration, seed,
              stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port))
@@ -530,7 +530,7 @@ def dashboards_build(output):
 
     Example: secmon dashboards build --output build/grafana
     """
-    from .dashboards import build
+    from secmon.grafana.dashboards import build
 
     for path in build(output):
         console.print(f"wrote {path}")
@@ -556,7 +556,7 @@ def dashboards_push(grafana_url, token, user, password, datasource_uid):
 
     Example: secmon dashboards push --grafana-url http://localhost:3000 --token "$GRAFANA_TOKEN"
     """
-    from .grafana import GrafanaClient, push_all
+    from secmon.grafana.client import GrafanaClient, push_all
 
     changes = push_all(GrafanaClient(grafana_url, token, user, password), datasource_uid)
     table = Table(title=f"Grafana at {grafana_url}")
@@ -580,7 +580,7 @@ def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
 
     Example: secmon dashboards preview --refresh 10   # then open build/preview/index.html
     """
-    from .preview import preview
+    from secmon.grafana.preview import preview
 
     try:
         for pages in preview(stack.postgres_url(state_dir, pg_url), settings.PG_SCHEMA, output, time_from, time_to, refresh):
@@ -604,8 +604,8 @@ def deploy(target, grafana_url, token, user, password, datasource_uid):
 
     Example: secmon deploy --target risingwave --grafana-url http://localhost:3000 --user admin --password admin
     """
-    from .deploy import RisingWave, deploy_risingwave
-    from .grafana import GrafanaClient
+    from secmon.deploy import RisingWave, deploy_risingwave
+    from secmon.grafana.client import GrafanaClient
 
     grafana = GrafanaClient(grafana_url, token, user, password) if grafana_url else None
     deploy_risingwave(RisingWave.from_environment(), grafana, datasource_uid,

@@ -10,12 +10,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.live import Live
 
-from . import settings, stack
-from .dbt import run_dbt
-from .errors import SecmonError
-from .ingest import Ingester, ensure_landing_table
-from .report import alerts_table, latest_window_tables
-from .stream import Stream
+from secmon import settings, stack
+from secmon.dbt_runner import run_dbt
+from secmon.errors import SecmonError
+from secmon.engine.ingest import Ingester, ensure_landing_table
+from secmon.report import alerts_table, latest_window_tables
+from secmon.engine.stream import Stream
 
 
 def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: float, duration: float | None,
@@ -30,9 +30,9 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
     endpoints = stack.endpoints(state_dir)
 
     console.rule(f"2. {backfill_minutes:g} minutes of traffic with attacks")
-    from . import kafka
+    from secmon.stack import topics
 
-    kafka.ensure_topic(endpoints.bootstrap_servers, settings.LABELS_TOPIC, settings.DEFAULT_PARTITIONS)
+    topics.ensure_topic(endpoints.bootstrap_servers, settings.LABELS_TOPIC, settings.DEFAULT_PARTITIONS)
     duration_ms = int(backfill_minutes * 60_000)
     backfill = plan(Mix(rate=rate, seed=seed), int(time.time() * 1000) - duration_ms, duration_ms)
     summary = publish(backfill, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC,
@@ -54,7 +54,7 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
         console.print(table)
     console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
     console.print("score the detections against the attacks' labels: .venv/bin/secmon eval")
-    from .dashboards import load_all
+    from secmon.grafana.dashboards import load_all
 
     dashboards = load_all()
     preview = _render_preview(dashboards, endpoints)
@@ -73,7 +73,7 @@ PREVIEW_REFRESH_SECONDS = 10
 
 def _render_preview(dashboards: dict[str, dict], endpoints: stack.Endpoints) -> Path:
     """The dashboards as HTML pages over their own time range (`secmon dashboards preview`); the index page."""
-    from .preview import time_range, write_pages
+    from secmon.grafana.preview import time_range, write_pages
 
     write_pages(dashboards, endpoints.pg_url, settings.PG_SCHEMA, settings.PREVIEW_DIR, *time_range(dashboards),
                 PREVIEW_REFRESH_SECONDS)

@@ -16,10 +16,12 @@ from psycopg2 import sql
 
 from producer.kafka_client import ENV_SASL_PASSWORD, ENV_SECURITY_PROTOCOL
 
-from . import kafka, settings
-from .dbt import run_dbt
-from .errors import SecmonError
-from .grafana import GrafanaClient, push_all
+from secmon.stack import topics
+
+from secmon import settings
+from secmon.dbt_runner import run_dbt
+from secmon.errors import SecmonError
+from secmon.grafana.client import GrafanaClient, push_all
 
 GRAFANA_DB_USER = "grafana_reader"
 ENV_GRAFANA_DB_PASSWORD = "SECMON_GRAFANA_PASSWORD"
@@ -86,7 +88,7 @@ def deploy_risingwave(risingwave: RisingWave, grafana: GrafanaClient | None, dat
         # The topics are made from here: the address this host uses, which may differ from RisingWave's.
         bootstrap = os.environ.get(settings.ENV_BOOTSTRAP) or source_bootstrap_servers()
         for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
-            created = kafka.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
+            created = topics.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
             done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
         if os.environ.get(ENV_SECURITY_PROTOCOL, "PLAINTEXT").upper().startswith("SASL"):
             done(Step(f"secret {KAFKA_PASSWORD_SECRET}", ensure_secret(conn, KAFKA_PASSWORD_SECRET,

@@ -12,8 +12,8 @@ import re
 import yaml
 from typing import NamedTuple
 
-from . import settings
-from .errors import SecmonError
+from secmon import settings
+from secmon.errors import SecmonError
 
 DETECTIONS_DIR = settings.PROJECT_DIR / "models" / "detections"
 HIGH_SEVERITIES = ("high", "critical")

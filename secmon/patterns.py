@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from producer import patterns
-from .settings import PROJECT_DIR
+from secmon.settings import PROJECT_DIR
 
 MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "crowdsec_patterns.sql"
 LISTS = ("admin_interfaces", "backdoors", "bad_user_agents", "path_traversal", "sensitive_files",

@@ -64,14 +64,15 @@ def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
     of its own: (PostgreSQL URL, start, end)."""
     from producer.generate import Mix, plan
     from producer.publish import KafkaSink, publish
-    from secmon import kafka, postgres, settings
-    from secmon.dbt import run_dbt
-    from secmon.ingest import Ingester, ensure_landing_table
+    from secmon.stack import topics, postgres
+    from secmon import settings
+    from secmon.dbt_runner import run_dbt
+    from secmon.engine.ingest import Ingester, ensure_landing_table
 
     start, minutes = datetime(2024, 1, 25, 12, 0, tzinfo=timezone.utc), 12
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SECMON_PG_SCHEMA", DASHBOARD_SCHEMA)
-        kafka.ensure_topic(endpoints.bootstrap_servers, DASHBOARD_TOPIC, 3)
+        topics.ensure_topic(endpoints.bootstrap_servers, DASHBOARD_TOPIC, 3)
         postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, DASHBOARD_SCHEMA)
         traffic = plan(Mix(rate=20, seed=5, attacks_per_scenario=1), int(start.timestamp() * 1000), minutes * 60_000)
         sink = KafkaSink(endpoints.bootstrap_servers, DASHBOARD_TOPIC, "dashboard_labels")

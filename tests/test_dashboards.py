@@ -15,11 +15,12 @@ from click.testing import CliRunner
 from sqlglot import exp
 
 from conftest import DASHBOARD_SCHEMA as SCHEMA
-from secmon import alert_rules, dashboards, panels, settings
+from secmon.grafana import alert_rules, dashboards, panels
+from secmon import settings
 from secmon.cli import cli
 from secmon.detections import HIGH_SEVERITIES, detections
 from secmon.errors import SecmonError
-from secmon.preview import run_queries
+from secmon.grafana.preview import run_queries
 
 # Grafana's own JSON schemas (Apache-2.0), copied from grafana/grafana-foundation-sdk.
 SCHEMAS = Path(__file__).parent / "grafana-schema"

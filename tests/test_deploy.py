@@ -14,7 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from secmon import dashboards, deploy, panels, settings
+from secmon.grafana import dashboards, panels
+
+from secmon import deploy, settings
 from secmon.cli import cli
 
 COMPOSE_FILE = settings.PROJECT_DIR / "deploy" / "docker-compose.yml"
@@ -133,7 +135,7 @@ def test_deploy_is_idempotent_and_the_grafana_user_only_reads(monkeypatch):
     monkeypatch.setenv("SECMON_RISINGWAVE_PORT", str(parsed.port or 4566))
     monkeypatch.setenv("SECMON_RISINGWAVE_USER", parsed.username or "root")
     monkeypatch.setenv(deploy.ENV_GRAFANA_DB_PASSWORD, "reader-secret")
-    from secmon.grafana import GrafanaClient
+    from secmon.grafana.client import GrafanaClient
 
     grafana = None
     if os.environ.get("GRAFANA_URL"):

@@ -11,11 +11,11 @@ from producer.event import Event, EventEncoder
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings, stack
-from secmon.alerts import read_topic
-from secmon.dbt import run_dbt
+from secmon.engine.alerts import read_topic
+from secmon.dbt_runner import run_dbt
 from secmon.evaluate import Label, read_alerts, score
-from secmon.ingest import ensure_landing_table
-from secmon.stream import Stream
+from secmon.engine.ingest import ensure_landing_table
+from secmon.engine.stream import Stream
 
 pytestmark = pytest.mark.integration
 

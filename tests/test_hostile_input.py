@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from kafka import KafkaProducer
 
 from producer.event import Event, EventEncoder, InvalidEvent, TimestampFormatter, iso_timestamp, parse_event
-from secmon import kafka, postgres, settings
-from secmon.ingest import Ingester, copy_row, ensure_landing_table
+from secmon.stack import topics, postgres
+from secmon import settings
+from secmon.engine.ingest import Ingester, copy_row, ensure_landing_table
 
 NOW_MS = 1_706_184_000_000
 VALID_EVENT = Event(NOW_MS, "203.0.113.9", "curl/8.5", "/index.html", "GET", 200, 12, "direct", None, None,
@@ -165,7 +166,7 @@ TOPIC, SCHEMA = "hostile_logs", "hostile"
 def hostile_topic(endpoints):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SECMON_PG_SCHEMA", SCHEMA)
-        kafka.ensure_topic(endpoints.bootstrap_servers, TOPIC, 2)
+        topics.ensure_topic(endpoints.bootstrap_servers, TOPIC, 2)
         postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
         ensure_landing_table(endpoints)
         producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers, max_request_size=16 * 2**20,

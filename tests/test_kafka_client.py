@@ -10,7 +10,7 @@ from kafka import KafkaConsumer, TopicPartition
 from producer import kafka_client
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
-from secmon import kafka
+from secmon.stack import topics
 
 
 @pytest.fixture(autouse=True)
@@ -75,7 +75,7 @@ def test_the_warpstream_profile_publishes_and_consumes(endpoints, clean_environm
     """kafka-python accepts every setting of the profile: a round trip through the real broker."""
     clean_environment.setenv(kafka_client.ENV_PROFILE, "warpstream")
     clean_environment.setenv(kafka_client.ENV_AZ, "local-1")
-    kafka.ensure_topic(endpoints.bootstrap_servers, "profile_logs", 1)
+    topics.ensure_topic(endpoints.bootstrap_servers, "profile_logs", 1)
     traffic = plan(Mix(rate=50, seed=3, attacks_per_scenario=0), 1_706_184_000_000, 20_000)
     summary = publish(traffic, KafkaSink(endpoints.bootstrap_servers, "profile_logs", "profile_labels"))
     assert summary.undelivered == 0 and summary.events > 0

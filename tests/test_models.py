@@ -10,7 +10,7 @@ import sqlglot
 from sqlglot import exp
 
 from producer.event import SQL_TYPES
-from secmon.dbt import run_dbt
+from secmon.dbt_runner import run_dbt
 from secmon.settings import PROJECT_DIR
 
 GOLDEN = Path(__file__).parent / "golden" / "website_logs_source.risingwave.sql"

@@ -12,10 +12,11 @@ import oracle
 from producer.event import Event, EventEncoder, parse_event
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
-from secmon import kafka, postgres, settings
-from secmon.dbt import run_dbt
-from secmon.ingest import Ingester, ensure_landing_table
-from secmon.stream import Stream
+from secmon.stack import topics, postgres
+from secmon import settings
+from secmon.dbt_runner import run_dbt
+from secmon.engine.ingest import Ingester, ensure_landing_table
+from secmon.engine.stream import Stream
 
 pytestmark = pytest.mark.integration
 
@@ -58,7 +59,7 @@ def schema_env():
 @pytest.fixture(scope="module")
 def pipeline(endpoints, schema_env):
     """Publishes a deterministic mix plus malformed messages, ingests it, runs `dbt build`."""
-    kafka.ensure_topic(endpoints.bootstrap_servers, TOPIC, 3)
+    topics.ensure_topic(endpoints.bootstrap_servers, TOPIC, 3)
     postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
     summary = publish(plan(MIX, START_MS, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels"))
     assert summary.undelivered == 0

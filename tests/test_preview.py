@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from conftest import DASHBOARD_SCHEMA
-from secmon import dashboards, settings
-from secmon.preview import Result, render, write_pages
+from secmon.grafana import dashboards
+from secmon import settings
+from secmon.grafana.preview import Result, render, write_pages
 
 SCREENSHOTS = settings.PREVIEW_DIR
 

@@ -17,9 +17,9 @@ import oracle
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings, stack
-from secmon.dbt import run_dbt
-from secmon.ingest import ensure_landing_table
-from secmon.postgres import EmbeddedPostgres
+from secmon.dbt_runner import run_dbt
+from secmon.engine.ingest import ensure_landing_table
+from secmon.stack.postgres import EmbeddedPostgres
 
 pytestmark = pytest.mark.integration
 

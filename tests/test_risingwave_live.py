@@ -18,7 +18,7 @@ import oracle
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings
-from secmon.dbt import run_dbt
+from secmon.dbt_runner import run_dbt
 
 URL = os.environ.get("SECMON_RISINGWAVE_URL")
 pytestmark = [

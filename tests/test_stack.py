@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from secmon import processes, settings, stack
+from secmon.stack import processes
+
+from secmon import settings, stack
 from secmon.cli import cli
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ from typing import Callable
 
 import psutil
 
-from .errors import SecmonError
+from secmon.errors import SecmonError
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -19,8 +19,10 @@ from psycopg2.extras import execute_values
 from producer.kafka_client import consumer_settings
 from producer.publish import kafka_producer
 
-from . import kafka, settings
-from .errors import SecmonError
+from secmon.stack import topics
+
+from secmon import settings
+from secmon.errors import SecmonError
 
 ALERT_COLUMNS = ("alert_id", "detection", "severity", "entity_type", "entity", "target_username", "event_count",
                  "distinct_count", "example", "window_start", "window_end")
@@ -62,7 +64,7 @@ class AlertPublisher:
         self.conn, self.topic = conn, topic
         self.alerts = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts"))
         self.published = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts_published"))
-        kafka.ensure_topic(bootstrap_servers, topic, 1)
+        topics.ensure_topic(bootstrap_servers, topic, 1)
         with conn.cursor() as cur:
             cur.execute(sql.SQL("create table if not exists {} (alert_id text primary key, "
                                 "published_at timestamptz not null default now())").format(self.published))

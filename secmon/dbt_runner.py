@@ -6,8 +6,8 @@ import os
 from contextlib import contextmanager
 from typing import Iterator, Sequence
 
-from . import settings
-from .stack import Endpoints
+from secmon import settings
+from secmon.stack import Endpoints
 
 
 def dbt_environment(endpoints: Endpoints | None) -> dict[str, str]:

@@ -1,12 +1,11 @@
 """Producer figures: generation speed, publishing against the raw kafka-python ceiling, memory.
 
-Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python benchmarks/producer.py
+Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python benchmarks/produce_backfill.py
 (--events / --rss-events make it shorter).
 """
 
 from __future__ import annotations
 
-import _no_shadow  # noqa: F401  (first: see its docstring)
 
 import argparse
 import os
@@ -21,7 +20,8 @@ import psutil
 from producer.event import EventEncoder
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, kafka_producer, publish
-from secmon import kafka, stack
+from secmon.stack import topics
+from secmon import stack
 
 START_MS = 1_706_184_000_000
 RATE = 1000  # normal events per simulated second
@@ -44,7 +44,7 @@ def raw_ceiling(bootstrap: str, events: int) -> float:
     traffic = plan(Mix(rate=RATE, seed=2), START_MS, minutes_for(events) * 60_000)
     encode = EventEncoder().encode
     payloads = [(event.ip_address.encode(), encode(event)) for event in traffic.events()]
-    kafka.ensure_topic(bootstrap, "bench_raw", 3)
+    topics.ensure_topic(bootstrap, "bench_raw", 3)
     producer = kafka_producer(bootstrap)
     started = time.perf_counter()
     for key, value in payloads:
@@ -57,7 +57,7 @@ def raw_ceiling(bootstrap: str, events: int) -> float:
 
 def publish_rate(bootstrap: str, events: int, seed: int) -> tuple[float, int]:
     for topic in ("bench_events", "bench_labels"):
-        kafka.ensure_topic(bootstrap, topic, 3)
+        topics.ensure_topic(bootstrap, topic, 3)
     traffic = plan(Mix(rate=RATE, seed=seed), START_MS, minutes_for(events) * 60_000)
     summary = publish(traffic, KafkaSink(bootstrap, "bench_events", "bench_labels"))
     return summary.rate, summary.undelivered

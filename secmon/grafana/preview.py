@@ -24,8 +24,8 @@ import psycopg2
 from plotly.offline import get_plotlyjs
 from psycopg2 import sql as pgsql
 
-from .dashboards import Panel, expand_macros, load_all, panels_of, resolve_time
-from .errors import SecmonError
+from secmon.grafana.dashboards import Panel, expand_macros, load_all, panels_of, resolve_time
+from secmon.errors import SecmonError
 
 # Grafana's dark theme and named colours.
 PAGE_COLOR, PANEL_COLOR, TEXT_COLOR, GRID_COLOR = "#111217", "#181b1f", "#ccccdc", "#2c3235"

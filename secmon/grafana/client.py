@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import NamedTuple
 
-from .errors import SecmonError
+from secmon.errors import SecmonError
 
 
 class Change(NamedTuple):
@@ -100,8 +100,8 @@ def push(client: GrafanaClient, dashboards: dict[str, dict], rules: list[dict], 
 
 def push_all(client: GrafanaClient, datasource_uid: str) -> list[Change]:
     """Every dashboard of dashboards/ and the high-severity alert rules, into the secmon folder."""
-    from .alert_rules import rules
-    from .dashboards import FOLDER_TITLE, FOLDER_UID, load_all
+    from secmon.grafana.alert_rules import rules
+    from secmon.grafana.dashboards import FOLDER_TITLE, FOLDER_UID, load_all
 
     dashboards = load_all()
     return push(client, dashboards, rules(FOLDER_UID, datasource_uid, dashboards), FOLDER_UID, FOLDER_TITLE)

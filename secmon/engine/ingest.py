@@ -19,9 +19,9 @@ from psycopg2.extras import execute_values
 from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
 from producer.kafka_client import consumer_settings
 
-from . import settings
-from .errors import SecmonError
-from .stack import Endpoints
+from secmon import settings
+from secmon.errors import SecmonError
+from secmon.stack import Endpoints
 
 LANDING_TABLE = "website_logs_source"
 OFFSETS_TABLE = f"{LANDING_TABLE}_offsets"
@@ -91,7 +91,7 @@ def landing_table_exists(endpoints: Endpoints, schema: str = settings.PG_SCHEMA)
 
 def ensure_landing_table(endpoints: Endpoints) -> None:
     """Create the landing, offsets and rejects tables through dbt (the source model) if missing."""
-    from .dbt import run_dbt
+    from secmon.dbt_runner import run_dbt
 
     if not landing_table_exists(endpoints):
         code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE], endpoints)

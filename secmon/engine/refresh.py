@@ -18,10 +18,10 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from .dbt import run_dbt
-from .errors import SecmonError
-from .ingest import LANDING_TABLE, PENDING_TABLE
-from .stack import Endpoints
+from secmon.dbt_runner import run_dbt
+from secmon.errors import SecmonError
+from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
+from secmon.stack import Endpoints
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from . import kafka, postgres, settings
-from .broker import EmbeddedBroker
-from .errors import SecmonError
-from .postgres import EmbeddedPostgres
+from secmon.stack import topics, postgres
+
+from secmon import settings
+from secmon.stack.broker import EmbeddedBroker
+from secmon.errors import SecmonError
+from secmon.stack.postgres import EmbeddedPostgres
 
 
 @dataclass(frozen=True)
@@ -111,14 +113,14 @@ def up(state_dir: Path, options: StackOptions) -> list[ComponentStatus]:
             statuses = [_up_kafka(state_dir, state, options), _up_postgres(state_dir, state, options)]
         finally:
             _write_state(state_dir, state)  # so that `down` stops whatever did start
-        kafka.ensure_topic(state["kafka"]["address"], settings.EVENTS_TOPIC, options.partitions)
+        topics.ensure_topic(state["kafka"]["address"], settings.EVENTS_TOPIC, options.partitions)
         postgres.ensure_database(state["postgres"]["url"], settings.PG_DATABASE, settings.PG_SCHEMA)
     return statuses
 
 
 def _up_kafka(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
     if _is_external(options.bootstrap_servers, state.get("kafka", {}), "address"):
-        if not kafka.broker_answers(options.bootstrap_servers, timeout_ms=5000):
+        if not topics.broker_answers(options.bootstrap_servers, timeout_ms=5000):
             raise SecmonError(f"Kafka broker at {options.bootstrap_servers} does not answer (from --bootstrap-server)")
         state["kafka"] = {"address": options.bootstrap_servers, "managed": False}
         return ComponentStatus("kafka", options.bootstrap_servers, None, False, True, "external")
@@ -182,7 +184,7 @@ def status(state_dir: Path) -> list[ComponentStatus]:
             proc = EmbeddedBroker(state_dir, *_host_port(kafka_state["address"])).process()
             pid = proc.pid if proc else None
         statuses.append(ComponentStatus("kafka", kafka_state["address"], pid, kafka_state["managed"],
-                                        kafka.broker_answers(kafka_state["address"])))
+                                        topics.broker_answers(kafka_state["address"])))
     if pg_state:
         pid = None
         if pg_state["managed"]:

@@ -7,8 +7,8 @@ when there is at least one. The same rules go to Grafana through the provisionin
 
 from __future__ import annotations
 
-from . import panels
-from .detections import HIGH_SEVERITIES, Detection, detections
+from secmon.grafana import panels
+from secmon.detections import HIGH_SEVERITIES, Detection, detections
 
 RULE_GROUP = "secmon-detections"
 EVALUATION_INTERVAL_SECONDS = 60

@@ -8,7 +8,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from producer.kafka_client import admin_settings
 
-from .errors import SecmonError
+from secmon.errors import SecmonError
 
 
 def _admin(bootstrap_servers: str, timeout_ms: int) -> KafkaAdminClient:

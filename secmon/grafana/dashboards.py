@@ -16,8 +16,10 @@ from pathlib import Path
 
 from grafanalib._gen import DashboardEncoder
 
-from . import panels, settings
-from .errors import SecmonError
+from secmon.grafana import panels
+
+from secmon import settings
+from secmon.errors import SecmonError
 
 DASHBOARDS_DIR = settings.PROJECT_DIR / "dashboards"
 FOLDER_TITLE = "Security monitoring"
@@ -163,7 +165,7 @@ def build(output: Path = settings.GRAFANA_BUILD_DIR, directory: Path = DASHBOARD
           dashboards_path_in_grafana: str = "/var/lib/grafana/dashboards/secmon") -> list[Path]:
     """Write every dashboard's JSON to `output/dashboards/`, and the provisioning files for datasources,
     dashboards and alert rules; return the paths."""
-    from .alert_rules import provisioning_file as alert_rules_file
+    from secmon.grafana.alert_rules import provisioning_file as alert_rules_file
 
     dashboards = load_all(directory)
     written = [_write(output / "dashboards" / f"{uid}.json", to_json(dashboard)) for uid, dashboard in dashboards.items()]

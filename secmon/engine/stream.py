@@ -13,12 +13,12 @@ from typing import Callable
 
 import psycopg2
 
-from . import settings
-from .engine import Refresher, compile_views
-from .errors import SecmonError
-from .alerts import AlertPublisher
-from .ingest import BatchResult, Ingester, ensure_landing_table
-from .stack import Endpoints
+from secmon import settings
+from secmon.engine.refresh import Refresher, compile_views
+from secmon.errors import SecmonError
+from secmon.engine.alerts import AlertPublisher
+from secmon.engine.ingest import BatchResult, Ingester, ensure_landing_table
+from secmon.stack import Endpoints
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""The local streaming engine: ingest from the broker, refresh the views, publish the alerts."""

@@ -1,0 +1,1 @@
+"""Grafana: dashboards from grafanalib files, alert rules, an offline preview, and the HTTP client."""
