@@ -1,24 +1,17 @@
 """Security detections: what the detection views found, from the union view security_alerts."""
 
-from grafanalib.core import GridPos
-
-from secmon.detections import detections
 from secmon.grafana.panels import SEVERITY_COLORS, bar_chart, secmon_dashboard, stat, table, time_series
+from secmon.manifest import detections
 
-STATS_PER_ROW = 6
-STAT_WIDTH, STAT_HEIGHT = 24 // STATS_PER_ROW, 4
-stat_rows = -(-len(detections()) // STATS_PER_ROW)
-top = stat_rows * STAT_HEIGHT
-
+# One stat per detection of the dbt project (its yml `config.meta.severity` colours it): a new
+# detection gets its panel, and with a high severity its alert rule, with no edit here.
 detection_stats = [
     stat(
         detection.name.replace("_", " ").capitalize(), color=SEVERITY_COLORS[detection.severity],
-        grid=GridPos(h=STAT_HEIGHT, w=STAT_WIDTH, x=(index % STATS_PER_ROW) * STAT_WIDTH,
-                     y=(index // STATS_PER_ROW) * STAT_HEIGHT),
         description=f"Severity {detection.severity}. {detection.description}",
         sql=f"select count(*) as alerts from {detection.name} where $__timeFilter(window_start)",
     )
-    for index, detection in enumerate(detections())
+    for detection in detections()
 ]
 
 dashboard = secmon_dashboard(
@@ -29,7 +22,7 @@ dashboard = secmon_dashboard(
     panels=[
         *detection_stats,
         time_series(
-            "Alerts over time by detection", grid=GridPos(h=8, w=24, x=0, y=top), bars=True,
+            "Alerts over time by detection", width=24, bars=True,
             description="Alerts per window start, stacked by detection (security_alerts).",
             sql="""
 select window_start as time, detection as metric, count(*) as alerts
@@ -40,7 +33,7 @@ order by window_start, detection
 """,
         ),
         bar_chart(
-            "Top attacking IPs", grid=GridPos(h=9, w=12, x=0, y=top + 8), horizontal=True,
+            "Top attacking IPs", height=9, horizontal=True,
             description="IPs with the most alerts, and how many detections they tripped (security_alerts).",
             sql="""
 select entity as ip_address, count(*) as alerts, count(distinct detection) as detections
@@ -52,7 +45,7 @@ limit 10
 """,
         ),
         bar_chart(
-            "Targeted accounts", grid=GridPos(h=9, w=12, x=12, y=top + 8), horizontal=True,
+            "Targeted accounts", height=9, horizontal=True,
             description="Accounts named by alerts, and how many attacking IPs named them (security_alerts).",
             sql="""
 select target_username as account, count(*) as alerts, count(distinct entity) as attacking_ips
@@ -64,7 +57,7 @@ limit 10
 """,
         ),
         table(
-            "Latest alerts", grid=GridPos(h=10, w=24, x=0, y=top + 17),
+            "Latest alerts", width=24, height=10,
             description="The newest 50 alerts (security_alerts).",
             sql="""
 select window_start as time, severity, detection, entity_type, entity, target_username, event_count,

@@ -1,7 +1,5 @@
 """Website activity: the seed's six panels, on the five metric views and the raw events."""
 
-from grafanalib.core import GridPos
-
 from secmon.grafana.panels import bar_chart, pie_chart, secmon_dashboard, table, time_series
 
 dashboard = secmon_dashboard(
@@ -11,7 +9,7 @@ dashboard = secmon_dashboard(
     tags=["website"],
     panels=[
         table(
-            "Raw events", grid=GridPos(h=9, w=24, x=0, y=0),
+            "Raw events", width=24, height=9,
             description="The newest 100 events of website_logs_source.",
             sql="""
 select request_timestamp as time, ip_address, username, http_method, url, status_code, response_time,
@@ -23,7 +21,7 @@ limit 100
 """,
         ),
         bar_chart(
-            "Referrer activity", grid=GridPos(h=9, w=12, x=0, y=9), stacked=True,
+            "Referrer activity", height=9, stacked=True,
             description="Visits per referrer by kind of action (referrer_activity_summary).",
             sql="""
 select referrer, sum(page_visits) as page_visits, sum(interactions) as interactions,
@@ -35,7 +33,7 @@ order by sum(referrer_visit_count) desc
 """,
         ),
         table(
-            "User metrics", grid=GridPos(h=9, w=12, x=12, y=9),
+            "User metrics", height=9,
             description="The busiest signed-in users over the time range (website_user_metrics).",
             sql="""
 select username, sum(total_requests) as requests, sum(total_errors) as errors, sum(login_count) as logins,
@@ -50,7 +48,7 @@ limit 20
 """,
         ),
         time_series(
-            "Security levels", grid=GridPos(h=8, w=8, x=0, y=18),
+            "Security levels", width=8,
             description="Requests per minute by security level (security_level_analysis_summary).",
             sql="""
 select window_start as time, security_level as metric, count_security_level as requests
@@ -60,7 +58,7 @@ order by window_start, security_level
 """,
         ),
         bar_chart(
-            "Top five actions", grid=GridPos(h=8, w=8, x=8, y=18), horizontal=True,
+            "Top five actions", width=8, horizontal=True,
             description="The five most frequent actions of the newest window in the range (top_user_actions).",
             sql="""
 select user_action, count_user_activity as requests
@@ -70,7 +68,7 @@ order by action_rank
 """,
         ),
         pie_chart(
-            "Status codes", grid=GridPos(h=8, w=8, x=16, y=18),
+            "Status codes", width=8,
             description="Responses by status code over the time range (status_code_analysis_summary).",
             sql="""
 select cast(status_code as varchar) || ' ' || status_class as status, sum(count_status_code) as responses

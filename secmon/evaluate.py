@@ -11,17 +11,8 @@ import psycopg2
 from psycopg2 import sql
 
 from producer.event import parse_timestamp
-
-# Which scenario each detection answers.
-DETECTION_SCENARIO = {
-    "brute_force": "brute_force", "credential_stuffing": "credential_stuffing",
-    "account_takeover": "account_takeover", "path_probing": "path_probing",
-    "admin_interface_probing": "path_probing", "sensitive_files": "sensitive_files",
-    "sqli_probing": "sqli_probing", "xss_probing": "xss_probing", "path_traversal": "path_traversal",
-    "bad_user_agent": "bad_user_agent", "request_flood": "request_flood",
-    "switching_user_agents": "switching_user_agents",
-}
-
+from secmon import settings
+from secmon.manifest import detections
 
 @dataclass(frozen=True)
 class Alert:
@@ -58,14 +49,19 @@ def read_alerts(pg_url: str, schema: str) -> list[Alert]:
 
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         cur.execute(sql.SQL("select detection, entity_type, entity, example, window_start, window_end from {}.{}")
-                    .format(sql.Identifier(schema), sql.Identifier("security_alerts")))
+                    .format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE)))
         alerts = [Alert(d, t, e, x, ms(s), ms(f)) for d, t, e, x, s, f in cur.fetchall()]
     conn.close()
     return alerts
 
 
-def matches(alert: Alert, label: Label) -> bool:
-    if DETECTION_SCENARIO[alert.detection] != label.scenario:
+def scenario_of() -> dict[str, str]:
+    """Which producer scenario each detection answers (its yml `config.meta.scenario`)."""
+    return {detection.name: detection.scenario for detection in detections()}
+
+
+def matches(alert: Alert, label: Label, scenarios: dict[str, str]) -> bool:
+    if scenarios.get(alert.detection) != label.scenario:
         return False
     if alert.entity_type == "username":
         same_entity = alert.entity == label.target_username and alert.example == label.attacker_ip
@@ -77,13 +73,15 @@ def matches(alert: Alert, label: Label) -> bool:
 def score(labels: list[Label], alerts: list[Alert]) -> dict:
     """Per scenario: precision (alerts of its detections that match one of its labels) and recall
     (its labels matched by at least one alert); and the alerts on entities no label names."""
+    scenario_of_detection = scenario_of()
     attackers = {label.attacker_ip for label in labels} | {label.target_username for label in labels}
     scenarios = []
-    for scenario in sorted(set(DETECTION_SCENARIO.values())):
+    for scenario in sorted(set(scenario_of_detection.values())):
         own_labels = [label for label in labels if label.scenario == scenario]
-        own_alerts = [alert for alert in alerts if DETECTION_SCENARIO[alert.detection] == scenario]
-        true_alerts = sum(any(matches(alert, label) for label in own_labels) for alert in own_alerts)
-        found = sum(any(matches(alert, label) for alert in own_alerts) for label in own_labels)
+        own_alerts = [alert for alert in alerts if scenario_of_detection.get(alert.detection) == scenario]
+        true_alerts = sum(any(matches(alert, label, scenario_of_detection) for label in own_labels)
+                          for alert in own_alerts)
+        found = sum(any(matches(alert, label, scenario_of_detection) for alert in own_alerts) for label in own_labels)
         scenarios.append({
             "scenario": scenario, "labels": len(own_labels), "alerts": len(own_alerts),
             "precision": true_alerts / len(own_alerts) if own_alerts else None,

@@ -1,4 +1,9 @@
-"""Rich tables of the views' latest complete windows, for the demo."""
+"""Rich tables of the views' latest complete windows, for the demo.
+
+Every windowed view of the manifest that is not a detection gets a table (detections show in the
+alerts table), with all its columns but the window's; a view's optional yml `config.meta.summary_order`
+orders its rows (default: by its first column).
+"""
 
 from __future__ import annotations
 
@@ -8,19 +13,10 @@ import psycopg2
 from psycopg2 import sql
 from rich.table import Table
 
-# view → (columns shown, order within the window)
-VIEWS = {
-    "website_user_metrics": ("username, total_requests, avg_response_time, median_response_time, total_errors, "
-                             "login_count, unique_ips", "total_requests desc, username"),
-    "top_user_actions": ("action_rank, user_action, count_user_activity", "action_rank"),
-    "referrer_activity_summary": ("referrer, referrer_visit_count, page_visits, interactions, content_interactions, "
-                                  "window_interactions", "referrer_visit_count desc"),
-    "status_code_analysis_summary": ("status_code, status_class, count_status_code, avg_response_time, "
-                                     "cumulative_percentage", "status_code"),
-    "security_level_analysis_summary": ("security_level, count_security_level, avg_response_time, "
-                                        "median_response_time", "security_level"),
-}
+from secmon import settings
+from secmon.manifest import metric_views
 
+WINDOW_COLUMNS = ("window_start", "window_end")
 
 def _cell(value) -> str:
     if isinstance(value, (float, Decimal)):
@@ -31,14 +27,15 @@ def _cell(value) -> str:
 
 
 def alerts_table(pg_url: str, schema: str, rows: int = 12) -> Table:
-    """The newest alerts of security_alerts."""
+    """The newest alerts."""
     columns = ("window_start", "severity", "detection", "entity", "target_username", "event_count")
-    table = Table(title="security_alerts — newest", title_justify="left")
+    table = Table(title=f"{settings.ALERTS_TABLE} — newest", title_justify="left")
     for column in columns:
         table.add_column(column, no_wrap=True)
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("select {} from {}.security_alerts order by window_start desc, detection limit %s").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema)), (rows,))
+        cur.execute(sql.SQL("select {} from {}.{} order by window_start desc, detection limit %s").format(
+            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema),
+            sql.Identifier(settings.ALERTS_TABLE)), (rows,))
         for row in cur.fetchall():
             table.add_row(row[0].strftime("%H:%M"), *map(_cell, row[1:]))
     conn.close()
@@ -46,25 +43,27 @@ def alerts_table(pg_url: str, schema: str, rows: int = 12) -> Table:
 
 
 def latest_window_tables(pg_url: str, schema: str, rows_per_view: int = 8) -> list[Table]:
-    """One table per view: its rows in the newest window that has ended (or the newest at all)."""
+    """One table per metric view: its rows in the newest window that has ended (or the newest at all)."""
     tables = []
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        for view, (columns, order) in VIEWS.items():
-            relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(view))
+        for view in metric_views():
+            relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(view.name))
             cur.execute(sql.SQL("select max(window_start) filter (where window_end <= now()), max(window_start) from {}")
                         .format(relation))
             closed, newest = cur.fetchone()
             window = closed or newest
             if window is None:
                 continue
-            cur.execute(sql.SQL("select {} from {} where window_start = %s order by {} limit %s").format(
-                sql.SQL(columns), relation, sql.SQL(order)), (window, rows_per_view))
-            table = Table(title=f"{view} — window {window:%Y-%m-%d %H:%M} UTC", title_justify="left")
-            for column in columns.split(", "):
-                table.add_column(column, justify="left" if column in ("username", "user_action", "referrer",
-                                                                      "status_class", "security_level") else "right")
-            for row in cur.fetchall():
-                table.add_row(*map(_cell, row))
+            cur.execute(sql.SQL("select * from {} where window_start = %s order by {} limit %s").format(
+                relation, sql.SQL(view.meta.get("summary_order", "1"))), (window, rows_per_view))
+            names = [column.name for column in cur.description]
+            shown = [index for index, name in enumerate(names) if name not in WINDOW_COLUMNS]
+            table = Table(title=f"{view.name} — window {window:%Y-%m-%d %H:%M} UTC", title_justify="left")
+            for row_index, row in enumerate(cur.fetchall()):
+                if row_index == 0:
+                    for index in shown:
+                        table.add_column(names[index], justify="left" if isinstance(row[index], str) else "right")
+                table.add_row(*(_cell(row[index]) for index in shown))
             tables.append(table)
     conn.close()
     return tables

@@ -14,9 +14,6 @@ DEFAULT_STATE_DIR = PROJECT_DIR / ".secmon"
 GRAFANA_BUILD_DIR = PROJECT_DIR / "build" / "grafana"
 PREVIEW_DIR = PROJECT_DIR / "build" / "preview"
 
-EVENTS_TOPIC = "website_logs"
-LABELS_TOPIC = "website_logs_labels"
-ALERTS_TOPIC = "security_alerts"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_KAFKA_PORT = 19092
@@ -24,10 +21,9 @@ DEFAULT_PG_PORT = 15432
 DEFAULT_PARTITIONS = 3
 
 
-@cache
 def dbt_vars() -> dict:
     """The `vars` of dbt_project.yml: the one place for facts that both dbt and Python use."""
-    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())["vars"]
+    return dbt_project()["vars"]
 
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$")
@@ -41,6 +37,20 @@ def interval_ms(text: str) -> int:
         raise ValueError(f"{text!r} is not an interval like '5 seconds' or '1 minute'")
     return int(match[1]) * _UNIT_MS[match[2]]
 
+
+@cache
+def dbt_project() -> dict:
+    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
+
+
+# The tag of every model in models/detections/ (dbt_project.yml), by which secmon finds them.
+DETECTION_TAG = dbt_project()["models"]["secmon"]["detections"]["+tags"][0]
+# The table every detection sinks its rows into (models/alerts/security_alerts.sql).
+ALERTS_TABLE = "security_alerts"
+
+EVENTS_TOPIC = dbt_vars()["events_topic"]
+ALERTS_TOPIC = dbt_vars()["alerts_topic"]
+LABELS_TOPIC = f"{EVENTS_TOPIC}_labels"  # the producer's ground truth, for `secmon eval`
 
 # As the RisingWave source's WATERMARK: a window closes this long after an event past its end has arrived.
 WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])

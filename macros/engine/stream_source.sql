@@ -3,7 +3,7 @@
     RisingWave: a Kafka SOURCE (run by dbt-risingwave's `source` materialization).
     PostgreSQL: a landing table with ingest metadata, the consumed offsets, the rejects table and
     the minutes whose windows wait for a refresh
-    (run by this project's `landing_table` materialization). -#}
+    (run by this project's `create_if_missing` materialization). -#}
 {% macro stream_source(columns, topic, watermark_column, local_indexes={}) -%}
     {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column, local_indexes)) }}
 {%- endmacro %}

@@ -19,7 +19,7 @@ per_account as (
     group by ip_address, username, window_start, window_end
 )
 
-select {{ alert_columns('account_takeover', 'critical', 'username', 'username', 'username', 'attempts', 'failures', 'ip_address') }}
+select {{ alert_columns('username', 'username', 'attempts', 'failures', 'ip_address') }}
 from per_account
 where failures >= {{ var('account_takeover_min_failures') }} and last_success > first_failure
 {{ emit_on_window_close() }}

@@ -16,6 +16,6 @@ per_ip as (
     {{ distinct_per_ip('admin_paths', 'path', var('admin_probing_min_paths')) }}
 )
 
-select {{ alert_columns('admin_interface_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
 {{ emit_on_window_close() }}

@@ -13,6 +13,6 @@ per_ip as (
     {{ distinct_per_ip('bad_agent_requests', 'user_agent', 1) }}
 )
 
-select {{ alert_columns('bad_user_agent', 'low', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
 {{ emit_on_window_close() }}

@@ -18,6 +18,6 @@ per_ip as (
     having count(distinct username) >= {{ var('credential_stuffing_min_usernames') }}
 )
 
-select {{ alert_columns('credential_stuffing', 'high', 'ip', 'ip_address', 'null', 'failures', 'usernames', 'example') }}
+select {{ alert_columns('ip_address', 'null', 'failures', 'usernames', 'example') }}
 from per_ip
 {{ emit_on_window_close() }}

@@ -15,6 +15,6 @@ per_ip as (
     {{ distinct_per_ip('sensitive', 'path', var('sensitive_files_min_paths')) }}
 )
 
-select {{ alert_columns('sensitive_files', 'high', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
 {{ emit_on_window_close() }}

@@ -12,6 +12,6 @@ per_ip as (
     {{ distinct_per_ip('probes', 'url', var('xss_probing_min_requests')) }}
 )
 
-select {{ alert_columns('xss_probing', 'medium', 'ip', 'ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
 from per_ip
 {{ emit_on_window_close() }}

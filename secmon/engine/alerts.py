@@ -19,18 +19,13 @@ from psycopg2.extras import execute_values
 from producer.kafka_client import consumer_settings
 from producer.publish import kafka_producer
 
-from secmon.stack import topics
-
 from secmon import settings
 from secmon.errors import SecmonError
+from secmon.stack import topics
 
-ALERT_COLUMNS = ("alert_id", "detection", "severity", "entity_type", "entity", "target_username", "event_count",
-                 "distinct_count", "example", "window_start", "window_end")
-
-
-def alert_json(row: tuple) -> bytes:
-    doc = {name: value.isoformat() if isinstance(value, datetime) else value
-           for name, value in zip(ALERT_COLUMNS, row)}
+def alert_json(columns: list[str], row: tuple) -> bytes:
+    """One alert as the RisingWave sink writes it: a JSON object of the table's columns."""
+    doc = {name: value.isoformat() if isinstance(value, datetime) else value for name, value in zip(columns, row)}
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -62,8 +57,8 @@ def read_topic(bootstrap_servers: str, topic: str, follow: bool = False,
 class AlertPublisher:
     def __init__(self, conn, bootstrap_servers: str, schema: str, topic: str = settings.ALERTS_TOPIC) -> None:
         self.conn, self.topic = conn, topic
-        self.alerts = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts"))
-        self.published = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier("security_alerts_published"))
+        self.alerts = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE))
+        self.published = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(f"{settings.ALERTS_TABLE}_published"))
         topics.ensure_topic(bootstrap_servers, topic, 1)
         with conn.cursor() as cur:
             cur.execute(sql.SQL("create table if not exists {} (alert_id text primary key, "
@@ -78,21 +73,23 @@ class AlertPublisher:
     def publish_closed(self, watermark: datetime) -> int:
         """Sends the alerts of windows ending at or before `watermark` not published yet; returns how many."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select {} from {} as alert where alert.window_end <= %s and not exists "
+            cur.execute(sql.SQL("select * from {} as alert where alert.window_end <= %s and not exists "
                                 "(select from {} as done where done.alert_id = alert.alert_id)").format(
-                sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS)), self.alerts, self.published), (watermark,))
+                self.alerts, self.published), (watermark,))
             rows = cur.fetchall()
+            columns = [column.name for column in cur.description]
         self.conn.rollback()
         if not rows:
             return 0
-        futures = [self.producer.send(self.topic, key=row[0].encode(), value=alert_json(row)) for row in rows]
+        futures = [self.producer.send(self.topic, key=row[columns.index("alert_id")].encode(),
+                                       value=alert_json(columns, row)) for row in rows]
         self.producer.flush()
         failed = sum(1 for future in futures if future.failed())
         if failed:
             raise SecmonError(f"{failed} of {len(rows)} alerts could not be sent to {self.topic}")
         with self.conn.cursor() as cur:
             execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
-                           .format(self.published).as_string(cur), [(row[0],) for row in rows])
+                           .format(self.published).as_string(cur), [(row[columns.index("alert_id")],) for row in rows])
         self.conn.commit()
         return len(rows)
 

@@ -18,9 +18,11 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+from secmon import settings
 from secmon.dbt_runner import run_dbt
 from secmon.errors import SecmonError
 from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
+from secmon.manifest import WINDOW_MACRO
 from secmon.stack import Endpoints
 
 
@@ -31,6 +33,7 @@ class View:
     select_sql: str  # the model's query; for a windowed view, only its pending windows
     windowed: bool
     parents: tuple[str, ...] = ()  # the views (of the same list) it reads
+    sinks_into: str | None = None  # the table its rows are copied to (a detection's: security_alerts)
 
     @property
     def table(self) -> sql.Composed:
@@ -67,8 +70,9 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     for uid in sorted(nodes):
         visit(uid)
     return [View(nodes[uid]["alias"], nodes[uid]["schema"], nodes[uid]["compiled_code"],
-                 PENDING_TABLE in nodes[uid]["compiled_code"],
-                 tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes))
+                 windowed=WINDOW_MACRO in nodes[uid]["depends_on"]["macros"],
+                 parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
+                 sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None)
             for uid in ordered]
 
 
@@ -94,12 +98,17 @@ class Refresher:
         return missing
 
     def ensure_indexes(self) -> None:
-        """The refresh deletes windows by window_start: index it on every windowed view."""
+        """The refresh deletes windows by window_start: index it on every windowed view, and by
+        detection and window_start on the tables they sink into."""
         with self.conn.cursor() as cur:
             for view in self.views:
                 if view.windowed:
                     cur.execute(sql.SQL("create index if not exists {} on {} (window_start)").format(
                         sql.Identifier(f"{view.name}__window_start"), view.table))
+            for sink in sorted({view.sinks_into for view in self.views if view.sinks_into}):
+                cur.execute(sql.SQL("create index if not exists {} on {}.{} (detection, window_start)").format(
+                    sql.Identifier(f"{sink}__detection_window"), sql.Identifier(self.views[0].schema),
+                    sql.Identifier(sink)))
         self.conn.commit()
 
     def summarize_time_index(self) -> None:
@@ -173,18 +182,37 @@ class Refresher:
                     # A refresh reads a few windows: always by index. Right after a bulk load the
                     # planner's statistics are stale and it would scan the whole history.
                     cur.execute("set local enable_seqscan = off")
-                    cur.execute(sql.SQL(
-                        "delete from {view} where window_start <= (select max(minute) from {pending}) "
-                        "and window_start > (select min(minute) from {pending}) - interval '1 day' "
-                        "and exists (select from {pending} as pending "
-                        "where pending.minute >= {view}.window_start and pending.minute < {view}.window_end)"
-                    ).format(view=view.table, pending=self.pending))
+                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + self._pending_windows(view.table))
                 else:
                     cur.execute(sql.SQL("delete from {}").format(view.table))
                 cur.execute(sql.SQL("insert into {} ").format(view.table).as_string(cur) + view.select_sql)
+                if view.sinks_into is not None:
+                    self._sink(cur, view)
             conn.commit()
         except BaseException:
             if not conn.closed:
                 conn.rollback()
             raise
         return time.perf_counter() - started
+
+    def _pending_windows(self, table: sql.Composable) -> sql.Composed:
+        """The rows of `table` whose window contains a pending minute."""
+        return sql.SQL(
+            "window_start <= (select max(minute) from {pending}) "
+            "and window_start > (select min(minute) from {pending}) - interval '1 day' "
+            "and exists (select from {pending} as pending "
+            "where pending.minute >= {table}.window_start and pending.minute < {table}.window_end)"
+        ).format(table=table, pending=self.pending)
+
+    def _sink(self, cur, view: View) -> None:
+        """The view's new rows into its sink table, as RisingWave's CREATE SINK … INTO does: the
+        refreshed windows are replaced (the columns are the same, in the same order)."""
+        sink = sql.SQL("{}.{}").format(sql.Identifier(view.schema), sql.Identifier(view.sinks_into))
+        mine = sql.SQL("detection = {}").format(sql.Literal(view.name))
+        if view.windowed:
+            cur.execute(sql.SQL("delete from {} where {} and ").format(sink, mine) + self._pending_windows(sink))
+            cur.execute(sql.SQL("insert into {} select * from {} where ").format(sink, view.table)
+                        + self._pending_windows(view.table))
+        else:
+            cur.execute(sql.SQL("delete from {} where {}").format(sink, mine))
+            cur.execute(sql.SQL("insert into {} select * from {}").format(sink, view.table))

@@ -105,7 +105,7 @@ class Stream:
         self.refresher.ensure_indexes()
         self.refresher.summarize_time_index()  # rows loaded without the engine, e.g. a bulk COPY
         self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
-        if any(view.name == "security_alerts" for view in self.views):
+        if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
             newest = self.ingester.newest_event_time()
             if newest is not None:

@@ -8,12 +8,11 @@ when there is at least one. The same rules go to Grafana through the provisionin
 from __future__ import annotations
 
 from secmon.grafana import panels
-from secmon.detections import HIGH_SEVERITIES, Detection, detections
+from secmon.manifest import HIGH_SEVERITIES, Detection, detections
 
 RULE_GROUP = "secmon-detections"
 EVALUATION_INTERVAL_SECONDS = 60
 LOOKBACK_SECONDS = 600
-DETECTIONS_DASHBOARD_UID = "secmon-security-detections"
 
 
 def rule_uid(detection: str) -> str:
@@ -27,23 +26,23 @@ def alert_query(detection: str) -> str:
 def rules(folder_uid: str, datasource_uid: str, dashboards: dict[str, dict] | None = None) -> list[dict]:
     """The provisioning API's rules (POST /api/v1/provisioning/alert-rules), critical ones first.
 
-    With the `dashboards` (by uid), each rule links to its detection's panel on the detections dashboard.
+    With the `dashboards` (by uid), each rule links to its detection's stat panel.
     """
-    detections_dashboard = (dashboards or {}).get(DETECTIONS_DASHBOARD_UID)
-    panel_ids = detection_panel_ids(detections_dashboard) if detections_dashboard else {}
+    panels_of_detections = detection_panels(dashboards or {})
     selected = [detection for detection in detections() if detection.severity in HIGH_SEVERITIES]
     selected.sort(key=lambda detection: (detection.severity != "critical", detection.name))
-    return [_rule(detection, folder_uid, datasource_uid, panel_ids.get(detection.name))
+    return [_rule(detection, folder_uid, datasource_uid, panels_of_detections.get(detection.name))
             for detection in selected]
 
 
-def _rule(detection: Detection, folder_uid: str, datasource_uid: str, panel_id: int | None) -> dict:
+def _rule(detection: Detection, folder_uid: str, datasource_uid: str, panel: tuple[str, int] | None) -> dict:
     annotations = {
         "summary": f"{detection.name}: {{{{ $values.B }}}} alert(s) in the last {LOOKBACK_SECONDS // 60} minutes",
         "description": detection.description,
     }
-    if panel_id is not None:
-        annotations.update({"__dashboardUid__": DETECTIONS_DASHBOARD_UID, "__panelId__": str(panel_id)})
+    if panel is not None:
+        dashboard_uid, panel_id = panel
+        annotations.update({"__dashboardUid__": dashboard_uid, "__panelId__": str(panel_id)})
     return {
         "uid": rule_uid(detection.name),
         "title": f"secmon {detection.name}",
@@ -85,11 +84,14 @@ def provisioning_file(folder_title: str, datasource_uid: str, dashboards: dict[s
                                          "interval": f"{EVALUATION_INTERVAL_SECONDS}s", "rules": file_rules}]}
 
 
-def detection_panel_ids(dashboard: dict) -> dict[str, int]:
-    """Which panel of the detections dashboard shows each detection: the one whose query reads it."""
+def detection_panels(dashboards: dict[str, dict]) -> dict[str, tuple[str, int]]:
+    """Which stat panel shows each detection, as (dashboard uid, panel id): the one whose query reads it."""
     names = [detection.name for detection in detections()]
-    ids = {}
-    for panel in dashboard["panels"]:
-        sql = panel["targets"][0]["rawSql"] + " "
-        ids.update({name: panel["id"] for name in names if f"from {name} " in sql})
-    return ids
+    found = {}
+    for uid, dashboard in sorted(dashboards.items()):
+        for panel in dashboard["panels"]:
+            if panel["type"] != "stat":
+                continue
+            sql = panel["targets"][0]["rawSql"] + " "
+            found.update({name: (uid, panel["id"]) for name in names if f"from {name} " in sql})
+    return found

@@ -1,6 +1,7 @@
-{#- Runs the model's DDL (`create table if not exists …`): never drops, never truncates, so a
-    `dbt run` keeps every ingested event. -#}
-{% materialization landing_table, adapter='postgres' %}
+{#- Runs the model's DDL (`create table if not exists …`): never drops, never truncates. The local
+    landing table keeps every ingested event across `dbt run`s; security_alerts keeps the rows the
+    detections sank into it. -#}
+{% materialization create_if_missing, default %}
     {%- set target_relation = this.incorporate(type='table') -%}
     {{ run_hooks(pre_hooks) }}
     {% call statement('main') -%}

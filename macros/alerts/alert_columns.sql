@@ -1,0 +1,35 @@
+{#- The select list of a detection: its alert columns (alert_schema), named after the model, with
+    severity and entity type from its yml `config.meta` and an alert_id over its grain.
+    meta.grain lists the columns besides detection and window_start that tell two alerts apart
+    (default: entity, target_username). Calling this makes the model a source of security_alerts:
+    the ref orders security_alerts first, and the folder's post-hook sinks the rows into it. -#}
+{% macro alert_columns(entity, target_username, event_count, distinct_count, example) -%}
+    {%- do ref('security_alerts') -%}
+    {%- set meta = model.config.meta if execute else {} -%}
+    {%- if execute and meta.get('severity') not in ['low', 'medium', 'high', 'critical'] -%}
+        {{ exceptions.raise_compiler_error(
+            "detection " ~ model.name ~ ": set config.meta.severity (low, medium, high or critical) in its yml entry") }}
+    {%- endif -%}
+    {%- if execute and meta.get('entity') not in ['ip', 'username'] -%}
+        {{ exceptions.raise_compiler_error(
+            "detection " ~ model.name ~ ": set config.meta.entity (ip or username) in its yml entry") }}
+    {%- endif -%}
+    {%- set values = {'entity': entity, 'target_username': target_username, 'example': example} -%}
+    md5(
+        '{{ model.name }}'
+        {%- for column in meta.get('grain', ['entity', 'target_username']) %}
+        || '|' || coalesce(cast({{ values[column] }} as varchar), '')
+        {%- endfor %}
+        || '|' || cast(cast(extract(epoch from window_start) as bigint) as varchar)
+    ) as alert_id,
+    cast('{{ model.name }}' as varchar) as detection,
+    cast('{{ meta.get('severity') }}' as varchar) as severity,
+    cast('{{ meta.get('entity') }}' as varchar) as entity_type,
+    cast({{ entity }} as varchar) as entity,
+    cast({{ target_username }} as varchar) as target_username,
+    cast({{ event_count }} as bigint) as event_count,
+    cast({{ distinct_count }} as bigint) as distinct_count,
+    cast({{ example }} as varchar) as example,
+    window_start,
+    window_end
+{%- endmacro %}

@@ -1,0 +1,17 @@
+{#- Post-hook of every detection: its rows into security_alerts. On RisingWave a sink into the
+    table, the documented way to union many streams into one table, each sink added or dropped on
+    its own (docs.risingwave.com/sql/commands/sql-create-sink-into); on PostgreSQL a copy of the
+    rows, which the local engine then keeps in step window by window. -#}
+{% macro sink_into_alerts() -%}
+    {{ return(adapter.dispatch('sink_into_alerts')()) }}
+{%- endmacro %}
+
+{% macro risingwave__sink_into_alerts() -%}
+    create sink if not exists {{ this.schema }}.{{ this.identifier }}__into_alerts
+    into {{ ref('security_alerts') }} from {{ this }}
+{%- endmacro %}
+
+{% macro postgres__sink_into_alerts() -%}
+    delete from {{ ref('security_alerts') }} where detection = '{{ this.identifier }}';
+    insert into {{ ref('security_alerts') }} select * from {{ this }}
+{%- endmacro %}

@@ -1,0 +1,103 @@
+"""The dbt project as dbt sees it: every model with its tags, meta, columns and dependencies.
+
+Read from the manifest of `dbt parse` (about 3 s with partial parsing), kept in
+`target/secmon-manifest/` and parsed again only when a file under models/ or macros/, or
+dbt_project.yml, is newer. Detections, the views the demo shows and the views the local engine
+refreshes are all taken from here, so a new model needs no Python edit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from secmon import settings
+from secmon.errors import SecmonError
+
+SEVERITIES = ("low", "medium", "high", "critical")
+HIGH_SEVERITIES = ("high", "critical")
+ENTITY_TYPES = ("ip", "username")
+WINDOW_MACRO = "macro.secmon.tumble"
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    description: str
+    tags: tuple[str, ...]
+    meta: dict
+    columns: tuple[str, ...]  # as documented in its yml entry
+    parents: tuple[str, ...]  # models it reads
+    windowed: bool  # built on tumble(): one row per window, refreshed window by window
+    path: str
+
+    @property
+    def is_detection(self) -> bool:
+        return settings.DETECTION_TAG in self.tags
+
+
+@dataclass(frozen=True)
+class Detection:
+    name: str
+    severity: str
+    scenario: str  # the producer's attack scenario it answers (`secmon eval`)
+    entity_type: str
+    description: str
+
+
+def _sources(project_dir: Path) -> list[Path]:
+    return [project_dir / "dbt_project.yml", *(project_dir / "models").rglob("*"), *(project_dir / "macros").rglob("*")]
+
+
+def _parse(project_dir: Path) -> dict:
+    from secmon.dbt_runner import run_dbt  # imported late: dbt takes a second to import
+
+    target = project_dir / "target" / "secmon-manifest"
+    target.mkdir(parents=True, exist_ok=True)
+    manifest_path = target / "manifest.json"
+    with open(target / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two commands at once parse once
+        newest_source = max(path.stat().st_mtime for path in _sources(project_dir) if path.is_file())
+        if not manifest_path.exists() or manifest_path.stat().st_mtime < newest_source:
+            code = run_dbt(["parse", "--quiet", "--target-path", str(target)], None)
+            if code != 0:
+                raise SecmonError(f"`dbt parse` failed with exit code {code}: run `secmon dbt parse` to see why")
+        return json.loads(manifest_path.read_text())
+
+
+@functools.cache
+def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
+    """Every enabled model of the project by name (read once per process)."""
+    nodes = _parse(project_dir)["nodes"]
+    return {
+        node["name"]: Model(
+            name=node["name"], description=" ".join(node.get("description", "").split()),
+            tags=tuple(node["tags"]), meta=node["config"].get("meta", {}), columns=tuple(node["columns"]),
+            parents=tuple(nodes[parent]["name"] for parent in node["depends_on"]["nodes"]
+                          if nodes.get(parent, {}).get("resource_type") == "model"),
+            windowed=WINDOW_MACRO in node["depends_on"]["macros"], path=node["original_file_path"])
+        for node in nodes.values() if node["resource_type"] == "model"
+    }
+
+
+def _detection(model: Model) -> Detection:
+    meta = model.meta
+    for key, allowed in (("severity", SEVERITIES), ("entity", ENTITY_TYPES), ("scenario", None)):
+        if meta.get(key) is None or (allowed and meta[key] not in allowed):
+            choices = f" ({', '.join(allowed)})" if allowed else ""
+            raise SecmonError(f"{model.path}: detection {model.name} needs config.meta.{key}{choices} in its yml entry")
+    return Detection(model.name, meta["severity"], meta["scenario"], meta["entity"], model.description)
+
+
+def detections(project_dir: Path = settings.PROJECT_DIR) -> tuple[Detection, ...]:
+    """Every model tagged as a detection (the models/detections folder), by name."""
+    return tuple(_detection(model) for name, model in sorted(models(project_dir).items()) if model.is_detection)
+
+
+def metric_views(project_dir: Path = settings.PROJECT_DIR) -> tuple[Model, ...]:
+    """The windowed views that are not detections (whose rows the alerts table shows), by name."""
+    return tuple(model for name, model in sorted(models(project_dir).items())
+                 if model.windowed and not model.is_detection)
