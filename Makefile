@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 INSTALLED = $(VENV)/.installed
 
-.PHONY: demo demo-docker test install test-tools clean
+.PHONY: demo demo-docker test test-quick install test-tools clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test-tools:
 
 test: $(INSTALLED) test-tools
 	$(BIN)/python -m pytest
+
+# The edit loop: unit tests and the fast integration tests (under a minute); `make test` runs all.
+test-quick: $(INSTALLED) test-tools
+	$(BIN)/python -m pytest -m "not slow"
 
 clean:
 	-$(BIN)/secmon down

@@ -6,7 +6,6 @@ Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python be
 
 from __future__ import annotations
 
-
 import argparse
 import tempfile
 import time
@@ -16,8 +15,8 @@ from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings, stack
 from secmon.dbt_runner import run_dbt
-from secmon.evaluate import Label, read_alerts, score
 from secmon.engine.ingest import Ingester, ensure_landing_table
+from secmon.evaluate import Label, read_alerts, score
 
 START_MS = 1_706_184_000_000  # 2024-01-25T12:00:00Z
 

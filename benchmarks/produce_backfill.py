@@ -6,7 +6,6 @@ Starts its own embedded stack in a temporary state dir. Run: .venv/bin/python be
 
 from __future__ import annotations
 
-
 import argparse
 import os
 import subprocess
@@ -20,8 +19,8 @@ import psutil
 from producer.event import EventEncoder
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, kafka_producer, publish
-from secmon.stack import topics
 from secmon import stack
+from secmon.stack import topics
 
 START_MS = 1_706_184_000_000
 RATE = 1000  # normal events per simulated second

@@ -7,7 +7,6 @@ Run: .venv/bin/python benchmarks/produce_realtime.py --minutes 10
 
 from __future__ import annotations
 
-
 import argparse
 import subprocess
 import sys

@@ -11,7 +11,6 @@ History is COPYed into the landing table by a child process, so this process's R
 
 from __future__ import annotations
 
-
 import argparse
 import io
 import math

@@ -1,27 +1,27 @@
-"""Security detections: what the detection views found, from the union view security_alerts."""
+"""Security detections: what the detection views found, and the security_alerts table they sink into."""
 
-from secmon.grafana.panels import SEVERITY_COLORS, bar_chart, secmon_dashboard, stat, table, time_series
+from secmon.grafana import panels
 from secmon.manifest import detections
 
 # One stat per detection of the dbt project (its yml `config.meta.severity` colours it): a new
 # detection gets its panel, and with a high severity its alert rule, with no edit here.
 detection_stats = [
-    stat(
-        detection.name.replace("_", " ").capitalize(), color=SEVERITY_COLORS[detection.severity],
+    panels.stat(
+        detection.name.replace("_", " ").capitalize(), color=panels.SEVERITY_COLORS[detection.severity],
         description=f"Severity {detection.severity}. {detection.description}",
         sql=f"select count(*) as alerts from {detection.name} where $__timeFilter(window_start)",
     )
     for detection in detections()
 ]
 
-dashboard = secmon_dashboard(
+dashboard = panels.secmon_dashboard(
     title="Security detections",
     uid="secmon-security-detections",
     description="Alerts of the detection views: one stat per detection, their timeline, attackers and targets.",
     tags=["security"],
     panels=[
         *detection_stats,
-        time_series(
+        panels.time_series(
             "Alerts over time by detection", width=24, bars=True,
             description="Alerts per window start, stacked by detection (security_alerts).",
             sql="""
@@ -32,7 +32,7 @@ group by window_start, detection
 order by window_start, detection
 """,
         ),
-        bar_chart(
+        panels.bar_chart(
             "Top attacking IPs", height=9, horizontal=True,
             description="IPs with the most alerts, and how many detections they tripped (security_alerts).",
             sql="""
@@ -44,7 +44,7 @@ order by alerts desc, ip_address
 limit 10
 """,
         ),
-        bar_chart(
+        panels.bar_chart(
             "Targeted accounts", height=9, horizontal=True,
             description="Accounts named by alerts, and how many attacking IPs named them (security_alerts).",
             sql="""
@@ -56,7 +56,7 @@ order by alerts desc, account
 limit 10
 """,
         ),
-        table(
+        panels.table(
             "Latest alerts", width=24, height=10,
             description="The newest 50 alerts (security_alerts).",
             sql="""

@@ -1,14 +1,14 @@
 """Website activity: the seed's six panels, on the five metric views and the raw events."""
 
-from secmon.grafana.panels import bar_chart, pie_chart, secmon_dashboard, table, time_series
+from secmon.grafana import panels
 
-dashboard = secmon_dashboard(
+dashboard = panels.secmon_dashboard(
     title="Website activity",
     uid="secmon-website-activity",
     description="Traffic metrics per one-minute window: referrers, users, security levels, actions, status codes.",
     tags=["website"],
     panels=[
-        table(
+        panels.table(
             "Raw events", width=24, height=9,
             description="The newest 100 events of website_logs_source.",
             sql="""
@@ -20,7 +20,7 @@ order by request_timestamp desc
 limit 100
 """,
         ),
-        bar_chart(
+        panels.bar_chart(
             "Referrer activity", height=9, stacked=True,
             description="Visits per referrer by kind of action (referrer_activity_summary).",
             sql="""
@@ -32,7 +32,7 @@ group by referrer
 order by sum(referrer_visit_count) desc
 """,
         ),
-        table(
+        panels.table(
             "User metrics", height=9,
             description="The busiest signed-in users over the time range (website_user_metrics).",
             sql="""
@@ -47,7 +47,7 @@ order by requests desc, username
 limit 20
 """,
         ),
-        time_series(
+        panels.time_series(
             "Security levels", width=8,
             description="Requests per minute by security level (security_level_analysis_summary).",
             sql="""
@@ -57,7 +57,7 @@ where $__timeFilter(window_start)
 order by window_start, security_level
 """,
         ),
-        bar_chart(
+        panels.bar_chart(
             "Top five actions", width=8, horizontal=True,
             description="The five most frequent actions of the newest window in the range (top_user_actions).",
             sql="""
@@ -67,7 +67,7 @@ where window_start = (select max(window_start) from top_user_actions where $__ti
 order by action_rank
 """,
         ),
-        pie_chart(
+        panels.pie_chart(
             "Status codes", width=8,
             description="Responses by status code over the time range (status_code_analysis_summary).",
             sql="""

@@ -20,6 +20,7 @@ from .event import Event, EventEncoder
 from .generate import Plan
 from .kafka_client import producer_settings
 
+
 def kafka_producer(bootstrap_servers: str, name: str = "secmon-producer") -> KafkaProducer:
     """A producer tuned for throughput, with the environment's security and profile (kafka_client)."""
     return KafkaProducer(bootstrap_servers=bootstrap_servers, **producer_settings(name))

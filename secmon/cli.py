@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.table import Table
 
 from producer.kafka_client import KafkaSettingsError
-
 from secmon import settings, stack
 from secmon.errors import SecmonError
 
@@ -374,6 +373,25 @@ def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
                       *("-" if row[key] is None else f"{row[key]:.2f}" for key in ("precision", "recall")))
     console.print(table)
     console.print(f"alerts on normal traffic: {result['alerts_on_normal_traffic']}")
+
+
+@cli.command()
+@state_dir_option
+@endpoint_options
+@click.option("--rows", default=8, show_default=True, help="Rows per view.")
+def summary(state_dir, bootstrap_servers, pg_url, rows):
+    """Print the newest complete window of every metric view, then the newest alerts (as `secmon demo` does).
+
+    Every windowed view of the dbt project is shown, a new one included.
+
+    Example: secmon summary --rows 5
+    """
+    from secmon.report import alerts_table, latest_window_tables
+
+    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    for table in latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=rows):
+        console.print(table)
+    console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
 
 
 @cli.command()

@@ -14,6 +14,10 @@ def dbt_environment(endpoints: Endpoints | None) -> dict[str, str]:
     env = {"DBT_PROJECT_DIR": str(settings.PROJECT_DIR), "DBT_PROFILES_DIR": str(settings.PROJECT_DIR)}
     if endpoints is not None:
         env.update(endpoints.environment())
+    else:
+        # dbt renders the default target's profile even to parse or to compile for RisingWave: the
+        # embedded stack's default addresses, where the environment gives none.
+        env.update({name: value for name, value in Endpoints.default().environment().items() if name not in os.environ})
     return env
 
 

@@ -12,10 +12,10 @@ from rich.live import Live
 
 from secmon import settings, stack
 from secmon.dbt_runner import run_dbt
-from secmon.errors import SecmonError
 from secmon.engine.ingest import Ingester, ensure_landing_table
-from secmon.report import alerts_table, latest_window_tables
 from secmon.engine.stream import Stream
+from secmon.errors import SecmonError
+from secmon.report import alerts_table, latest_window_tables
 
 
 def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: float, duration: float | None,

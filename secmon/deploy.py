@@ -15,18 +15,16 @@ import psycopg2
 from psycopg2 import sql
 
 from producer.kafka_client import ENV_SASL_PASSWORD, ENV_SECURITY_PROTOCOL
-
-from secmon.stack import topics
-
 from secmon import settings
 from secmon.dbt_runner import run_dbt
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient, push_all
+from secmon.stack import topics
 
 GRAFANA_DB_USER = "grafana_reader"
 ENV_GRAFANA_DB_PASSWORD = "SECMON_GRAFANA_PASSWORD"
-# The RisingWave secret holding the Kafka SASL password; dbt var kafka_sasl_password_secret names it.
-KAFKA_PASSWORD_SECRET = "secmon_kafka_sasl_password"
+# The RisingWave secret holding the Kafka SASL password, which the source's DDL names.
+KAFKA_PASSWORD_SECRET = settings.dbt_vars()["kafka_sasl_password_secret"]
 
 
 class Step(NamedTuple):
@@ -44,11 +42,10 @@ class RisingWave(NamedTuple):
 
     @classmethod
     def from_environment(cls) -> RisingWave:
-        """The same defaults as profiles.yml's `risingwave` target."""
-        env = os.environ.get
-        return cls(env("SECMON_RISINGWAVE_HOST", "localhost"), int(env("SECMON_RISINGWAVE_PORT", "4566")),
-                   env("SECMON_RISINGWAVE_USER", "root"), env("SECMON_RISINGWAVE_PASSWORD", ""),
-                   env("SECMON_RISINGWAVE_DATABASE", "dev"), env("SECMON_RISINGWAVE_SCHEMA", "public"))
+        """RisingWave as profiles.yml's `risingwave` target reaches it (SECMON_RISINGWAVE_*)."""
+        profile = settings.dbt_profile("risingwave")
+        return cls(profile["host"], int(profile["port"]), profile["user"], profile["pass"], profile["dbname"],
+                   profile["schema"])
 
     @property
     def address(self) -> str:
@@ -68,9 +65,8 @@ class RisingWave(NamedTuple):
 
 
 def source_bootstrap_servers() -> str:
-    """The broker address the RisingWave source uses, as dbt_project.yml's kafka_bootstrap_servers."""
-    return (os.environ.get("SECMON_SOURCE_BOOTSTRAP_SERVERS") or os.environ.get(settings.ENV_BOOTSTRAP)
-            or "localhost:9092")
+    """The broker address the RisingWave source uses: dbt_project.yml's kafka_bootstrap_servers."""
+    return settings.render_env(settings.dbt_vars()["kafka_bootstrap_servers"])
 
 
 def deploy_risingwave(risingwave: RisingWave, grafana: GrafanaClient | None, datasource_uid: str,

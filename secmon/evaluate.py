@@ -14,6 +14,7 @@ from producer.event import parse_timestamp
 from secmon import settings
 from secmon.manifest import detections
 
+
 @dataclass(frozen=True)
 class Alert:
     detection: str

@@ -48,8 +48,14 @@ class Detection:
     description: str
 
 
-def _sources(project_dir: Path) -> list[Path]:
-    return [project_dir / "dbt_project.yml", *(project_dir / "models").rglob("*"), *(project_dir / "macros").rglob("*")]
+def is_stale(manifest_path: Path, project_dir: Path = settings.PROJECT_DIR) -> bool:
+    """True unless `manifest_path` exists and is newer than every file dbt reads to make it."""
+    if not manifest_path.exists():
+        return True
+    sources = [project_dir / "dbt_project.yml", *(project_dir / "models").rglob("*"),
+               *(project_dir / "macros").rglob("*")]
+    newest_source = max(path.stat().st_mtime for path in sources if path.is_file())
+    return manifest_path.stat().st_mtime < newest_source
 
 
 def _parse(project_dir: Path) -> dict:
@@ -60,8 +66,7 @@ def _parse(project_dir: Path) -> dict:
     manifest_path = target / "manifest.json"
     with open(target / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # two commands at once parse once
-        newest_source = max(path.stat().st_mtime for path in _sources(project_dir) if path.is_file())
-        if not manifest_path.exists() or manifest_path.stat().st_mtime < newest_source:
+        if is_stale(manifest_path, project_dir):
             code = run_dbt(["parse", "--quiet", "--target-path", str(target)], None)
             if code != 0:
                 raise SecmonError(f"`dbt parse` failed with exit code {code}: run `secmon dbt parse` to see why")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
 
+import jinja2
 import yaml
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+# The dbt project and dashboards secmon works on: this repository, or SECMON_PROJECT_DIR (a copy).
+PROJECT_DIR = Path(os.environ.get("SECMON_PROJECT_DIR") or Path(__file__).resolve().parent.parent).resolve()
 DEFAULT_STATE_DIR = PROJECT_DIR / ".secmon"
 # What `secmon dashboards build` and `secmon dashboards preview` write (git-ignored).
 GRAFANA_BUILD_DIR = PROJECT_DIR / "build" / "grafana"
@@ -24,6 +27,25 @@ DEFAULT_PARTITIONS = 3
 def dbt_vars() -> dict:
     """The `vars` of dbt_project.yml: the one place for facts that both dbt and Python use."""
     return dbt_project()["vars"]
+
+
+def render_env(text: str) -> str:
+    """A dbt value that reads only the environment (`{{ env_var('NAME', 'default') }}`), rendered
+    as dbt renders it: so Python reads profiles.yml and the dbt vars instead of repeating them."""
+    def env_var(name: str, default: str | None = None) -> str:
+        if name in os.environ:
+            return os.environ[name]
+        if default is None:
+            raise KeyError(f"environment variable {name} is required (see profiles.yml)")
+        return default
+
+    return jinja2.Environment().from_string(str(text)).render(env_var=env_var)
+
+
+def dbt_profile(target: str) -> dict:
+    """profiles.yml's output `target`, rendered with the environment."""
+    outputs = yaml.safe_load((PROJECT_DIR / "profiles.yml").read_text())["secmon"]["outputs"]
+    return {key: render_env(value) for key, value in outputs[target].items()}
 
 
 _INTERVAL = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$")
@@ -58,14 +80,24 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 # otherwise move the engine's event-time clock (the watermark) forward and close every window early.
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
 
-# The dbt `local` target's database and schema; profiles.yml reads the same names.
+# The embedded PostgreSQL's database and user, and the schema of the views (SECMON_PG_SCHEMA
+# chooses another); `secmon env` exports them for profiles.yml's `local` target.
 PG_DATABASE = "secmon"
-PG_SCHEMA = "secmon"
 PG_USER = "postgres"
+DEFAULT_PG_SCHEMA = "secmon"
 
 ENV_STATE_DIR = "SECMON_STATE_DIR"
 ENV_BOOTSTRAP = "SECMON_BOOTSTRAP_SERVERS"
 ENV_PG_URL = "SECMON_PG_URL"
+ENV_PG_SCHEMA = "SECMON_PG_SCHEMA"
+
+
+def pg_schema() -> str:
+    """The schema of the views, as the environment says now (tests switch it per module)."""
+    return os.environ.get(ENV_PG_SCHEMA) or DEFAULT_PG_SCHEMA
+
+
+PG_SCHEMA = pg_schema()  # as this process started: what its commands use
 
 
 def pg_url(host: str, port: int, database: str = PG_DATABASE, user: str = PG_USER) -> str:

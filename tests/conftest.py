@@ -11,6 +11,15 @@ import pytest
 from secmon import stack
 
 DASHBOARD_TOPIC, DASHBOARD_SCHEMA = "dashboard_logs", "dashboards"
+# A test that uses one of these starts a broker and a PostgreSQL (the session's or its own).
+STACK_FIXTURES = {"running_stack", "endpoints", "stack_env", "dashboard_data", "stack_options", "stack_options_factory"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that starts a stack is an integration test, whether or not its module says so."""
+    for item in items:
+        if STACK_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.integration)
 
 
 def free_port() -> int:
@@ -64,10 +73,10 @@ def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
     of its own: (PostgreSQL URL, start, end)."""
     from producer.generate import Mix, plan
     from producer.publish import KafkaSink, publish
-    from secmon.stack import topics, postgres
     from secmon import settings
     from secmon.dbt_runner import run_dbt
     from secmon.engine.ingest import Ingester, ensure_landing_table
+    from secmon.stack import postgres, topics
 
     start, minutes = datetime(2024, 1, 25, 12, 0, tzinfo=timezone.utc), 12
     with pytest.MonkeyPatch.context() as patch:

@@ -12,15 +12,15 @@ import pytest
 import sqlglot
 import yaml
 from click.testing import CliRunner
+from conftest import DASHBOARD_SCHEMA as SCHEMA
 from sqlglot import exp
 
-from conftest import DASHBOARD_SCHEMA as SCHEMA
-from secmon.grafana import alert_rules, dashboards, panels
 from secmon import settings
 from secmon.cli import cli
-from secmon.manifest import HIGH_SEVERITIES, detections, models
 from secmon.errors import SecmonError
+from secmon.grafana import alert_rules, dashboards, panels
 from secmon.grafana.preview import run_queries
+from secmon.manifest import HIGH_SEVERITIES, detections, models
 
 # Grafana's own JSON schemas (Apache-2.0), copied from grafana/grafana-foundation-sdk.
 SCHEMAS = Path(__file__).parent / "grafana-schema"

@@ -14,10 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from secmon.grafana import dashboards, panels
-
 from secmon import deploy, settings
 from secmon.cli import cli
+from secmon.grafana import dashboards, panels
 
 COMPOSE_FILE = settings.PROJECT_DIR / "deploy" / "docker-compose.yml"
 

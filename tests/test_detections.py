@@ -11,13 +11,13 @@ from producer.event import Event, EventEncoder
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings, stack
-from secmon.engine.alerts import read_topic
 from secmon.dbt_runner import run_dbt
-from secmon.evaluate import Label, read_alerts, score
+from secmon.engine.alerts import read_topic
 from secmon.engine.ingest import ensure_landing_table
 from secmon.engine.stream import Stream
+from secmon.evaluate import Label, read_alerts, score
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 START_MS = 1_706_184_000_000
 MIX = Mix(rate=30, seed=41, attacks_per_scenario=2)

@@ -10,12 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
+from test_dashboards import error_lines, schema_validator
 
-from secmon.grafana import alert_rules, dashboards, panels
 from secmon.cli import cli
 from secmon.errors import SecmonError
+from secmon.grafana import alert_rules, dashboards, panels
 from secmon.grafana.client import GrafanaClient, push_all
-from test_dashboards import error_lines, schema_validator
 
 TOKEN = "glsa_test_token"
 RULES_PATH = "/api/v1/provisioning/alert-rules"

@@ -8,13 +8,15 @@ import time
 
 import psycopg2
 import pytest
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from producer.event import Event, EventEncoder, InvalidEvent, TimestampFormatter, iso_timestamp, parse_event
-from secmon.stack import topics, postgres
 from secmon import settings
 from secmon.engine.ingest import Ingester, copy_row, ensure_landing_table
+from secmon.stack import postgres, topics
 
 NOW_MS = 1_706_184_000_000
 VALID_EVENT = Event(NOW_MS, "203.0.113.9", "curl/8.5", "/index.html", "GET", 200, 12, "direct", None, None,

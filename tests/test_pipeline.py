@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 
+import oracle
 import psycopg2
 import pytest
 from kafka import KafkaProducer
 
-import oracle
 from producer.event import Event, EventEncoder, parse_event
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
-from secmon.stack import topics, postgres
 from secmon import settings
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import Ingester, ensure_landing_table
 from secmon.engine.stream import Stream
+from secmon.stack import postgres, topics
 
 pytestmark = pytest.mark.integration
 

@@ -7,10 +7,10 @@ import shutil
 from datetime import datetime, timedelta, timezone
 
 import pytest
-
 from conftest import DASHBOARD_SCHEMA
-from secmon.grafana import dashboards
+
 from secmon import settings
+from secmon.grafana import dashboards
 from secmon.grafana.preview import Result, render, write_pages
 
 SCREENSHOTS = settings.PREVIEW_DIR

@@ -236,6 +236,7 @@ def test_a_plan_without_end_plans_its_attacks_as_it_goes():
         forever.labels
 
 
+@pytest.mark.slow
 def test_a_year_long_plan_starts_like_one_without_end_and_in_the_same_memory():
     year = first_events(plan(Mix(rate=50, seed=6), START_MS, YEAR_MS), 12)
     assert year == first_events(plan(Mix(rate=50, seed=6), START_MS, math.inf), 12)

@@ -7,11 +7,10 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from producer.event import parse_timestamp
-from hypothesis import given, settings, strategies as st
-
-from producer.event import EventEncoder
+from producer.event import EventEncoder, parse_timestamp
 from producer.replay import MalformedLine, ReplayStats, parse_line, read_log
 from secmon.cli import cli
 

@@ -11,10 +11,10 @@ import os
 import time
 from urllib.parse import urlparse
 
+import oracle
 import psycopg2
 import pytest
 
-import oracle
 from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 
 import psycopg2
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from secmon.stack import processes
-
 from secmon import settings, stack
 from secmon.cli import cli
+from secmon.stack import processes
 
 pytestmark = pytest.mark.integration
 
@@ -100,7 +100,11 @@ def test_external_components_are_used_instead_of_starting_new_ones(running_stack
 
 def test_env_prints_exports_a_shell_can_eval(stack_env, endpoints):
     result = CliRunner().invoke(cli, ["env"])
-    assert result.output.splitlines() == [
-        f"export SECMON_BOOTSTRAP_SERVERS={endpoints.bootstrap_servers}",
-        f"export SECMON_PG_URL={endpoints.pg_url}",
-    ]
+    lines = result.output.splitlines()
+    assert lines[:2] == [f"export SECMON_BOOTSTRAP_SERVERS={endpoints.bootstrap_servers}",
+                         f"export SECMON_PG_URL={endpoints.pg_url}"]
+    # profiles.yml's local target reads plain variables, no URL to parse
+    shell = subprocess.run(["bash", "-c", result.output + 'echo "$SECMON_PG_HOST:$SECMON_PG_PORT/$SECMON_PG_DATABASE '
+                            '$SECMON_PG_USER $SECMON_PG_SCHEMA"'], capture_output=True, text=True, check=True)
+    host_port_db = endpoints.pg_url.split("@")[1]
+    assert shell.stdout.split() == [host_port_db, settings.PG_USER, settings.pg_schema()]

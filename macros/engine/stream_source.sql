@@ -46,7 +46,7 @@ create index if not exists {{ this.identifier }}__time on {{ this }} using brin 
 create index if not exists {{ this.identifier }}__{{ name }} on {{ this }} ({{ index.columns | join(', ') }})
     {%- if index.where %} where {{ index.where }}{% endif %};
 {%- endfor %}
-create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_offsets"}) }} (
+create table if not exists {{ this.incorporate(path={"identifier": var('local_offsets_table')}) }} (
     topic text not null,
     kafka_partition integer not null,
     next_offset bigint not null,
@@ -55,7 +55,7 @@ create table if not exists {{ this.incorporate(path={"identifier": this.identifi
 create table if not exists {{ pending_minutes() }} (
     minute timestamptz primary key
 );
-create table if not exists {{ this.incorporate(path={"identifier": this.identifier ~ "_rejects"}) }} (
+create table if not exists {{ this.incorporate(path={"identifier": var('local_rejects_table')}) }} (
     topic text not null,
     kafka_partition integer not null,
     kafka_offset bigint not null,

@@ -18,10 +18,10 @@ from psycopg2.extras import execute_values
 
 from producer.kafka_client import consumer_settings
 from producer.publish import kafka_producer
-
 from secmon import settings
 from secmon.errors import SecmonError
 from secmon.stack import topics
+
 
 def alert_json(columns: list[str], row: tuple) -> bytes:
     """One alert as the RisingWave sink writes it: a JSON object of the table's columns."""

@@ -18,15 +18,14 @@ from psycopg2.extras import execute_values
 
 from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
 from producer.kafka_client import consumer_settings
-
 from secmon import settings
 from secmon.errors import SecmonError
 from secmon.stack import Endpoints
 
-LANDING_TABLE = "website_logs_source"
-OFFSETS_TABLE = f"{LANDING_TABLE}_offsets"
-REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
-PENDING_TABLE = f"{LANDING_TABLE}_pending_minutes"
+LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
+OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
+REJECTS_TABLE = settings.dbt_vars()["local_rejects_table"]
+PENDING_TABLE = settings.dbt_vars()["local_pending_minutes_table"]
 MINUTE_MS = 60_000
 
 Reject = tuple[str, int, int, bytes | None, str]  # topic, partition, offset, raw value, reason

@@ -12,17 +12,16 @@ import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from queue import Queue
 from pathlib import Path
+from queue import Queue
 
-import psycopg2
 from psycopg2 import sql
 
 from secmon import settings
 from secmon.dbt_runner import run_dbt
-from secmon.errors import SecmonError
 from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
-from secmon.manifest import WINDOW_MACRO
+from secmon.errors import SecmonError
+from secmon.manifest import WINDOW_MACRO, is_stale
 from secmon.stack import Endpoints
 
 
@@ -43,13 +42,22 @@ class View:
 def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = None) -> list[View]:
     """Compiles the project for the local target with `secmon_incremental` and returns the table
     models in dependency order (dbt's manifest), the stream source and seeds left out; `select`
-    (dbt selection syntax) keeps only some of them."""
+    (dbt selection syntax) keeps only some of them.
+
+    The compiled project is reused while no file of the project changed and the database and
+    selection are the same, so a restarted stream (after a crash, say) starts in a second."""
     selection = ["--select", select] if select else []
-    code = run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(target_dir), *selection,
-                    "--vars", json.dumps({"secmon_incremental": True})], endpoints)
-    if code != 0:
-        raise SecmonError(f"`dbt compile` for the stream engine failed with exit code {code}")
-    manifest = json.loads((target_dir / "manifest.json").read_text())
+    key = json.dumps({"pg_url": endpoints.pg_url, "schema": settings.pg_schema(), "select": select})
+    key_path, manifest_path = target_dir / "secmon-compile-key.json", target_dir / "manifest.json"
+    if is_stale(manifest_path) or not key_path.exists() or key_path.read_text() != key:
+        key_path.unlink(missing_ok=True)  # a failed compile must not be reused
+        code = run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(target_dir), *selection,
+                        "--exclude", "resource_type:test", "--vars", json.dumps({"secmon_incremental": True})],
+                       endpoints)
+        if code != 0:
+            raise SecmonError(f"`dbt compile` for the stream engine failed with exit code {code}")
+        key_path.write_text(key)
+    manifest = json.loads(manifest_path.read_text())
     nodes = {uid: node for uid, node in manifest["nodes"].items()
              if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
              and node.get("compiled_code")}

@@ -6,18 +6,18 @@ import json
 import os
 import signal
 import time
-from datetime import datetime, timezone
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import psycopg2
 
 from secmon import settings
-from secmon.engine.refresh import Refresher, compile_views
-from secmon.errors import SecmonError
 from secmon.engine.alerts import AlertPublisher
 from secmon.engine.ingest import BatchResult, Ingester, ensure_landing_table
+from secmon.engine.refresh import Refresher, compile_views
+from secmon.errors import SecmonError
 from secmon.stack import Endpoints
 
 

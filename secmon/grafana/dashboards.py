@@ -16,10 +16,9 @@ from pathlib import Path
 
 from grafanalib._gen import DashboardEncoder
 
-from secmon.grafana import panels
-
 from secmon import settings
 from secmon.errors import SecmonError
+from secmon.grafana import panels
 
 DASHBOARDS_DIR = settings.PROJECT_DIR / "dashboards"
 FOLDER_TITLE = "Security monitoring"

@@ -12,7 +12,18 @@ full, so adding a panel is one line in a dashboard file (`view_table("my_view")`
 
 from __future__ import annotations
 
-from grafanalib.core import BarChart, Dashboard, GridPos, PieChartv2, Stat, Table, Template, Templating, Time, TimeSeries
+from grafanalib.core import (
+    BarChart,
+    Dashboard,
+    GridPos,
+    PieChartv2,
+    Stat,
+    Table,
+    Template,
+    Templating,
+    Time,
+    TimeSeries,
+)
 
 from secmon.manifest import models
 

@@ -8,7 +8,6 @@ charts for time series, bar and pie panels; tables and stats are plain HTML.
 from __future__ import annotations
 
 import html
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -24,8 +23,8 @@ import psycopg2
 from plotly.offline import get_plotlyjs
 from psycopg2 import sql as pgsql
 
-from secmon.grafana.dashboards import Panel, expand_macros, load_all, panels_of, resolve_time
 from secmon.errors import SecmonError
+from secmon.grafana.dashboards import Panel, expand_macros, load_all, panels_of, resolve_time
 
 # Grafana's dark theme and named colours.
 PAGE_COLOR, PANEL_COLOR, TEXT_COLOR, GRID_COLOR = "#111217", "#181b1f", "#ccccdc", "#2c3235"

@@ -14,11 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from secmon.stack import topics, postgres
+from psycopg2.extensions import parse_dsn
 
 from secmon import settings
-from secmon.stack.broker import EmbeddedBroker
 from secmon.errors import SecmonError
+from secmon.stack import postgres, topics
+from secmon.stack.broker import EmbeddedBroker
 from secmon.stack.postgres import EmbeddedPostgres
 
 
@@ -37,8 +38,25 @@ class Endpoints:
     bootstrap_servers: str
     pg_url: str
 
+    @classmethod
+    def default(cls) -> Endpoints:
+        """Where `secmon up` starts the embedded stack with its default ports."""
+        return cls(f"{settings.DEFAULT_HOST}:{settings.DEFAULT_KAFKA_PORT}",
+                   settings.pg_url(settings.DEFAULT_HOST, settings.DEFAULT_PG_PORT))
+
     def environment(self) -> dict[str, str]:
-        return {settings.ENV_BOOTSTRAP: self.bootstrap_servers, settings.ENV_PG_URL: self.pg_url}
+        """The addresses as the plain variables profiles.yml's `local` target and scripts read."""
+        dsn = parse_dsn(self.pg_url)
+        return {
+            settings.ENV_BOOTSTRAP: self.bootstrap_servers,
+            settings.ENV_PG_URL: self.pg_url,
+            "SECMON_PG_HOST": dsn.get("host", settings.DEFAULT_HOST),
+            "SECMON_PG_PORT": dsn.get("port", "5432"),
+            "SECMON_PG_USER": dsn.get("user", settings.PG_USER),
+            "SECMON_PG_PASSWORD": dsn.get("password", ""),
+            "SECMON_PG_DATABASE": dsn.get("dbname", settings.PG_DATABASE),
+            settings.ENV_PG_SCHEMA: settings.pg_schema(),
+        }
 
 
 @dataclass(frozen=True)

