@@ -57,8 +57,8 @@ def read_alerts(pg_url: str, schema: str) -> list[Alert]:
 
 
 def scenario_of() -> dict[str, str]:
-    """Which producer scenario each detection answers (its yml `config.meta.scenario`)."""
-    return {detection.name: detection.scenario for detection in detections()}
+    """Which producer scenario each detection answers (its yml `config.meta.scenario`), for those that do."""
+    return {detection.name: detection.scenario for detection in detections() if detection.scenario}
 
 
 def matches(alert: Alert, label: Label, scenarios: dict[str, str]) -> bool:

@@ -32,7 +32,7 @@ class Model:
     columns: tuple[str, ...]  # as documented in its yml entry
     parents: tuple[str, ...]  # models it reads
     windowed: bool  # built on tumble(): one row per window, refreshed window by window
-    path: str
+    yml_path: str  # where its entry is (or its SQL file, without one)
 
     @property
     def is_detection(self) -> bool:
@@ -43,7 +43,7 @@ class Model:
 class Detection:
     name: str
     severity: str
-    scenario: str  # the producer's attack scenario it answers (`secmon eval`)
+    scenario: str | None  # the producer's attack scenario it answers, if any (`secmon eval`)
     entity_type: str
     description: str
 
@@ -83,18 +83,19 @@ def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
             tags=tuple(node["tags"]), meta=node["config"].get("meta", {}), columns=tuple(node["columns"]),
             parents=tuple(nodes[parent]["name"] for parent in node["depends_on"]["nodes"]
                           if nodes.get(parent, {}).get("resource_type") == "model"),
-            windowed=WINDOW_MACRO in node["depends_on"]["macros"], path=node["original_file_path"])
+            windowed=WINDOW_MACRO in node["depends_on"]["macros"],
+            yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"])
         for node in nodes.values() if node["resource_type"] == "model"
     }
 
 
 def _detection(model: Model) -> Detection:
     meta = model.meta
-    for key, allowed in (("severity", SEVERITIES), ("entity", ENTITY_TYPES), ("scenario", None)):
-        if meta.get(key) is None or (allowed and meta[key] not in allowed):
-            choices = f" ({', '.join(allowed)})" if allowed else ""
-            raise SecmonError(f"{model.path}: detection {model.name} needs config.meta.{key}{choices} in its yml entry")
-    return Detection(model.name, meta["severity"], meta["scenario"], meta["entity"], model.description)
+    for key, allowed in (("severity", SEVERITIES), ("entity", ENTITY_TYPES)):
+        if meta.get(key) not in allowed:
+            raise SecmonError(f"{model.yml_path}: detection {model.name} needs config.meta.{key} "
+                              f"({', '.join(allowed)}) in its entry")
+    return Detection(model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description)
 
 
 def detections(project_dir: Path = settings.PROJECT_DIR) -> tuple[Detection, ...]:

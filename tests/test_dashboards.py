@@ -245,3 +245,22 @@ def test_alert_rule_queries_run_on_the_local_engine(dashboard_data):
             cur.execute(dashboards.expand_macros(rule["data"][0]["model"]["rawSql"], start, end))
             assert cur.fetchone()[0] >= 1, rule["uid"]
     conn.close()
+
+
+# --- layout and the manifest ----------------------------------------------------------------------
+
+def test_panels_place_themselves_left_to_right_and_wrap():
+    placed = panels.flow([panels.stat(f"s{index}", "select 1", "red") for index in range(7)]
+                         + [panels.table("wide", "select 1", width=24), panels.table("half", "select 1", height=9)])
+    assert [(panel.gridPos.x, panel.gridPos.y) for panel in placed] == [
+        (0, 0), (4, 0), (8, 0), (12, 0), (16, 0), (20, 0), (0, 4), (0, 8), (0, 16)]
+
+
+def test_a_detection_without_severity_is_a_one_line_error_naming_its_yml():
+    from secmon.manifest import Model, _detection
+
+    model = Model("my_detection", "", ("detection",), {"entity": "ip"}, (), (), True, "models/detections/x.yml")
+    with pytest.raises(SecmonError) as error:
+        _detection(model)
+    assert str(error.value) == ("models/detections/x.yml: detection my_detection needs config.meta.severity "
+                                "(low, medium, high, critical) in its entry")

@@ -13,7 +13,7 @@ from producer.event import SQL_TYPES
 from secmon.dbt_runner import run_dbt
 from secmon.settings import PROJECT_DIR
 
-GOLDEN = Path(__file__).parent / "golden" / "website_logs_source.risingwave.sql"
+GOLDEN = Path(__file__).parent / "golden"
 WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql")
                    if "tumble(" in path.read_text()}
 EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
@@ -113,8 +113,19 @@ def test_no_view_keeps_an_order_by_that_risingwave_would_ignore(risingwave_sql):
         assert parsed.args.get("order") is None, name
 
 
-def test_create_source_matches_the_golden_file(risingwave_sql):
-    assert risingwave_sql["website_logs_source"].strip() == GOLDEN.read_text().strip()
+@pytest.mark.parametrize("name", sorted(DDL_MODELS))
+def test_ddl_matches_the_golden_file(risingwave_sql, name):
+    assert risingwave_sql[name].strip() == (GOLDEN / f"{name}.risingwave.sql").read_text().strip()
+
+
+def test_every_detection_returns_the_columns_of_security_alerts_in_order(risingwave_sql):
+    # CREATE SINK … INTO security_alerts FROM <detection> matches columns by position.
+    table = sqlglot.parse_one(risingwave_sql["security_alerts"], read="risingwave")
+    columns = [column.name for column in table.find_all(exp.ColumnDef)]
+    assert columns[0] == "alert_id" and "window_end" in columns
+    for name in DETECTIONS:
+        query = sqlglot.parse_one(EOWC.sub("", risingwave_sql[name]), read="risingwave")
+        assert query.named_selects == columns, name
 
 
 def test_source_columns_are_the_event_schema(risingwave_sql):
