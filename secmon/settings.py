@@ -17,11 +17,15 @@ DEFAULT_STATE_DIR = PROJECT_DIR / ".secmon"
 GRAFANA_BUILD_DIR = PROJECT_DIR / "build" / "grafana"
 PREVIEW_DIR = PROJECT_DIR / "build" / "preview"
 
-
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_PG_PORT = 15432
 DEFAULT_PARTITIONS = 3
+
+
+@cache
+def dbt_project() -> dict:
+    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
 
 
 def dbt_vars() -> dict:
@@ -58,11 +62,6 @@ def interval_ms(text: str) -> int:
     if match is None:
         raise ValueError(f"{text!r} is not an interval like '5 seconds' or '1 minute'")
     return int(match[1]) * _UNIT_MS[match[2]]
-
-
-@cache
-def dbt_project() -> dict:
-    return yaml.safe_load((PROJECT_DIR / "dbt_project.yml").read_text())
 
 
 # The tag of every model in models/detections/ (dbt_project.yml), by which secmon finds them.

@@ -25,6 +25,7 @@ from grafanalib.core import (
     TimeSeries,
 )
 
+from secmon.errors import SecmonError
 from secmon.manifest import models
 
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
@@ -115,7 +116,9 @@ def stat(title: str, sql: str, color: str, width: int = 4, height: int = 4, desc
 
 def view_table(view: str, width: int = 24, height: int = 8, rows: int = 50) -> Table:
     """A view's newest rows, titled and described from its yml entry: a panel in one line."""
-    model = models()[view]
+    model = models().get(view)
+    if model is None:
+        raise SecmonError(f"view_table({view!r}): the dbt project has no model {view!r}")
     return table(view.replace("_", " ").capitalize(), width=width, height=height, description=model.description,
                  sql=f"""
 select *
