@@ -13,13 +13,18 @@ from secmon import stack
 DASHBOARD_TOPIC, DASHBOARD_SCHEMA = "dashboard_logs", "dashboards"
 # A test that uses one of these starts a broker and a PostgreSQL (the session's or its own).
 STACK_FIXTURES = {"running_stack", "endpoints", "stack_env", "dashboard_data", "stack_options", "stack_options_factory"}
+# These build a data set through the whole pipeline first (a `dbt build` included).
+SLOW_FIXTURES = {"dashboard_data"}
 
 
 def pytest_collection_modifyitems(items):
-    """Every test that starts a stack is an integration test, whether or not its module says so."""
+    """Every test that starts a stack is an integration test, and one that needs a data set built
+    through the pipeline is slow, whether or not its module says so."""
     for item in items:
         if STACK_FIXTURES & set(item.fixturenames):
             item.add_marker(pytest.mark.integration)
+        if SLOW_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 def free_port() -> int:

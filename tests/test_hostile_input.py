@@ -149,6 +149,7 @@ def outcome(raw: bytes | None, latest_ms: int = LATEST_MS) -> Event | InvalidEve
     return event
 
 
+@pytest.mark.slow
 @hypothesis_settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(messages)
 def test_the_parser_accepts_or_rejects_any_bytes(raw):

@@ -18,7 +18,7 @@ from secmon.engine.ingest import Ingester, ensure_landing_table
 from secmon.engine.stream import Stream
 from secmon.stack import postgres, topics
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 TOPIC, SCHEMA = "oracle_logs", "oracle"
 MIX = Mix(rate=40, seed=11, attacks_per_scenario=1)

@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -84,6 +85,7 @@ log_lines = (
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(log_lines)
 def test_any_line_is_an_event_or_a_malformed_line(line):
