@@ -1,8 +1,8 @@
 """Rich tables of the views' latest complete windows, for the demo.
 
 Every windowed view of the manifest that is not a detection gets a table (detections show in the
-alerts table), with all its columns but the window's; a view's optional yml `config.meta.summary_order`
-orders its rows (default: by its first column).
+alerts table). A view's yml `config.meta` may choose the columns shown (`summary_columns`, default:
+all but the window's) and their order (`summary_order`, default: by the first column).
 """
 
 from __future__ import annotations
@@ -54,8 +54,10 @@ def latest_window_tables(pg_url: str, schema: str, rows_per_view: int = 8) -> li
             window = closed or newest
             if window is None:
                 continue
-            cur.execute(sql.SQL("select * from {} where window_start = %s order by {} limit %s").format(
-                relation, sql.SQL(view.meta.get("summary_order", "1"))), (window, rows_per_view))
+            chosen = view.meta.get("summary_columns")
+            columns = sql.SQL(", ").join(map(sql.Identifier, chosen)) if chosen else sql.SQL("*")
+            cur.execute(sql.SQL("select {} from {} where window_start = %s order by {} limit %s").format(
+                columns, relation, sql.SQL(view.meta.get("summary_order", "1"))), (window, rows_per_view))
             names = [column.name for column in cur.description]
             shown = [index for index, name in enumerate(names) if name not in WINDOW_COLUMNS]
             table = Table(title=f"{view.name} — window {window:%Y-%m-%d %H:%M} UTC", title_justify="left")
