@@ -146,3 +146,20 @@ def test_a_sasl_source_names_the_password_secret_and_never_the_password(tmp_path
     assert "properties.sasl.username = 'secmon'" in source
     assert "properties.sasl.password = secret secmon_kafka_sasl_password" in source
     assert not any(b"never-in-sql" in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+
+
+def test_every_pattern_seed_entry_matches_text_built_from_it():
+    """What the detections look for (the macro's literals) is text each upstream entry matches, for
+    regex lists too: `Black\\ Hole` must become `Black Hole`, which position() finds in an agent."""
+    from producer import patterns
+    from secmon.patterns import LISTS
+
+    for name in LISTS:
+        for entry, literal in zip(patterns.seed_entries(name), patterns.load(name), strict=True):
+            text = f"Mozilla/5.0 ({literal}) x"
+            assert "\\ " not in literal, f"{name}: {entry!r} keeps a regex escape no request contains"
+            if name in patterns.REGEX_LISTS:
+                assert re.search(entry, text), f"{name}: {entry!r} does not match the text {literal!r}"
+            else:
+                assert literal == entry, f"{name}: {entry!r} is literal text"
+    assert "Black Hole" in patterns.load("bad_user_agents")
