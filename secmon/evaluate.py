@@ -61,9 +61,9 @@ def scenario_of() -> dict[str, str]:
     return {detection.name: detection.scenario for detection in detections() if detection.scenario}
 
 
-def matches(alert: Alert, label: Label, scenarios: dict[str, str]) -> bool:
-    if scenarios.get(alert.detection) != label.scenario:
-        return False
+def on_attack(alert: Alert, label: Label) -> bool:
+    """The alert names the label's attacker (or, for a username detection, its target account
+    attacked from the label's IP) during the attack."""
     if alert.entity_type == "username":
         same_entity = alert.entity == label.target_username and alert.example == label.attacker_ip
     else:
@@ -72,17 +72,18 @@ def matches(alert: Alert, label: Label, scenarios: dict[str, str]) -> bool:
 
 
 def score(labels: list[Label], alerts: list[Alert]) -> dict:
-    """Per scenario: precision (alerts of its detections that match one of its labels) and recall
-    (its labels matched by at least one alert); and the alerts on entities no label names."""
+    """Per scenario: recall (its labels found by an alert of a detection that answers it) and
+    precision (the alerts of those detections that are on some attack: an attacker caught by a
+    second detection during its attack, a scanner's login attempts say, is no false alert); and the
+    alerts on entities no label names."""
     scenario_of_detection = scenario_of()
     attackers = {label.attacker_ip for label in labels} | {label.target_username for label in labels}
     scenarios = []
     for scenario in sorted(set(scenario_of_detection.values())):
         own_labels = [label for label in labels if label.scenario == scenario]
         own_alerts = [alert for alert in alerts if scenario_of_detection.get(alert.detection) == scenario]
-        true_alerts = sum(any(matches(alert, label, scenario_of_detection) for label in own_labels)
-                          for alert in own_alerts)
-        found = sum(any(matches(alert, label, scenario_of_detection) for alert in own_alerts) for label in own_labels)
+        true_alerts = sum(any(on_attack(alert, label) for label in labels) for alert in own_alerts)
+        found = sum(any(on_attack(alert, label) for alert in own_alerts) for label in own_labels)
         scenarios.append({
             "scenario": scenario, "labels": len(own_labels), "alerts": len(own_alerts),
             "precision": true_alerts / len(own_alerts) if own_alerts else None,

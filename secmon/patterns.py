@@ -1,4 +1,4 @@
-"""The CrowdSec pattern seeds as a dbt macro, so that detections can match them on RisingWave.
+"""The pattern seeds as a dbt macro, so that detections can match them on RisingWave.
 
 RisingWave cannot join a stream to the pattern table on `position(pattern in url) > 0` (a
 streaming nested-loop join is not supported), so the patterns are rendered into the SQL as
@@ -14,16 +14,15 @@ from pathlib import Path
 from producer import patterns
 from secmon.settings import PROJECT_DIR
 
-MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "crowdsec_patterns.sql"
-LISTS = ("admin_interfaces", "backdoors", "bad_user_agents", "path_traversal", "sensitive_files",
-         "sqli_patterns", "xss_patterns")
+MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "pattern_lists.sql"
+LISTS = tuple(patterns.SEED_FILES)
 
 
 def render_macro() -> str:
     entries = ",\n".join(f"    {json.dumps(name)}: {json.dumps(list(patterns.load(name)))}" for name in LISTS)
     return (
-        "{#- Generated from seeds/crowdsec_*.csv by `secmon patterns`: do not edit by hand. -#}\n"
-        "{% macro crowdsec_patterns(name) -%}\n"
+        "{#- Generated from the pattern seeds (producer/patterns.py) by `secmon patterns`: do not edit by hand. -#}\n"
+        "{% macro pattern_list(name) -%}\n"
         "{{ return({\n" + entries + "\n}[name]) }}\n"
         "{%- endmacro %}\n"
     )

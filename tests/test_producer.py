@@ -131,8 +131,27 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
         names = {"sqli_probing": "sqli_patterns", "xss_probing": "xss_patterns", "path_traversal": "path_traversal"}
         listed = [p.upper() for p in patterns.load(names[scenario])]
         return all(any(p in url for p in listed) for url in upper_urls)
-    if scenario == "bad_user_agent":
-        return all(any(p.upper() in e.user_agent.upper() for p in patterns.load("bad_user_agents")) for e in own)
+    if scenario in ("bad_user_agent", "scanner_user_agent"):
+        listed = "bad_user_agents" if scenario == "bad_user_agent" else "scanner_user_agents"
+        scanner = any(p.upper() in own[0].user_agent.upper() for p in patterns.load("scanner_user_agents"))
+        return scanner == (scenario == "scanner_user_agent") and all(
+            any(p.upper() in e.user_agent.upper() for p in patterns.load(listed)) for e in own)
+    if scenario == "wordpress_brute_force":
+        return len(own) >= 40 and all(e.http_method == "POST" and e.status_code == 200 and e.username is None
+                                      and e.url in ("/wp-login.php", "/xmlrpc.php") for e in own)
+    if scenario == "webshell_probing":
+        shells = [name.lower() for name in patterns.load("backdoors")]
+        return len(own) >= 5 and all(e.url.lower().rsplit("/", 1)[1].replace("%20", " ") in shells for e in own)
+    if scenario == "exploit_probing":
+        signatures = [s.upper() for s in patterns.load("exploit_signatures")]
+        return all(any(s in e.url.upper() or s in (e.user_agent or "").upper() for s in signatures) for e in own)
+    if scenario == "aggressive_crawling":
+        seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000
+        return len({e.user_agent for e in own}) == 1 and len(own) / seconds >= 2 and len(own) >= 150
+    if scenario == "open_proxy_probing":
+        return all(e.http_method == "CONNECT" or e.url.startswith("http://") for e in own)
+    if scenario == "w00tw00t":
+        return [e.url.startswith("/w00tw00t.at.") for e in own] == [True]
     if scenario == "request_flood":
         seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000
         return len(own) / seconds >= 15 and seconds >= 50
@@ -226,10 +245,12 @@ def test_a_plan_without_end_plans_its_attacks_as_it_goes():
         if event.request_timestamp >= START_MS + 25 * 60_000:
             break
         events.append(event)
-    # One attack per scenario per 10-minute slot, each planned only when the timeline reaches it.
+    # One attack per scenario per 10-minute slot, each planned only when the timeline reaches it:
+    # at 25 minutes, the first two slots, the third, and at most the next attack after them.
     per_scenario = Counter(label.scenario for label in labels)
-    assert set(per_scenario) == set(SCENARIOS) and set(per_scenario.values()) <= {2, 3}
-    assert all(label.first_event_ms <= START_MS + 26 * 60_000 for label in labels)
+    assert set(per_scenario) == set(SCENARIOS) and set(per_scenario.values()) <= {2, 3, 4}
+    assert sum(label.first_event_ms >= START_MS + 30 * 60_000 for label in labels) <= 1
+    assert all(label.first_event_ms < START_MS + 40 * 60_000 for label in labels)
     attackers = {label.attacker_ip for label in labels if label.first_event_ms < START_MS + 20 * 60_000}
     assert attackers <= {event.ip_address for event in events}
     with pytest.raises(ValueError, match="without end"):

@@ -1,8 +1,22 @@
-{#- True when `expression` matches any pattern of a CrowdSec list (see crowdsec_patterns.sql):
-    how='contains' (case-sensitive), 'contains_ci' (case-insensitive) or 'ends_with'. Rendered as
-    literals on both engines: RisingWave cannot stream a non-equi join against the seed table. -#}
+{#- True when `expression` matches any pattern of a list (see pattern_lists.sql):
+    how='contains' (case-sensitive), 'contains_ci' (case-insensitive), 'ends_with', 'path_in' (the
+    URL's path, before any query string, is one of the patterns) or 'file_in' (the path's last
+    segment is one of the patterns); the last two ignore case. Rendered
+    as literals on both engines: RisingWave cannot stream a non-equi join against the seed table. -#}
 {% macro matches_any(expression, list_name, how='contains') -%}
-    {%- set patterns = crowdsec_patterns(list_name) -%}
+    {%- set patterns = pattern_list(list_name) -%}
+    {%- if how == 'path_in' -%}
+    lower(split_part({{ expression }}, '?', 1)) in (
+        {%- for pattern in patterns %}'{{ pattern | lower | replace("'", "''") }}'{% if not loop.last %}, {% endif %}{% endfor -%}
+    )
+    {%- elif how == 'file_in' -%}
+    (
+    {%- for pattern in patterns %}
+        {% if not loop.first %}or {% endif -%}
+        right(lower(split_part({{ expression }}, '?', 1)), {{ pattern | length + 1 }}) = '/{{ pattern | lower | replace("'", "''") }}'
+    {%- endfor %}
+    )
+    {%- else -%}
     {%- set subject = 'upper(' ~ expression ~ ')' if how == 'contains_ci' else expression -%}
     (
     {%- for pattern in patterns %}
@@ -15,4 +29,5 @@
         {%- endif -%}
     {%- endfor %}
     )
+    {%- endif -%}
 {%- endmacro %}

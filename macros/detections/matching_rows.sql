@@ -1,22 +1,30 @@
-{#- The rows of `relation` whose `column` matches a CrowdSec list (see matches_any).
-    RisingWave filters each row as it streams in. The local engine recomputes whole windows, so it
-    matches each distinct value once and joins back: values repeat far more than patterns do. -#}
-{% macro matching_rows(relation, column, list_name, how='contains') -%}
-    {{ return(adapter.dispatch('matching_rows')(relation, column, list_name, how)) }}
+{#- The rows of `relation` whose `column` matches a pattern list (see matches_any) and none of the
+    `except_lists` (matched the same way). RisingWave filters each row as it streams in. The local
+    engine recomputes whole windows, so it matches each distinct value once and joins back: values
+    repeat far more than patterns do. -#}
+{% macro matching_rows(relation, column, list_name, how='contains', except_lists=[]) -%}
+    {{ return(adapter.dispatch('matching_rows')(relation, column, list_name, how, except_lists)) }}
 {%- endmacro %}
 
-{% macro risingwave__matching_rows(relation, column, list_name, how) -%}
+{% macro matches_list_only(expression, list_name, how, except_lists) -%}
+    {{ matches_any(expression, list_name, how) }}
+    {%- for excluded in except_lists %}
+    and not {{ matches_any(expression, excluded, how) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro risingwave__matching_rows(relation, column, list_name, how, except_lists) -%}
     select * from {{ relation }}
-    where {{ matches_any(column, list_name, how) }}
+    where {{ matches_list_only(column, list_name, how, except_lists) }}
 {%- endmacro %}
 
-{% macro postgres__matching_rows(relation, column, list_name, how) -%}
+{% macro postgres__matching_rows(relation, column, list_name, how, except_lists) -%}
     select {{ relation }}.*
     from {{ relation }}
     inner join (
         select distinct_values.value
         {#- OFFSET 0 keeps PostgreSQL from pushing the pattern filter below the DISTINCT. #}
         from (select distinct {{ column }} as value from {{ relation }} offset 0) as distinct_values
-        where {{ matches_any('distinct_values.value', list_name, how) }}
+        where {{ matches_list_only('distinct_values.value', list_name, how, except_lists) }}
     ) as matched on matched.value = {{ relation }}.{{ column }}
 {%- endmacro %}

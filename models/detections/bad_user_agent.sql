@@ -1,3 +1,4 @@
+{#- Crawlers, scrapers and other unwanted clients of CrowdSec's bad user agent list (low severity). -#}
 with
 
 requests as (
@@ -5,8 +6,11 @@ requests as (
     where user_agent is not null
 ),
 
+{#- Scanners alert as scanner_user_agent (high); the search engines of allowed_user_agents never
+    alert by their agent alone. -#}
 bad_agent_requests as (
-    {{ matching_rows('requests', 'user_agent', 'bad_user_agents', how='contains_ci') }}
+    {{ matching_rows('requests', 'user_agent', 'bad_user_agents', how='contains_ci',
+                     except_lists=['scanner_user_agents', 'allowed_user_agents']) }}
 ),
 
 per_ip as (

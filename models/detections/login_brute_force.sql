@@ -1,0 +1,30 @@
+{#- Brute force without user names: real logs rarely carry one, and WordPress answers a failed
+    login with 200, so POSTs to login endpoints (seed login_endpoints) are counted per IP, whatever
+    the answer. brute_force, credential_stuffing and account_takeover stay for logs with user names. -#}
+with
+
+posts as (
+    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('login_brute_force_window')) }} as windowed
+    where http_method = 'POST'
+),
+
+login_posts as (
+    {{ matching_rows('posts', 'url', 'login_endpoints', how='path_in') }}
+),
+
+per_ip as (
+    select
+        ip_address,
+        count(*) as posts,
+        count(distinct split_part(url, '?', 1)) as endpoints,
+        max(split_part(url, '?', 1)) as example,
+        window_start,
+        window_end
+    from login_posts
+    group by ip_address, window_start, window_end
+    having count(*) >= {{ var('login_brute_force_min_posts') }}
+)
+
+select {{ alert_columns('ip_address', 'null', 'posts', 'endpoints', 'example') }}
+from per_ip
+{{ emit_on_window_close() }}
