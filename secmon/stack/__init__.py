@@ -136,6 +136,14 @@ def up(state_dir: Path, options: StackOptions) -> list[ComponentStatus]:
     return statuses
 
 
+def _ensure_started(server: EmbeddedBroker | EmbeddedPostgres) -> str:
+    """Starts the server unless it runs; says which."""
+    if server.process() is not None:
+        return "already running"
+    server.start()
+    return "started"
+
+
 def _up_kafka(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
     if _is_external(options.bootstrap_servers, state.get("kafka", {}), "address"):
         if not topics.broker_answers(options.bootstrap_servers, timeout_ms=5000):
@@ -143,10 +151,7 @@ def _up_kafka(state_dir: Path, state: dict, options: StackOptions) -> ComponentS
         state["kafka"] = {"address": options.bootstrap_servers, "managed": False}
         return ComponentStatus("kafka", options.bootstrap_servers, None, False, True, "external")
     broker = _embedded_broker(state_dir, state, options)
-    action = "already running"
-    if broker.process() is None:
-        broker.start()
-        action = "started"
+    action = _ensure_started(broker)
     state["kafka"] = {"address": broker.address, "managed": True}
     return ComponentStatus("kafka", broker.address, broker.process().pid, True, True, action)
 
@@ -158,10 +163,7 @@ def _up_postgres(state_dir: Path, state: dict, options: StackOptions) -> Compone
         state["postgres"] = {"url": options.pg_url, "managed": False}
         return ComponentStatus("postgres", options.pg_url, None, False, True, "external")
     server = _embedded_postgres(state_dir, state, options)
-    action = "already running"
-    if server.process() is None:
-        server.start()
-        action = "started"
+    action = _ensure_started(server)
     state["postgres"] = {"url": server.url, "host": server.host, "port": server.port, "managed": True}
     return ComponentStatus("postgres", server.url, server.process().pid, True, True, action)
 
