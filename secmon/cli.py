@@ -314,20 +314,29 @@ def scenarios():
 @click.option("--speed", default=1.0, show_default=True, help="With --retime now: replay this many times faster.")
 @click.option("--rejects", type=click.File("w", encoding="utf-8", errors="surrogateescape"),
               help="Keep malformed lines in this file.")
-def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects):
-    """Publish a real access log (Apache/nginx combined or common format, nginx JSON) as events.
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+              help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
+                   "client is the right-most X-Forwarded-For address that is not a trusted proxy.")
+def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects, trusted_proxies):
+    """Publish a real access log as events, each line's format recognised on its own.
 
-    LOG_FILE may be `-` for standard input. Malformed lines are counted and reported; the rest go on.
+    Formats: combined and common (Apache, nginx), Apache vhost_combined, nginx JSON, Caddy's and
+    Traefik's JSON access logs. LOG_FILE may be `-` for standard input. Malformed lines are counted
+    and reported; the rest go on.
 
-    Example: secmon replay /var/log/nginx/access.log --retime now --speed 10
+    Example: secmon replay /var/log/nginx/access.log --retime now --speed 10 --trusted-proxy 10.0.0.0/8
     """
     from producer import replay as replaying
     from producer.publish import encode_chunks, send_chunks
 
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
+    try:
+        trusted = replaying.trusted_networks(trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--trusted-proxy "), param_hint="--trusted-proxy") from None
     stats = replaying.ReplayStats()
-    events = replaying.read_log(log_file, stats, rejects)
+    events = replaying.read_log(log_file, stats, rejects, trusted=trusted)
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)

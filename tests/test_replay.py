@@ -24,7 +24,7 @@ def test_the_sample_parses_into_events_and_rejects():
         events = list(read_log(log, stats))
     assert (stats.lines, stats.parsed, stats.rejected) == (11, 7, 4)
     assert stats.first_rejects == [
-        "line 6: not combined/common log format",
+        "line 6: not combined/common log format (optionally vhost-prefixed)",
         "line 7: bad time '31/Foo/2024:12:30:49 +0000'",
         "line 10: missing key 'time_local'",
         "line 11: bad JSON: Expecting property name enclosed in double quotes",
