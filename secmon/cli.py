@@ -117,18 +117,34 @@ def status(state_dir, as_json):
     Example: secmon status --json
     """
     from secmon.engine.stream import read_status
+    from secmon.follow import read_status as read_follow_status
 
     rows = stack.status(state_dir)
-    stream_status = read_status(state_dir)
+    stream_status, follow_status = read_status(state_dir), read_follow_status(state_dir)
     if as_json:
-        click.echo(json.dumps({"components": [stack.as_dict(row) for row in rows], "stream": stream_status}, indent=2))
+        click.echo(json.dumps({"components": [stack.as_dict(row) for row in rows], "stream": stream_status,
+                               "follow": follow_status}, indent=2))
         return
-    if not rows:
+    if not rows and not follow_status:
         console.print(f"no stack recorded in {state_dir}: run `secmon up`")
         return
-    _print_statuses(rows, f"secmon stack ({state_dir})")
+    if rows:
+        _print_statuses(rows, f"secmon stack ({state_dir})")
     if stream_status:
         _print_stream_status(stream_status)
+    if follow_status:
+        _print_follow_status(follow_status)
+
+
+def _print_follow_status(status: dict) -> None:
+    import psutil
+
+    alive = psutil.pid_exists(status["pid"])
+    age = time.time() - status["updated_at"]
+    console.print(f"follow (pid {status['pid']}, {'running' if alive else 'stopped'}, updated {age:.0f} s ago): "
+                  f"{', '.join(status['files'])}: {status['lines']:,} lines, {status['published']:,} published, "
+                  f"{status['rejected']:,} rejected, {status['lines_per_second']:,.0f} lines/s, "
+                  f"lag {status['lag_seconds']:.1f} s")
 
 
 def _print_stream_status(status: dict) -> None:
@@ -348,6 +364,38 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
     if stats.rejected > len(stats.first_rejects):
         console.print(f"  … and {stats.rejected - len(stats.first_rejects):,} more"
                       + ("" if rejects else " (keep them with --rejects FILE)"))
+
+
+@cli.command()
+@state_dir_option
+@bootstrap_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--from-start", is_flag=True, help="Read each file from its start (default: only new lines, as tail -F).")
+@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+              help="A reverse proxy in front of the server (repeatable); see `secmon replay --help`.")
+@click.option("--poll", "poll_seconds", default=0.2, show_default=True, help="Seconds between two reads of the files.")
+def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, poll_seconds):
+    """Publish a web server's access logs live, as tail -F: rotation, restarts and late files included.
+
+    Every format `secmon replay` reads, recognised line by line. Positions are kept in the state
+    directory: a restart goes on where it stopped. SIGTERM or Ctrl-C stops it; `secmon status` shows
+    its lines/s, rejects and lag.
+
+    Example: secmon follow /var/log/nginx/access.log --bootstrap-server warpstream:9092
+    """
+    from producer.replay import trusted_networks
+    from secmon.follow import follow as run_follow
+    from secmon.stack import topics
+
+    try:
+        trusted = trusted_networks(trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--trusted-proxy "), param_hint="--trusted-proxy") from None
+    servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
+    topics.ensure_topic(servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
+    console.print(f"following {', '.join(map(str, paths))} → {settings.EVENTS_TOPIC} at {servers} (Ctrl-C stops)")
+    result = run_follow(list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds)
+    console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 
 
 @cli.command(name="eval")

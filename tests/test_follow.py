@@ -1,0 +1,128 @@
+"""`secmon follow`: tail -F semantics on real files (rotation by rename and by copytruncate, late
+files, partial lines, restarts), then live through the real broker into the landing table."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from producer.follow import LogFollower, load_positions, save_positions
+from secmon import settings
+
+SECMON = str(Path(sys.executable).with_name("secmon"))
+
+
+def line(number: int, path: str = "/") -> str:
+    return f'198.51.100.{number % 250 + 1} - - [12/Mar/2024:09:00:{number % 60:02d} +0000] "GET {path}{number} HTTP/1.1" 200 10 "-" "curl/8"'
+
+
+def append(path: Path, *lines: str, newline: bool = True) -> None:
+    with open(path, "a") as handle:
+        handle.write("\n".join(lines) + ("\n" if newline else ""))
+
+
+def test_starts_at_the_end_and_a_partial_line_waits_for_its_newline(tmp_path):
+    log = tmp_path / "access.log"
+    append(log, line(1), line(2))
+    follower = LogFollower([log])
+    assert follower.poll() == []
+    append(log, line(3))
+    append(log, line(4)[:20], newline=False)
+    assert follower.poll() == [line(3)]
+    append(log, line(4)[20:])
+    assert follower.poll() == [line(4)]
+
+
+def test_from_start_reads_the_whole_file(tmp_path):
+    log = tmp_path / "access.log"
+    append(log, line(1), line(2))
+    assert LogFollower([log], from_start=True).poll() == [line(1), line(2)]
+
+
+def test_rotation_by_rename_reads_the_old_file_to_its_end_then_the_new_one(tmp_path):
+    log = tmp_path / "access.log"
+    append(log, line(0))
+    follower = LogFollower([log])
+    append(log, line(1))
+    assert follower.poll() == [line(1)]
+    log.rename(tmp_path / "access.log.1")
+    append(tmp_path / "access.log.1", line(2))  # the server writes on until it reopens
+    append(log, line(3))
+    assert follower.poll() == [line(2), line(3)]
+
+
+def test_copytruncate_reads_the_file_again_from_its_start(tmp_path):
+    log = tmp_path / "access.log"
+    append(log, line(0))
+    follower = LogFollower([log])
+    append(log, line(1), line(2))
+    assert follower.poll() == [line(1), line(2)]
+    with open(log, "r+") as handle:
+        handle.truncate(0)
+    append(log, line(3))
+    assert follower.poll() == [line(3)]
+
+
+def test_a_file_that_appears_later_is_read_whole(tmp_path):
+    log = tmp_path / "later.log"
+    follower = LogFollower([log])
+    assert follower.poll() == []
+    append(log, line(1), line(2))
+    assert follower.poll() == [line(1), line(2)]
+
+
+def test_a_restart_goes_on_from_the_saved_position_even_across_a_rotation(tmp_path):
+    log, positions = tmp_path / "access.log", tmp_path / "positions.json"
+    append(log, line(0))
+    first = LogFollower([log], load_positions(positions))
+    append(log, line(1))
+    assert first.poll() == [line(1)]
+    save_positions(positions, first.positions())
+    first.close()
+    append(log, line(2))  # written while follow was down ...
+    log.rename(tmp_path / "access.log.1")  # ... then rotated
+    append(log, line(3))
+    second = LogFollower([log], load_positions(positions))
+    assert second.poll() == [line(2), line(3)]
+
+
+@pytest.mark.integration
+def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_env, endpoints, tmp_path):
+    from secmon.engine.ingest import Ingester, ensure_landing_table
+
+    log = tmp_path / "access.log"
+    append(log, line(0, "/before-"))
+    proc = subprocess.Popen([SECMON, "follow", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (stack_env / "follow.json").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ensure_landing_table(endpoints)
+        ingester = Ingester(endpoints, schema=settings.pg_schema())
+        ingester.drain()
+        written = time.monotonic()
+        append(log, *(line(number, "/followed-") for number in range(1, 6)))
+        landed = []
+        while time.monotonic() - written < 10 and len(landed) < 5:
+            ingester.poll_batch()
+            with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+                cur.execute(f"select url from {settings.pg_schema()}.website_logs_source where url like '/followed-%'")
+                landed = [row[0] for row in cur.fetchall()]
+            conn.close()
+        seconds = time.monotonic() - written
+        ingester.close()
+        assert sorted(landed) == [f"/followed-{number}" for number in range(1, 6)]
+        assert seconds < 2.0  # written, published, consumed and committed within a second or so
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0, proc.stderr.read()
+        assert "stopped after 5 lines: 5 published, 0 rejected" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
