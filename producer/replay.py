@@ -17,7 +17,8 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from functools import lru_cache
+from datetime import datetime, timedelta, timezone
 from typing import IO, Iterable, Iterator
 
 from .event import ENUMS, Event, parse_timestamp
@@ -119,14 +120,31 @@ def _request_ms(value) -> int | None:
     return round(float(value) * 1000) if "." in str(value) else round(int(value) / 1000)
 
 
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+
+
+@lru_cache(maxsize=4096)
+def _clf_time_ms(text: str) -> int:
+    """`10/Oct/2000:13:55:36 -0700` → epoch ms. Sliced rather than strptime'd, which was two fifths
+    of a line's parsing, and cached: consecutive lines share their second."""
+    try:
+        if len(text) != 26 or text[2] != "/" or text[6] != "/" or text[11] != ":" or text[20] != " " \
+                or text[21] not in "+-":
+            raise ValueError(text)
+        moment = datetime(int(text[7:11]), _MONTHS[text[3:6]], int(text[0:2]), int(text[12:14]), int(text[15:17]),
+                          int(text[18:20]), tzinfo=timezone(timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
+                                                            * (-1 if text[21] == "-" else 1)))
+    except (ValueError, KeyError):
+        raise MalformedLine(f"bad time {text[:40]!r}") from None
+    return int(moment.timestamp() * 1000)
+
+
 def parse_clf(line: str, trusted: Networks = ()) -> Event:
     match = CLF.match(line)
     if not match:
         raise MalformedLine("not combined/common log format (optionally vhost-prefixed)")
-    try:
-        ts_ms = int(datetime.strptime(match["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp() * 1000)
-    except ValueError:
-        raise MalformedLine(f"bad time {match['time'][:40]!r}") from None
+    ts_ms = _clf_time_ms(match["time"])
     parts = match["request"].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/"):
         raise MalformedLine(f"bad request line {match['request'][:60]!r}")
@@ -179,15 +197,21 @@ def parse_traefik_json(doc: dict, trusted: Networks = ()) -> Event:
                   _unescape(doc.get("ClientUsername")))
 
 
-def parse_json(line: str, trusted: Networks = ()) -> Event:
-    """A JSON access log line: Caddy's, Traefik's or nginx's, told apart by their keys."""
+JSON_FORMATS = {"nginx-json": parse_nginx_json, "caddy": parse_caddy_json, "traefik": parse_traefik_json}
+FORMATS = ("auto", "clf", *JSON_FORMATS)  # clf: common, combined and vhost_combined
+
+
+def parse_json(line: str, trusted: Networks = (), log_format: str = "auto") -> Event:
+    """A JSON access log line: Caddy's, Traefik's or nginx's, told apart by their keys unless given."""
     try:
         doc = json.loads(line)
     except json.JSONDecodeError as exc:
         raise MalformedLine(f"bad JSON: {exc.msg}") from None
     if not isinstance(doc, dict):
         raise MalformedLine("JSON line is not an object")
-    if isinstance(doc.get("request"), dict):
+    if log_format != "auto":
+        parse = JSON_FORMATS[log_format]
+    elif isinstance(doc.get("request"), dict):
         parse = parse_caddy_json
     elif "ClientHost" in doc or "RequestMethod" in doc:
         parse = parse_traefik_json
@@ -203,15 +227,18 @@ def parse_json(line: str, trusted: Networks = ()) -> Event:
         raise MalformedLine(f"bad value: {str(exc)[:80]}") from None
 
 
-def parse_line(line: str, trusted: Networks = ()) -> Event:
-    """One log line → an Event, or MalformedLine with the reason: nothing else, whatever the line."""
+def parse_line(line: str, trusted: Networks = (), log_format: str = "auto") -> Event:
+    """One log line → an Event, or MalformedLine with the reason: nothing else, whatever the line.
+    `log_format` (one of FORMATS) forces a format; `auto` recognises each line's."""
     if not line.isascii():
         try:
             line.encode("utf-8")
         except UnicodeEncodeError as exc:  # read with errors="surrogateescape": the bytes were not UTF-8
             raise MalformedLine(f"not UTF-8 at character {exc.start}") from None
     try:
-        return parse_json(line, trusted) if line.lstrip().startswith("{") else parse_clf(line, trusted)
+        if log_format == "clf" or (log_format == "auto" and not line.lstrip().startswith("{")):
+            return parse_clf(line, trusted)
+        return parse_json(line, trusted, log_format)
     except RecursionError:
         raise MalformedLine("JSON nested too deeply") from None
     except (OverflowError, ValueError) as exc:
@@ -229,14 +256,14 @@ class ReplayStats:
 
 
 def read_log(stream: IO[str], stats: ReplayStats, rejects: IO[str] | None = None,
-             shown: int = 5, trusted: Networks = ()) -> Iterator[Event]:
+             shown: int = 5, trusted: Networks = (), log_format: str = "auto") -> Iterator[Event]:
     """Parse every line; a malformed one is counted, the first `shown` described, all kept in `rejects`."""
     for number, line in enumerate(stream, start=1):
         stats.lines += 1
         if not line.strip():
             continue
         try:
-            event = parse_line(line.rstrip("\n"), trusted)
+            event = parse_line(line.rstrip("\n"), trusted, log_format)
         except MalformedLine as exc:
             stats.rejected += 1
             if len(stats.first_rejects) < shown:

@@ -257,6 +257,26 @@ def _send_with_progress(send, expected: int | None, destination: str):
     return summary
 
 
+def log_options(fn):
+    """How `replay` and `follow` read a log: its format and the proxies in front of the server."""
+    from producer.replay import FORMATS
+
+    fn = click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
+                      help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
+                           "client is the right-most X-Forwarded-For address that is not a trusted proxy.")(fn)
+    return click.option("--format", "log_format", type=click.Choice(FORMATS), default="auto", show_default=True,
+                        help="The log's format (clf: common, combined, vhost_combined); auto recognises each line's.")(fn)
+
+
+def _trusted(trusted_proxies: tuple[str, ...]):
+    from producer.replay import trusted_networks
+
+    try:
+        return trusted_networks(trusted_proxies)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--trusted-proxy "), param_hint="--trusted-proxy") from None
+
+
 def sink_options(fn):
     fn = click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
                       help="Write events to this JSONL file instead of publishing.")(fn)
@@ -330,10 +350,8 @@ def scenarios():
 @click.option("--speed", default=1.0, show_default=True, help="With --retime now: replay this many times faster.")
 @click.option("--rejects", type=click.File("w", encoding="utf-8", errors="surrogateescape"),
               help="Keep malformed lines in this file.")
-@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
-              help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
-                   "client is the right-most X-Forwarded-For address that is not a trusted proxy.")
-def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects, trusted_proxies):
+@log_options
+def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects, trusted_proxies, log_format):
     """Publish a real access log as events, each line's format recognised on its own.
 
     Formats: combined and common (Apache, nginx), Apache vhost_combined, nginx JSON, Caddy's and
@@ -347,12 +365,8 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
 
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
-    try:
-        trusted = replaying.trusted_networks(trusted_proxies)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc).removeprefix("--trusted-proxy "), param_hint="--trusted-proxy") from None
     stats = replaying.ReplayStats()
-    events = replaying.read_log(log_file, stats, rejects, trusted=trusted)
+    events = replaying.read_log(log_file, stats, rejects, trusted=_trusted(trusted_proxies), log_format=log_format)
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
@@ -371,10 +385,9 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
 @bootstrap_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--from-start", is_flag=True, help="Read each file from its start (default: only new lines, as tail -F).")
-@click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
-              help="A reverse proxy in front of the server (repeatable); see `secmon replay --help`.")
+@log_options
 @click.option("--poll", "poll_seconds", default=0.2, show_default=True, help="Seconds between two reads of the files.")
-def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, poll_seconds):
+def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, log_format, poll_seconds):
     """Publish a web server's access logs live, as tail -F: rotation, restarts and late files included.
 
     Every format `secmon replay` reads, recognised line by line. Positions are kept in the state
@@ -383,18 +396,15 @@ def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, pol
 
     Example: secmon follow /var/log/nginx/access.log --bootstrap-server warpstream:9092
     """
-    from producer.replay import trusted_networks
     from secmon.follow import follow as run_follow
     from secmon.stack import topics
 
-    try:
-        trusted = trusted_networks(trusted_proxies)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc).removeprefix("--trusted-proxy "), param_hint="--trusted-proxy") from None
+    trusted = _trusted(trusted_proxies)
     servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
     topics.ensure_topic(servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
     console.print(f"following {', '.join(map(str, paths))} → {settings.EVENTS_TOPIC} at {servers} (Ctrl-C stops)")
-    result = run_follow(list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds)
+    result = run_follow(list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds,
+                        log_format=log_format)
     console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 
 

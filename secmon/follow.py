@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,7 +52,8 @@ def read_status(state_dir: Path) -> dict | None:
 
 
 def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Path, from_start: bool = False,
-           trusted: Networks = (), poll_seconds: float = 0.2, stop_after_idle: float | None = None) -> FollowStatus:
+           trusted: Networks = (), poll_seconds: float = 0.2, stop_after_idle: float | None = None,
+           log_format: str = "auto") -> FollowStatus:
     """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     positions_path = state_dir / "follow-positions.json"
@@ -65,7 +67,9 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
         nonlocal stopping
         stopping = True
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    # Only the main thread may handle signals (a benchmark runs follow in a thread of its own).
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, stop) if in_main_thread else None
     last_status, lines_at_last_status, last_line_at = 0.0, 0, time.monotonic()
     try:
         while not stopping:
@@ -76,7 +80,7 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
                 if not line.strip():
                     continue
                 try:
-                    event = parse_line(line, trusted)
+                    event = parse_line(line, trusted, log_format)
                 except MalformedLine as exc:
                     status.rejected += 1
                     status.last_reject = f"{exc}: {line[:120]}"
@@ -105,7 +109,8 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
     except OSError as exc:
         raise SecmonError(f"follow: {exc}") from exc
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
         producer.flush()
         producer.close()
         save_positions(positions_path, follower.positions())

@@ -3,7 +3,7 @@ files, partial lines, restarts), then live through the real broker into the land
 
 from __future__ import annotations
 
-import os
+import json
 import signal
 import subprocess
 import sys
@@ -123,6 +123,9 @@ def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_e
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, proc.stderr.read()
         assert "stopped after 5 lines: 5 published, 0 rejected" in proc.stdout.read()
+        shown = json.loads(subprocess.run([SECMON, "status", "--json"], capture_output=True, text=True,
+                                          check=True).stdout)["follow"]
+        assert (shown["lines"], shown["published"], shown["rejected"], shown["files"]) == (5, 5, 0, [str(log)])
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -123,3 +123,15 @@ def test_any_json_log_line_is_an_event_or_a_malformed_line(doc):
         parse_line(line, PROXIES)
     except MalformedLine:
         pass
+
+
+def test_a_format_given_with_format_is_the_only_one_tried():
+    caddy_line = (FORMATS / "caddy.log").read_text().splitlines()[0]
+    assert parse_line(caddy_line, log_format="caddy").url == "/docs/"
+    with pytest.raises(MalformedLine, match="missing key 'ClientHost'"):
+        parse_line(caddy_line, log_format="traefik")
+    combined_line = (FORMATS / "vhost_combined.log").read_text().splitlines()[0]
+    with pytest.raises(MalformedLine, match="bad JSON"):
+        parse_line(combined_line, log_format="nginx-json")
+    with pytest.raises(MalformedLine, match="not combined/common"):
+        parse_line(caddy_line, log_format="clf")
