@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -98,15 +97,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=60.0)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        state_dir = Path(tmp) / "state"
-        stack.up(state_dir, stack.StackOptions(kafka_port=29792, pg_port=26132))
-        try:
-            endpoints = stack.endpoints(state_dir)
-            throughput(endpoints, state_dir, args.lines)
-            latency(endpoints, state_dir, args.seconds)
-        finally:
-            stack.down(state_dir, purge=True)
+    with stack.temporary(stack.StackOptions(kafka_port=29792, pg_port=26132)) as (state_dir, endpoints):
+        throughput(endpoints, state_dir, args.lines)
+        latency(endpoints, state_dir, args.seconds)
 
 
 if __name__ == "__main__":

@@ -238,3 +238,17 @@ def endpoints(state_dir: Path, servers: str | None = None, pg_url: str | None = 
 
 def as_dict(status_row: ComponentStatus) -> dict:
     return asdict(status_row)
+
+
+@contextmanager
+def temporary(options: StackOptions) -> Iterator[tuple[Path, Endpoints]]:
+    """A stack of its own in a temporary state dir, purged on exit (benchmarks, one-off runs)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        state_dir = Path(tmp) / "state"
+        up(state_dir, options)
+        try:
+            yield state_dir, endpoints(state_dir)
+        finally:
+            down(state_dir, purge=True)
