@@ -4,6 +4,7 @@ files, partial lines, restarts), then live through the real broker into the land
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -94,38 +95,44 @@ def test_a_restart_goes_on_from_the_saved_position_even_across_a_rotation(tmp_pa
 
 
 @pytest.mark.integration
-def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_env, endpoints, tmp_path):
+def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_options, tmp_path):
+    """On a stack of its own: the lines it publishes must not reach other tests' readers of the topic."""
+    from secmon import stack
     from secmon.engine.ingest import Ingester, ensure_landing_table
 
     log = tmp_path / "access.log"
     append(log, line(0, "/before-"))
-    proc = subprocess.Popen([SECMON, "follow", str(log)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while not (stack_env / "follow.json").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        ensure_landing_table(endpoints)
-        ingester = Ingester(endpoints, schema=settings.pg_schema())
-        ingester.drain()
-        written = time.monotonic()
-        append(log, *(line(number, "/followed-") for number in range(1, 6)))
-        landed = []
-        while time.monotonic() - written < 10 and len(landed) < 5:
-            ingester.poll_batch()
-            with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-                cur.execute(f"select url from {settings.pg_schema()}.website_logs_source where url like '/followed-%'")
-                landed = [row[0] for row in cur.fetchall()]
-            conn.close()
-        seconds = time.monotonic() - written
-        ingester.close()
-        assert sorted(landed) == [f"/followed-{number}" for number in range(1, 6)]
-        assert seconds < 2.0  # written, published, consumed and committed within a second or so
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0, proc.stderr.read()
-        assert "stopped after 5 lines: 5 published, 0 rejected" in proc.stdout.read()
-        shown = json.loads(subprocess.run([SECMON, "status", "--json"], capture_output=True, text=True,
-                                          check=True).stdout)["follow"]
-        assert (shown["lines"], shown["published"], shown["rejected"], shown["files"]) == (5, 5, 0, [str(log)])
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with stack.temporary(stack_options()) as (state_dir, endpoints):
+        own = {name: value for name, value in os.environ.items()
+               if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)}  # this stack, not one in the env
+        proc = subprocess.Popen([SECMON, "follow", "--state-dir", str(state_dir), str(log)], env=own,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not (state_dir / "follow.json").exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            ensure_landing_table(endpoints)
+            ingester = Ingester(endpoints, schema=settings.pg_schema())
+            ingester.drain()
+            written = time.monotonic()
+            append(log, *(line(number, "/followed-") for number in range(1, 6)))
+            landed = []
+            while time.monotonic() - written < 10 and len(landed) < 5:
+                ingester.poll_batch()
+                with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+                    cur.execute(f"select url from {settings.pg_schema()}.website_logs_source where url like '/followed-%'")
+                    landed = [row[0] for row in cur.fetchall()]
+                conn.close()
+            seconds = time.monotonic() - written
+            ingester.close()
+            assert sorted(landed) == [f"/followed-{number}" for number in range(1, 6)]
+            assert seconds < 2.0  # written, published, consumed and committed within a second or so
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0, proc.stderr.read()
+            assert "stopped after 5 lines: 5 published, 0 rejected" in proc.stdout.read()
+            shown = json.loads(subprocess.run([SECMON, "status", "--state-dir", str(state_dir), "--json"],
+                                              capture_output=True, text=True, check=True).stdout)["follow"]
+            assert (shown["lines"], shown["published"], shown["rejected"], shown["files"]) == (5, 5, 0, [str(log)])
+        finally:
+            if proc.poll() is None:
+                proc.kill()

@@ -89,10 +89,11 @@ def landing_table_exists(endpoints: Endpoints, schema: str = settings.PG_SCHEMA)
 
 
 def ensure_landing_table(endpoints: Endpoints) -> None:
-    """Create the landing, offsets and rejects tables through dbt (the source model) if missing."""
+    """Create the landing, offsets and rejects tables through dbt (the source model) if missing, in
+    the schema dbt builds into now (SECMON_PG_SCHEMA)."""
     from secmon.dbt_runner import run_dbt
 
-    if not landing_table_exists(endpoints):
+    if not landing_table_exists(endpoints, settings.pg_schema()):
         code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE], endpoints)
         if code != 0:
             raise SecmonError(f"`dbt run -s {LANDING_TABLE}` failed with exit code {code}")
