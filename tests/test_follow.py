@@ -95,6 +95,7 @@ def test_a_restart_goes_on_from_the_saved_position_even_across_a_rotation(tmp_pa
 
 
 @pytest.mark.integration
+@pytest.mark.slow
 def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_options, tmp_path):
     """On a stack of its own: the lines it publishes must not reach other tests' readers of the topic."""
     from secmon import stack
