@@ -136,23 +136,24 @@ def status(state_dir, as_json):
         _print_follow_status(follow_status)
 
 
-def _print_follow_status(status: dict) -> None:
+def _process_header(name: str, status: dict) -> str:
+    """`follow (pid 12, running, updated 1 s ago)`, from a status file's pid and time."""
     import psutil
 
     alive = psutil.pid_exists(status["pid"])
-    age = time.time() - status["updated_at"]
-    console.print(f"follow (pid {status['pid']}, {'running' if alive else 'stopped'}, updated {age:.0f} s ago): "
+    return (f"{name} (pid {status['pid']}, {'running' if alive else 'stopped'}, "
+            f"updated {time.time() - status['updated_at']:.0f} s ago)")
+
+
+def _print_follow_status(status: dict) -> None:
+    console.print(f"{_process_header('follow', status)}: "
                   f"{', '.join(status['files'])}: {status['lines']:,} lines, {status['published']:,} published, "
                   f"{status['rejected']:,} rejected, {status['lines_per_second']:,.0f} lines/s, "
                   f"lag {status['lag_seconds']:.1f} s")
 
 
 def _print_stream_status(status: dict) -> None:
-    import psutil
-
-    alive = psutil.pid_exists(status["pid"])
-    age = time.time() - status["updated_at"]
-    console.print(f"stream (pid {status['pid']}, {'running' if alive else 'stopped'}, updated {age:.0f} s ago): "
+    console.print(f"{_process_header('stream', status)}: "
                   f"{status['ingested']:,} events ingested, {status['rejected']:,} rejected, "
                   f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms; "
                   f"lag {status.get('lag_events', 0):,} events, {status.get('lag_seconds', 0.0):.1f} s")
