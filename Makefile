@@ -17,19 +17,23 @@ install: $(INSTALLED)
 demo: $(INSTALLED)
 	$(BIN)/secmon demo
 
-# The production stack in Docker (RisingWave, WarpStream playground, Grafana), end to end.
+# The production stack in Docker (RisingWave, WarpStream playground, Grafana), end to end. The
+# secmon commands run as the compose file's `secmon` service, on the stack's network. Grafana and
+# deploy read the same SECMON_GRAFANA_PASSWORD (grafana_reader's), exported from here.
 GRAFANA_ADMIN_PASSWORD ?= admin
 SECMON_GRAFANA_PASSWORD ?= change-me
 export GRAFANA_ADMIN_PASSWORD SECMON_GRAFANA_PASSWORD
+COMPOSE = docker compose -p secmon -f deploy/docker-compose.yml
 demo-docker: $(INSTALLED)
 	$(BIN)/secmon dashboards build
-	docker compose -p secmon -f deploy/docker-compose.yml up -d --wait
-	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon deploy --target risingwave \
-		--grafana-url http://localhost:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
-	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon produce --bootstrap-server localhost:9092 --backfill --minutes 10
+	$(COMPOSE) up -d --wait
+	$(COMPOSE) run --rm secmon deploy --target risingwave \
+		--grafana-url http://grafana:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
+	$(COMPOSE) run --rm secmon produce --backfill --minutes 10
+	$(COMPOSE) run --rm secmon doctor --grafana-url http://grafana:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
 	@echo "Grafana: http://localhost:3000/d/secmon-security-detections (admin / $(GRAFANA_ADMIN_PASSWORD))"
 	@echo "RisingWave: psql -h localhost -p 4566 -U root dev; live traffic follows, Ctrl-C stops it"
-	SECMON_KAFKA_PROFILE=warpstream $(BIN)/secmon produce --bootstrap-server localhost:9092 --rate 100 --duration 86400
+	$(COMPOSE) run --rm secmon produce --rate 100 --duration 0
 
 # The test set-up: Debian's chromium and chromium-driver (the dashboards preview's browser test) and
 # docker-compose (validates deploy/docker-compose.yml; no Docker engine needed).

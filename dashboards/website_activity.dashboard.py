@@ -10,11 +10,11 @@ dashboard = panels.secmon_dashboard(
     panels=[
         panels.table(
             "Raw events", width=24, height=9,
-            description="The newest 100 events of website_logs_source.",
+            description="The newest 100 events in the time range (newest_events).",
             sql="""
 select request_timestamp as time, ip_address, username, http_method, url, status_code, response_time,
        referrer, user_action, security_level
-from website_logs_source
+from newest_events
 where $__timeFilter(request_timestamp)
 order by request_timestamp desc
 limit 100

@@ -227,7 +227,13 @@ def _sink(state_dir: Path, bootstrap_servers: str | None, output: Path | None,
 
 
 def _send_with_progress(send, expected: int | None, destination: str):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     columns = [TextColumn("[bold]publishing"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeElapsedColumn()]
@@ -521,6 +527,8 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
     ensure_landing_table(endpoints)
     ingester = Ingester(endpoints)
+    if ingester.restarted_partitions:
+        console.print(f"{settings.EVENTS_TOPIC} is a new log (the broker's cluster changed): read from its beginning")
     try:
         if once:
             totals = ingester.drain()
@@ -683,17 +691,43 @@ def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
               help="Where the models go (the local target is `secmon demo` / `secmon stream`).")
 @grafana_options(required=False)
 def deploy(target, grafana_url, token, user, password, datasource_uid):
-    """Deploy to production: Kafka topics, `dbt build -t risingwave` (source, views, sink, tests), a
-    read-only RisingWave user for Grafana (with SECMON_GRAFANA_PASSWORD), then the dashboards and
-    alert rules into Grafana. Idempotent: a second run changes nothing.
+    """Deploy to production: Kafka topics, the RisingWave Kafka connection (TLS/SASL from
+    SECMON_KAFKA_*), `dbt build -t risingwave` (source, views, sinks, tests; unchanged seeds left
+    alone), the read-only user Grafana logs in as (SECMON_GRAFANA_PASSWORD, required with
+    --grafana-url), then the dashboards and alert rules into Grafana. A second run changes nothing.
 
     RisingWave comes from SECMON_RISINGWAVE_HOST/_PORT/_USER/_PASSWORD/_DATABASE (profiles.yml).
 
     Example: secmon deploy --target risingwave --grafana-url http://localhost:3000 --user admin --password admin
     """
-    from secmon.deploy import RisingWave, deploy_risingwave
+    from secmon.deploy import deploy_risingwave
     from secmon.grafana.client import GrafanaClient
+    from secmon.risingwave import RisingWave
 
     grafana = GrafanaClient(grafana_url, token, user, password) if grafana_url else None
     deploy_risingwave(RisingWave.from_environment(), grafana, datasource_uid,
                       lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False))
+
+
+@cli.command()
+@bootstrap_option
+@grafana_options(required=False)
+def doctor(bootstrap_servers, grafana_url, token, user, password, datasource_uid):
+    """Check that a deployed stack is ready, one line per check: RisingWave's version, the broker
+    and topics with the configured security, the Kafka connection, events arriving, every view and
+    sink, the read-only Grafana user, Grafana's datasource and alert rules. Exits 1 if any fails.
+
+    Example: secmon doctor --bootstrap-server warpstream:9092 --grafana-url http://localhost:3000 --token "$GRAFANA_TOKEN"
+    """
+    from secmon.doctor import broker_checks, grafana_checks, risingwave_checks
+    from secmon.grafana.client import GrafanaClient
+    from secmon.risingwave import RisingWave, source_bootstrap_servers
+
+    checks = [*broker_checks(bootstrap_servers or source_bootstrap_servers()),
+              *risingwave_checks(RisingWave.from_environment())]
+    if grafana_url:
+        checks += grafana_checks(GrafanaClient(grafana_url, token, user, password), datasource_uid)
+    for check in checks:
+        click.echo(check.line())
+    if not all(check.ok for check in checks):
+        raise SystemExit(1)

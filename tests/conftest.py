@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -97,3 +100,33 @@ def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
         ingester.close()
         assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
     return endpoints.pg_url, start, start + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def grafana():
+    """The local Grafana test server (Grafana itself cannot run here)."""
+    from fake_grafana import (
+        FakeGrafana,  # it imports test_dashboards, which imports this module
+    )
+
+    server = FakeGrafana()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+RISINGWAVE_URL = os.environ.get("SECMON_RISINGWAVE_URL")
+needs_risingwave = pytest.mark.skipif(
+    not RISINGWAVE_URL, reason="SECMON_RISINGWAVE_URL is not set: RisingWave cannot run here; `make demo-docker` "
+                               "brings one up with deploy/docker-compose.yml")
+
+
+@pytest.fixture
+def risingwave_env(monkeypatch) -> None:
+    """SECMON_RISINGWAVE_* (profiles.yml's risingwave target) pointed at SECMON_RISINGWAVE_URL."""
+    parsed = urlparse(RISINGWAVE_URL)
+    monkeypatch.setenv("SECMON_RISINGWAVE_HOST", parsed.hostname or "localhost")
+    monkeypatch.setenv("SECMON_RISINGWAVE_PORT", str(parsed.port or 4566))
+    monkeypatch.setenv("SECMON_RISINGWAVE_USER", parsed.username or "root")

@@ -7,16 +7,18 @@ import os
 import re
 import shutil
 import subprocess
-from urllib.parse import urlparse
 
 import psycopg2
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import needs_risingwave
 
 from secmon import deploy, settings
 from secmon.cli import cli
+from secmon.dbt_runner import run_dbt
 from secmon.grafana import dashboards, panels
+from secmon.risingwave import MINIMUM_VERSION, RisingWave, source_bootstrap_servers
 
 COMPOSE_FILE = settings.PROJECT_DIR / "deploy" / "docker-compose.yml"
 
@@ -37,55 +39,89 @@ def published_ports(service: dict) -> set[int]:
     return {int(str(port).split(":")[-2 if str(port).count(":") else -1]) for port in service.get("ports", [])}
 
 
-def test_docker_compose_accepts_the_file():
+def compose_config(**environment: str) -> subprocess.CompletedProcess:
     docker_compose = shutil.which("docker-compose")
     if docker_compose is None:
         pytest.fail("docker-compose is missing: `make test-tools` (part of `make test`) installs Debian's")
-    result = subprocess.run([docker_compose, "-f", str(COMPOSE_FILE), "config", "-q"], capture_output=True, text=True)
+    env = {key: value for key, value in os.environ.items() if key != deploy.ENV_GRAFANA_DB_PASSWORD}
+    return subprocess.run([docker_compose, "-f", str(COMPOSE_FILE), "config", "-q"], capture_output=True, text=True,
+                          env={**env, **environment})
+
+
+def test_docker_compose_accepts_the_file():
+    result = compose_config(**{deploy.ENV_GRAFANA_DB_PASSWORD: "reader-secret"})
     assert result.returncode == 0, result.stderr
+
+
+def test_grafana_and_deploy_need_the_same_reader_password(compose):
+    """No default on either side: Grafana logs in as grafana_reader with the password deploy sets."""
+    result = compose_config()
+    assert result.returncode != 0 and deploy.ENV_GRAFANA_DB_PASSWORD in result.stderr
+    required = f"${{{deploy.ENV_GRAFANA_DB_PASSWORD}:?"
+    grafana, secmon = compose["services"]["grafana"]["environment"], compose["services"]["secmon"]["environment"]
+    assert grafana["SECMON_GRAFANA_RISINGWAVE_PASSWORD"].startswith(required)
+    assert secmon[deploy.ENV_GRAFANA_DB_PASSWORD].startswith(required)
 
 
 def test_every_image_is_pinned_by_tag(compose):
     for name, service in compose["services"].items():
+        if "build" in service:
+            continue
         image = service["image"]
         repository, _, tag = image.rpartition(":")
         assert repository and "/" not in tag and tag not in ("", "latest"), f"{name}: {image} is not pinned"
-    assert compose["services"]["risingwave"]["image"].endswith(":v2.7.0"), "the models need RisingWave >= 2.7.0"
+    tag = compose["services"]["risingwave"]["image"].rpartition(":v")[2]
+    assert tuple(map(int, tag.split("."))) == MINIMUM_VERSION, "pin the RisingWave secmon.risingwave requires"
 
 
 def test_every_service_has_a_health_check_and_data_lives_in_named_volumes(compose):
     for name, service in compose["services"].items():
-        assert service["healthcheck"]["test"], name
+        if "cli" not in service.get("profiles", []):
+            assert service["healthcheck"]["test"], name
     named = set(compose["volumes"])
     used = {volume.split(":")[0] for service in compose["services"].values() for volume in service.get("volumes", [])
             if not volume.startswith((".", "/"))}
     assert used == named == {"risingwave-data", "grafana-data"}
 
 
+def test_risingwave_is_checked_by_a_tcp_connect_only(compose):
+    """Writing HTTP into RisingWave's PostgreSQL port logs a protocol error every check."""
+    check = " ".join(compose["services"]["risingwave"]["healthcheck"]["test"])
+    port = profile_default("SECMON_RISINGWAVE_PORT")
+    assert f"> /dev/tcp/127.0.0.1/{port}" in check and "printf" not in check and "GET" not in check
+
+
 def test_risingwave_is_where_profiles_yml_and_deploy_look(compose, monkeypatch):
     for suffix in ("HOST", "PORT", "USER", "DATABASE"):
         monkeypatch.delenv(f"SECMON_RISINGWAVE_{suffix}", raising=False)
-    risingwave = deploy.RisingWave.from_environment()
+    risingwave = RisingWave.from_environment()
     assert (risingwave.host, str(risingwave.port), risingwave.user, risingwave.database) == tuple(
         profile_default(f"SECMON_RISINGWAVE_{suffix}") for suffix in ("HOST", "PORT", "USER", "DATABASE"))
     assert risingwave.host == "localhost" and risingwave.port in published_ports(compose["services"]["risingwave"])
+    secmon = compose["services"]["secmon"]["environment"]
+    assert (secmon["SECMON_RISINGWAVE_HOST"], secmon["SECMON_RISINGWAVE_PORT"]) == ("risingwave", str(risingwave.port))
 
 
-def test_one_kafka_address_serves_the_host_and_risingwave(compose):
-    """WarpStream advertises localhost:9092 inside RisingWave's network namespace, whose port the
-    host reaches: the dbt source default and the producer's address are the same."""
-    warpstream, risingwave = compose["services"]["warpstream"], compose["services"]["risingwave"]
-    assert warpstream["network_mode"] == "service:risingwave"
+def test_warpstream_has_its_own_address_and_advertises_it(compose):
+    """No shared network namespace: RisingWave and the secmon service reach the agent by the name it
+    advertises, so a restart of either leaves the other's connections valid."""
+    warpstream = compose["services"]["warpstream"]
+    assert "network_mode" not in warpstream and not any("network_mode" in s for s in compose["services"].values())
     command = warpstream["command"]
-    assert command[0] == "playground"
-    assert command[command.index("-advertiseHostnameCustom") + 1] == "localhost"
-    assert 9092 in published_ports(risingwave)
-    project = yaml.safe_load((settings.PROJECT_DIR / "dbt_project.yml").read_text())
-    assert "'localhost:9092'" in project["vars"]["kafka_bootstrap_servers"]
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", raising=False)
-        patch.delenv(settings.ENV_BOOTSTRAP, raising=False)
-        assert deploy.source_bootstrap_servers() == "localhost:9092"
+    advertised = command[command.index("-advertiseHostnameCustom") + 1]
+    assert advertised == warpstream["hostname"] == "warpstream"
+    assert warpstream["environment"]["WARPSTREAM_DISCOVERY_KAFKA_HOSTNAME_OVERRIDE"] == advertised
+    assert warpstream["healthcheck"]["test"][warpstream["healthcheck"]["test"].index("-bootstrap-host") + 1] == advertised
+    secmon = compose["services"]["secmon"]["environment"]
+    assert secmon[settings.ENV_BOOTSTRAP] == secmon["SECMON_SOURCE_BOOTSTRAP_SERVERS"] == f"{advertised}:9092"
+
+
+def test_the_source_defaults_to_the_producers_broker(monkeypatch):
+    monkeypatch.delenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.delenv(settings.ENV_BOOTSTRAP, raising=False)
+    assert source_bootstrap_servers() == "localhost:9092"
+    monkeypatch.setenv(settings.ENV_BOOTSTRAP, "broker:9092")
+    assert source_bootstrap_servers() == "broker:9092"
 
 
 def test_grafana_gets_every_variable_and_file_the_provisioning_needs(compose, tmp_path):
@@ -122,17 +158,20 @@ def test_deploy_without_risingwave_is_a_one_line_error(monkeypatch):
     assert result.output.count("\n") == 1
 
 
-URL = os.environ.get("SECMON_RISINGWAVE_URL")
+def test_deploy_with_grafana_but_no_reader_password_fails_before_touching_anything(monkeypatch):
+    monkeypatch.delenv(deploy.ENV_GRAFANA_DB_PASSWORD, raising=False)
+    monkeypatch.setenv("SECMON_RISINGWAVE_PORT", "1")
+    result = CliRunner().invoke(cli, ["deploy", "--target", "risingwave", "--grafana-url", "http://127.0.0.1:1",
+                                      "--token", "t"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: set {deploy.ENV_GRAFANA_DB_PASSWORD}: Grafana reads RisingWave as "
+                             f"{deploy.GRAFANA_DB_USER}, whom deploy creates with that password "
+                             "(deploy/docker-compose.yml gives Grafana the same variable)\n")
 
 
 @pytest.mark.integration
-@pytest.mark.skipif(not URL, reason="SECMON_RISINGWAVE_URL is not set: no RisingWave to deploy to (RisingWave "
-                                    "cannot run here; `make demo-docker` brings one up with deploy/docker-compose.yml)")
-def test_deploy_is_idempotent_and_the_grafana_user_only_reads(monkeypatch):
-    parsed = urlparse(URL)
-    monkeypatch.setenv("SECMON_RISINGWAVE_HOST", parsed.hostname or "localhost")
-    monkeypatch.setenv("SECMON_RISINGWAVE_PORT", str(parsed.port or 4566))
-    monkeypatch.setenv("SECMON_RISINGWAVE_USER", parsed.username or "root")
+@needs_risingwave
+def test_deploy_is_idempotent_and_the_grafana_user_only_reads(risingwave_env, monkeypatch):
     monkeypatch.setenv(deploy.ENV_GRAFANA_DB_PASSWORD, "reader-secret")
     from secmon.grafana.client import GrafanaClient
 
@@ -140,7 +179,7 @@ def test_deploy_is_idempotent_and_the_grafana_user_only_reads(monkeypatch):
     if os.environ.get("GRAFANA_URL"):
         grafana = GrafanaClient(os.environ["GRAFANA_URL"], os.environ.get("GRAFANA_TOKEN"),
                                 os.environ.get("GRAFANA_USER"), os.environ.get("GRAFANA_PASSWORD"))
-    risingwave = deploy.RisingWave.from_environment()
+    risingwave = RisingWave.from_environment()
     deploy.deploy_risingwave(risingwave, grafana, panels.RISINGWAVE_DATASOURCE_UID, lambda step: None)
     second = deploy.deploy_risingwave(risingwave, grafana, panels.RISINGWAVE_DATASOURCE_UID, lambda step: None)
     assert all(step.result.startswith("unchanged") for step in second if step.what.startswith("Grafana "))
@@ -152,3 +191,21 @@ def test_deploy_is_idempotent_and_the_grafana_user_only_reads(monkeypatch):
         with pytest.raises(psycopg2.Error):
             cur.execute("create table grafana_must_not_write (x int)")
     reader.close()
+
+
+def test_a_deploy_reloads_only_the_seeds_that_changed(endpoints, monkeypatch):
+    """dbt reloads a seed with delete and insert, which a view joined with it would see as history
+    retracted: deploy leaves out every seed whose table already holds its CSV rows."""
+    monkeypatch.setenv(settings.ENV_PG_SCHEMA, "seed_check")
+    assert run_dbt(["seed", "-t", "local", "--quiet"], endpoints) == 0
+    every_seed = {path.stem for path in (settings.PROJECT_DIR / "seeds").glob("*.csv")}
+    conn = psycopg2.connect(endpoints.pg_url)
+    conn.autocommit = True
+    try:
+        assert set(deploy.unchanged_seeds(conn, "seed_check")) == every_seed
+        with conn.cursor() as cur:
+            cur.execute("update seed_check.http_status_codes set description = 'edited' where status_code = 404")
+            cur.execute("drop table seed_check.login_endpoints")
+        assert set(deploy.unchanged_seeds(conn, "seed_check")) == every_seed - {"http_status_codes", "login_endpoints"}
+    finally:
+        conn.close()

@@ -18,8 +18,9 @@ WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql")
                    if "tumble(" in path.read_text()}
 EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
 DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob("*.sql")}
-# Models whose compiled SQL is their whole DDL: the Kafka source, and the table the detections sink into.
-DDL_MODELS = {"website_logs_source", "security_alerts"}
+# Models whose compiled SQL is their whole DDL: the Kafka source, the table the detections sink
+# into, and the sink of that table to Kafka.
+DDL_MODELS = {"website_logs_source", "security_alerts", "security_alerts_sink"}
 
 
 @pytest.fixture(scope="module")
@@ -46,18 +47,9 @@ def monkeypatch_module():
         yield patch
 
 
-SINKS = {"security_alerts_sink": '"dev"."public"."security_alerts"'}
-
-
 def statement(name: str, compiled: str) -> str:
-    """The DDL RisingWave runs: materialized views wrap the compiled SELECT; dbt-risingwave builds
-    a sink's CREATE SINK … FROM <relation> around the relation its model renders."""
-    if name in DDL_MODELS:
-        return compiled
-    if name in SINKS:
-        return (f"CREATE SINK {name} FROM {compiled.strip()} WITH (connector = 'kafka', topic = 'security_alerts') "
-                "FORMAT PLAIN ENCODE JSON (force_append_only = 'true')")
-    return f"CREATE MATERIALIZED VIEW {name} AS {compiled}"
+    """The DDL RisingWave runs: materialized views wrap the compiled SELECT."""
+    return compiled if name in DDL_MODELS else f"CREATE MATERIALIZED VIEW {name} AS {compiled}"
 
 
 def test_every_model_compiles_for_risingwave(risingwave_sql):
@@ -87,9 +79,10 @@ def test_every_data_test_parses_as_risingwave_sql(risingwave_sql):
         assert not isinstance(parsed, exp.Command), name
 
 
-def test_the_alert_sink_reads_security_alerts(risingwave_sql):
-    for name, relation in SINKS.items():
-        assert risingwave_sql[name].strip() == relation
+def test_the_alert_sink_reads_security_alerts_through_the_kafka_connection(risingwave_sql):
+    sink = risingwave_sql["security_alerts_sink"]
+    assert 'FROM "dev"."public"."security_alerts" WITH' in sink
+    assert "connection = public.secmon_kafka" in sink and "force_append_only = 'true'" in sink
 
 
 def test_the_pattern_macro_is_generated_from_the_seeds():
@@ -133,19 +126,24 @@ def test_source_columns_are_the_event_schema(risingwave_sql):
     assert [(name, sql_type.lower()) for name, sql_type in columns] == list(SQL_TYPES.items())
 
 
-def test_a_sasl_source_names_the_password_secret_and_never_the_password(tmp_path, monkeypatch):
-    monkeypatch.setenv("SECMON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
+@pytest.mark.parametrize("protocol", ["PLAINTEXT", "SSL", "SASL_SSL"])
+def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, monkeypatch, protocol):
+    """Whatever the security, the source and the sink name the Kafka connection and hold nothing
+    else about the broker; secmon deploy puts TLS and SASL in the connection."""
+    monkeypatch.setenv("SECMON_KAFKA_SECURITY_PROTOCOL", protocol)
     monkeypatch.setenv("SECMON_KAFKA_SASL_MECHANISM", "SCRAM-SHA-256")
     monkeypatch.setenv("SECMON_KAFKA_SASL_USERNAME", "secmon")
     monkeypatch.setenv("SECMON_KAFKA_SASL_PASSWORD", "never-in-sql")
-    assert run_dbt(["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "-s", "website_logs_source",
-                    "--target-path", str(tmp_path), "--quiet"], None) == 0
-    source = next(tmp_path.rglob("website_logs_source.sql")).read_text()
-    assert "properties.security.protocol = 'SASL_SSL'" in source
-    assert "properties.sasl.mechanism = 'SCRAM-SHA-256'" in source
-    assert "properties.sasl.username = 'secmon'" in source
-    assert "properties.sasl.password = secret secmon_kafka_sasl_password" in source
-    assert not any(b"never-in-sql" in path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "broker.example.com:9093")
+    assert run_dbt(["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path",
+                    str(tmp_path), "--quiet", "-s", "website_logs_source", "security_alerts_sink"], None) == 0
+    for name in ("website_logs_source", "security_alerts_sink"):
+        ddl = next(tmp_path.rglob(f"{name}.sql")).read_text()
+        with_clause = ddl[ddl.index(") WITH (") if name == "website_logs_source" else ddl.index("WITH ("):]
+        assert "connection = public.secmon_kafka" in with_clause, name
+        assert "properties." not in with_clause, name
+    written = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
+    assert b"never-in-sql" not in written and b"broker.example.com" not in written
 
 
 def test_every_pattern_seed_entry_matches_text_built_from_it():

@@ -117,3 +117,41 @@ def test_postgres_restarted_under_a_running_stream_loses_nothing(own_stack):
     second = publish_mix(endpoints, seed=23, minutes=0.5, rate=400)
     assert proc.wait(120) == 0, proc.stderr.read()
     assert landed(endpoints) == (before + len(first) + len(second),) * 2
+
+
+@pytest.mark.parametrize("stored_before_cluster_ids", [False, True])
+def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_before_cluster_ids):
+    """The embedded broker keeps its log in memory: restarted, it is a new cluster with an empty log,
+    whose offsets restart at 0. The offsets stored for the old log must not skip the new events:
+    by their cluster id even once the new log has grown past them; without one (stored by an older
+    secmon), as soon as a fetch shows the log shorter than them."""
+    from secmon.engine.ingest import Ingester
+    from secmon.stack import topics
+    from secmon.stack.broker import EmbeddedBroker
+
+    state_dir, endpoints = own_stack
+    ingester = Ingester(endpoints)
+    before_restart = publish_mix(endpoints, seed=24, minutes=0.15, rate=400)
+    ingester.drain(idle_timeout_s=5)
+    ingester.close()
+    landed_before = landed(endpoints)[0]
+    if stored_before_cluster_ids:
+        with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+            cur.execute("update secmon.website_logs_source_offsets set cluster_id = null")
+        conn.close()
+
+    host, _, port = stack.read_state(state_dir)["kafka"]["address"].rpartition(":")
+    broker = EmbeddedBroker(state_dir, host, int(port))
+    broker.stop()
+    broker.start()
+    topics.ensure_topic(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
+    # Without cluster ids only a log shorter than the stored offsets can be told from the old one.
+    after_restart = publish_mix(endpoints, seed=25, minutes=0.05 if stored_before_cluster_ids else 0.3, rate=400)
+    assert (len(after_restart) < len(before_restart)) == stored_before_cluster_ids
+
+    ingester = Ingester(endpoints)
+    ingester.drain(idle_timeout_s=5)
+    ingester.close()
+    assert ingester.restarted_partitions == list(range(settings.DEFAULT_PARTITIONS))
+    assert landed(endpoints)[0] == landed_before + len(after_restart)
+    assert Ingester(endpoints).restarted_partitions == [], "the new offsets belong to the new cluster"

@@ -19,6 +19,7 @@ from producer.generate import Mix, plan
 from producer.publish import KafkaSink, publish
 from secmon import settings
 from secmon.dbt_runner import run_dbt
+from secmon.risingwave import RisingWave, ensure_kafka_connection
 
 URL = os.environ.get("SECMON_RISINGWAVE_URL")
 pytestmark = [
@@ -44,6 +45,10 @@ def risingwave():
         summary = publish(plan(MIX, START_MS, DURATION_MS),
                           KafkaSink(bootstrap, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
         assert summary.undelivered == 0
+        deployer = RisingWave.from_environment()
+        conn = deployer.connect()
+        ensure_kafka_connection(conn, deployer.schema)  # what `secmon deploy` does first
+        conn.close()
         assert run_dbt(["build", "-t", "risingwave", "--full-refresh"], None) == 0
         yield psycopg2.connect(URL), list(plan(MIX, START_MS, DURATION_MS).events())
 

@@ -108,3 +108,29 @@ def test_env_prints_exports_a_shell_can_eval(stack_env, endpoints):
                             '$SECMON_PG_USER $SECMON_PG_SCHEMA"'], capture_output=True, text=True, check=True)
     host_port_db = endpoints.pg_url.split("@")[1]
     assert shell.stdout.split() == [host_port_db, settings.PG_USER, settings.pg_schema()]
+
+
+def test_terminate_takes_a_zombie_for_gone():
+    """A process killed under a parent that does not reap it stays a zombie: `down` must not wait on it."""
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    from secmon.stack.processes import terminate
+
+    parent = subprocess.Popen([sys.executable, "-c", "import os, time\nif os.fork() == 0:\n    os._exit(0)\ntime.sleep(60)"])
+    try:
+        deadline = time.monotonic() + 10
+        while not (children := psutil.Process(parent.pid).children()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        zombie = children[0]
+        while zombie.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = time.monotonic()
+        terminate(zombie, timeout=5)
+        assert time.monotonic() - started < 1
+    finally:
+        parent.kill()
+        parent.wait()

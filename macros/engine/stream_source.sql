@@ -23,10 +23,7 @@ CREATE SOURCE IF NOT EXISTS {{ this }} (
         THEN {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
     END
 ) WITH (
-    {%- set properties = {'connector': 'kafka', 'topic': topic} -%}
-    {%- do properties.update(kafka_properties()) -%}
-    {%- do properties.update({'scan.startup.mode': var('kafka_startup_mode')}) -%}
-    {{- with_properties(properties) }}
+    {{- with_properties(kafka_with(topic, {'scan.startup.mode': var('kafka_startup_mode')})) }}
 ) FORMAT PLAIN ENCODE JSON
 {%- endmacro %}
 
@@ -46,12 +43,17 @@ create index if not exists {{ this.identifier }}__time on {{ this }} using brin 
 create index if not exists {{ this.identifier }}__{{ name }} on {{ this }} ({{ index.columns | join(', ') }})
     {%- if index.where %} where {{ index.where }}{% endif %};
 {%- endfor %}
+{#- cluster_id: the offsets are positions in that cluster's log; an in-memory broker restarted
+    under a new id starts an empty log, which is read from its beginning. Added by ALTER for tables
+    made before it existed. -#}
 create table if not exists {{ this.incorporate(path={"identifier": var('local_offsets_table')}) }} (
     topic text not null,
     kafka_partition integer not null,
     next_offset bigint not null,
+    cluster_id text,
     primary key (topic, kafka_partition)
 );
+alter table {{ this.incorporate(path={"identifier": var('local_offsets_table')}) }} add column if not exists cluster_id text;
 create table if not exists {{ pending_minutes() }} (
     minute timestamptz primary key
 );

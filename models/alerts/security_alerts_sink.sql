@@ -1,17 +1,11 @@
-{#- RisingWave only: every alert row to the `security_alerts` topic as JSON. The detections emit
-    on window close, so each alert is one row; sinks are at-least-once, so consumers drop repeats
-    by alert_id. On the local target `secmon stream` publishes the same JSON when the window closes. -#}
-{{ config(
-    enabled=(target.type == 'risingwave'),
-    materialized='sink',
-    connector='kafka',
-    connector_parameters={
-        'properties.bootstrap.server': var('kafka_bootstrap_servers'),
-        'topic': var('alerts_topic'),
-        'primary_key': 'alert_id',
-    },
-    data_format='plain',
-    data_encode='json',
-    format_parameters={'force_append_only': 'true'},
-) }}
-{{ ref('security_alerts') }}
+{#- RisingWave only: every alert row to the `security_alerts` topic as JSON, keyed by alert_id. The
+    detections emit on window close, so each alert is one row; sinks are at-least-once, so consumers
+    drop repeats by alert_id. The model is the whole CREATE SINK (dbt-risingwave runs a `sink` model
+    without `connector` as written) because its own sink DDL quotes every property and cannot name
+    the Kafka CONNECTION. On the local target `secmon stream` publishes the same JSON. -#}
+{{ config(enabled=(target.type == 'risingwave'), materialized='sink') }}
+CREATE SINK IF NOT EXISTS {{ this }} FROM {{ ref('security_alerts') }} WITH (
+    {{- with_properties(kafka_with(var('alerts_topic'), {'primary_key': 'alert_id'})) }}
+) FORMAT PLAIN ENCODE JSON (
+    force_append_only = 'true'
+)

@@ -4,10 +4,6 @@ events as (
     select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('window_size')) }} as windowed
 ),
 
-action_categories as (
-    select * from {{ ref('action_categories') }}
-),
-
 categorised_events as (
     select
         events.referrer,
@@ -15,7 +11,8 @@ categorised_events as (
         events.window_start,
         events.window_end
     from events
-    left join action_categories on action_categories.user_action = events.user_action
+    left join {{ ref('action_categories') }} {{ as_of_now() }} as action_categories
+        on action_categories.user_action = events.user_action
 )
 
 select

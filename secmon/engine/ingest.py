@@ -20,7 +20,7 @@ from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, pars
 from producer.kafka_client import consumer_settings
 from secmon import settings
 from secmon.errors import SecmonError
-from secmon.stack import Endpoints
+from secmon.stack import Endpoints, topics
 
 LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
 OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
@@ -81,16 +81,19 @@ class IngestTotals:
 
 
 def landing_table_exists(endpoints: Endpoints, schema: str = settings.PG_SCHEMA) -> bool:
+    """The landing tables exist in their current shape (the offsets' newest column, cluster_id, included)."""
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute("select to_regclass(%s) is not null", (f"{schema}.{OFFSETS_TABLE}",))
-        present = cur.fetchone()[0]
+        cur.execute("select count(*) from information_schema.columns "
+                    "where table_schema = %s and table_name = %s and column_name = 'cluster_id'",
+                    (schema, OFFSETS_TABLE))
+        present = cur.fetchone()[0] == 1
     conn.close()
     return present
 
 
 def ensure_landing_table(endpoints: Endpoints) -> None:
-    """Create the landing, offsets and rejects tables through dbt (the source model) if missing, in
-    the schema dbt builds into now (SECMON_PG_SCHEMA)."""
+    """Create the landing, offsets and rejects tables through dbt (the source model) if missing or
+    older than the model, in the schema dbt builds into now (SECMON_PG_SCHEMA)."""
     from secmon.dbt_runner import run_dbt
 
     if not landing_table_exists(endpoints, settings.pg_schema()):
@@ -114,6 +117,9 @@ class Ingester:
         self.conn = psycopg2.connect(endpoints.pg_url)
         self.consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, group_id=None,
                                       enable_auto_commit=False, **consumer_settings("secmon-ingest"))
+        self.cluster_id = topics.cluster_id(endpoints.bootstrap_servers)
+        # Partitions whose stored offsets pointed into a log that is gone, now read from its start.
+        self.restarted_partitions: list[int] = []
         self.partitions = self._assign()
         self._format_timestamp = TimestampFormatter()
 
@@ -126,21 +132,52 @@ class Ingester:
             raise SecmonError(f"topic {self.topic} does not exist at {self.endpoints.bootstrap_servers}")
         partitions = [TopicPartition(self.topic, number) for number in sorted(numbers)]
         self.consumer.assign(partitions)
+        self._seek_to_stored(partitions)
+        other_cluster = self.stored_offsets(of_other_clusters=True)
+        self._read_from_start([tp for tp in partitions if tp.partition in other_cluster])
+        return partitions
+
+    def _seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         stored = self.stored_offsets()
         for tp in partitions:
             if tp.partition in stored:
                 self.consumer.seek(tp, stored[tp.partition])
             else:
                 self.consumer.seek_to_beginning(tp)
-        return partitions
 
-    def stored_offsets(self) -> dict[int, int]:
+    def stored_offsets(self, of_other_clusters: bool = False) -> dict[int, int]:
+        """The next offset to read per partition. Rows stored before offsets named their cluster
+        count as this cluster's."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select kafka_partition, next_offset from {} where topic = %s")
-                        .format(self._table(OFFSETS_TABLE)), (self.topic,))
+            cur.execute(sql.SQL("select kafka_partition, next_offset from {} where topic = %s and "
+                                "coalesce(cluster_id = %s, true) <> %s")
+                        .format(self._table(OFFSETS_TABLE)), (self.topic, self.cluster_id, of_other_clusters))
             offsets = dict(cur.fetchall())
         self.conn.rollback()
         return offsets
+
+    def _read_from_start(self, partitions: list[TopicPartition]) -> None:
+        """These partitions' stored offsets point into a log that is gone: store offset 0 of this
+        cluster's log instead, and read it from there. The events landed before stay."""
+        if not partitions:
+            return
+        with self.conn.cursor() as cur:
+            execute_values(cur, sql.SQL(
+                "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
+                "on conflict (topic, kafka_partition) do update set next_offset = 0, cluster_id = excluded.cluster_id"
+            ).format(self._table(OFFSETS_TABLE)).as_string(cur),
+                [(self.topic, tp.partition, 0, self.cluster_id) for tp in partitions])
+        self.conn.commit()
+        for tp in partitions:
+            self.consumer.seek_to_beginning(tp)
+        self.restarted_partitions = sorted({*self.restarted_partitions, *(tp.partition for tp in partitions)})
+
+    def _past_their_log(self) -> list[TopicPartition]:
+        """Partitions positioned beyond the high watermark of their last fetch: the log they were
+        read from is gone, and this one has not grown back as far (an in-memory broker restarted
+        under a stored offset without a cluster id). Kafka itself would answer OFFSET_OUT_OF_RANGE."""
+        return [tp for tp in self.partitions
+                if (highwater := self.consumer.highwater(tp)) is not None and self.consumer.position(tp) > highwater]
 
     def newest_event_time(self):
         """The newest request_timestamp landed so far (None when empty): reads the whole table once."""
@@ -164,6 +201,7 @@ class Ingester:
         offsets together. Any bytes are safe: a message lands or is rejected with its reason."""
         records = self.consumer.poll(timeout_ms=timeout_ms, max_records=max_records or self.max_batch)
         result = BatchResult()
+        self._read_from_start(self._past_their_log())
         if not records:
             return result
         latest_ms = int(time.time() * 1000) + self.future_tolerance_ms
@@ -210,10 +248,11 @@ class Ingester:
                                                 "values %s").format(self._table(REJECTS_TABLE)).as_string(cur),
                                    rejects)
                 execute_values(cur, sql.SQL(
-                    "insert into {} (topic, kafka_partition, next_offset) values %s "
-                    "on conflict (topic, kafka_partition) do update set next_offset = excluded.next_offset"
+                    "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
+                    "on conflict (topic, kafka_partition) do update "
+                    "set next_offset = excluded.next_offset, cluster_id = excluded.cluster_id"
                 ).format(self._table(OFFSETS_TABLE)).as_string(cur),
-                    [(self.topic, partition, offset) for partition, offset in offsets.items()])
+                    [(self.topic, partition, offset, self.cluster_id) for partition, offset in offsets.items()])
                 if minutes:
                     execute_values(cur, sql.SQL(
                         "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
@@ -244,12 +283,7 @@ class Ingester:
         return refused
 
     def _rewind(self) -> None:
-        stored = self.stored_offsets()
-        for tp in self.partitions:
-            if tp.partition in stored:
-                self.consumer.seek(tp, stored[tp.partition])
-            else:
-                self.consumer.seek_to_beginning(tp)
+        self._seek_to_stored(self.partitions)
 
     def drain(self, idle_timeout_s: float = 30.0) -> IngestTotals:
         """Ingest until every partition is caught up; gives up after idle_timeout_s without progress."""

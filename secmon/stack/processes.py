@@ -60,13 +60,20 @@ def live_process(pid: int | None, marker: str) -> psutil.Process | None:
 
 
 def terminate(proc: psutil.Process, timeout: float = 10.0) -> None:
-    """SIGTERM, wait, then SIGKILL: returns once the process is gone."""
+    """SIGTERM, wait, then SIGKILL: returns once the process is gone (or a zombie: dead, waiting
+    for a parent that is not this process to reap it)."""
     try:
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout)
     except psutil.TimeoutExpired:
         proc.kill()
-        proc.wait(timeout)
+        try:
+            proc.wait(timeout)
+        except psutil.TimeoutExpired:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                raise SecmonError(f"process {proc.pid} ({proc.name()}) is still there after SIGKILL") from None
     except psutil.NoSuchProcess:
         pass
 

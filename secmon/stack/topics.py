@@ -36,6 +36,23 @@ def broker_answers(bootstrap_servers: str, timeout_ms: int = 2000) -> bool:
         admin.close()
 
 
+def cluster_id(bootstrap_servers: str, timeout_ms: int = 5000) -> str | None:
+    """The broker's cluster id: offsets are positions in one cluster's log and mean nothing in another's."""
+    admin = _admin(bootstrap_servers, timeout_ms)
+    try:
+        return admin.describe_cluster().get("cluster_id")
+    finally:
+        admin.close()
+
+
+def list_topics(bootstrap_servers: str, timeout_ms: int = 5000) -> set[str]:
+    admin = _admin(bootstrap_servers, timeout_ms)
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
 def ensure_topic(bootstrap_servers: str, topic: str, partitions: int) -> bool:
     """Create `topic` unless it exists; returns True when it was created."""
     admin = _admin(bootstrap_servers, 5000)

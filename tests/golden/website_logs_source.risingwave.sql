@@ -18,7 +18,7 @@ CREATE SOURCE IF NOT EXISTS "dev"."public"."website_logs_source" (
     END
 ) WITH (
     connector = 'kafka',
+    connection = public.secmon_kafka,
     topic = 'website_logs',
-    properties.bootstrap.server = 'message_queue:29092',
     scan.startup.mode = 'earliest'
 ) FORMAT PLAIN ENCODE JSON

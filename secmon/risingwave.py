@@ -1,0 +1,190 @@
+"""RisingWave in production: how secmon reaches it, its version, and the Kafka CONNECTION that the
+Kafka source and the alerts sink name.
+
+The connection holds everything about the broker: its address, TLS and SASL. The models say only
+`connection = <schema>.secmon_kafka` (dbt var kafka_connection), so no broker setting or credential
+is in a model, in dbt's target/ or in its logs. `secmon deploy` creates the connection from the
+environment. CREATE CONNECTION needs no licence (risingwave src/frontend/src/handler/create_connection.rs
+checks no feature), and sources and sinks take `connection = …` in their WITH clause
+(risingwave e2e_test/source_inline/connection/ddl.slt).
+
+The SASL password: RisingWave SECRETs are a premium feature that self-hosted RisingWave runs only
+with a licence key (docs.risingwave.com/sql/commands/sql-create-secret). With one, the connection
+names a secret. Without one, the connection holds the password itself: RisingWave keeps it in its
+catalog, where its users can read it (rw_catalog.rw_connections), but it stays out of dbt's files.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import NamedTuple
+
+import psycopg2
+from psycopg2 import sql
+
+from producer.kafka_client import (
+    ENV_SASL_MECHANISM,
+    ENV_SASL_PASSWORD,
+    ENV_SASL_USERNAME,
+    ENV_SECURITY_PROTOCOL,
+)
+from secmon import settings
+from secmon.errors import SecmonError
+
+# The models stream since 2.7.0 (PERCENTILE_CONT/DISC, risingwave#23172); 2.7.0-2.7.3 are
+# deprecated upstream, and later 2.7 releases fix a panic of force-append-only sinks whose
+# primary_key is not unique (risingwave#24367, fixed by #24373), which is the alerts sink's shape.
+MINIMUM_VERSION = (2, 7, 4)
+
+KAFKA_CONNECTION = settings.dbt_vars()["kafka_connection"]
+ENV_SOURCE_BOOTSTRAP = "SECMON_SOURCE_BOOTSTRAP_SERVERS"
+ENV_SOURCE_SSL_CA = "SECMON_SOURCE_KAFKA_SSL_CA_LOCATION"
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+
+
+class RisingWave(NamedTuple):
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    schema: str
+
+    @classmethod
+    def from_environment(cls) -> RisingWave:
+        """RisingWave as profiles.yml's `risingwave` target reaches it (SECMON_RISINGWAVE_*)."""
+        profile = settings.dbt_profile("risingwave")
+        return cls(profile["host"], int(profile["port"]), profile["user"], profile["pass"], profile["dbname"],
+                   profile["schema"])
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}/{self.database}"
+
+    def connect(self, user: str | None = None, password: str | None = None):
+        try:
+            conn = psycopg2.connect(host=self.host, port=self.port, user=user or self.user,
+                                    password=self.password if password is None else password,
+                                    dbname=self.database, connect_timeout=5)
+        except psycopg2.OperationalError as exc:
+            reason = str(exc).strip().splitlines()[0]
+            raise SecmonError(f"RisingWave at {self.address} is unreachable as {user or self.user} ({reason}): start "
+                              "it with `docker compose -p secmon -f deploy/docker-compose.yml up -d --wait` or set "
+                              "SECMON_RISINGWAVE_HOST/_PORT") from None
+        conn.autocommit = True
+        return conn
+
+
+def version(conn) -> tuple[str, tuple[int, ...] | None]:
+    """RisingWave's version string, and its numbers when it names a release."""
+    with conn.cursor() as cur:
+        cur.execute("select version()")
+        text = cur.fetchone()[0]
+    match = re.search(r"RisingWave-v?(\d+)\.(\d+)\.(\d+)", text)
+    return text.split(" (")[0], tuple(int(part) for part in match.groups()) if match else None
+
+
+def check_version(conn) -> str:
+    """The version, or SecmonError when it is older than MINIMUM_VERSION."""
+    text, numbers = version(conn)
+    minimum = ".".join(map(str, MINIMUM_VERSION))
+    if numbers is None:
+        raise SecmonError(f"{text} is not RisingWave: secmon deploys to RisingWave >= {minimum}")
+    if numbers < MINIMUM_VERSION:
+        raise SecmonError(f"RisingWave {'.'.join(map(str, numbers))} is older than {minimum}, which the models need: "
+                          "upgrade it (deploy/docker-compose.yml pins a good one)")
+    return f"{text} (>= {minimum})"
+
+
+def source_bootstrap_servers() -> str:
+    """The broker address as RisingWave reaches it (often not the address this host uses)."""
+    return os.environ.get(ENV_SOURCE_BOOTSTRAP) or os.environ.get(settings.ENV_BOOTSTRAP) or "localhost:9092"
+
+
+class SecretRef(NamedTuple):
+    name: str
+
+
+def kafka_connection_properties() -> dict[str, str]:
+    """Every setting of the Kafka connection but the SASL password, from the environment."""
+    properties = {"type": "kafka", "properties.bootstrap.server": source_bootstrap_servers()}
+    protocol = security_protocol()
+    if protocol == "PLAINTEXT":
+        return properties
+    properties["properties.security.protocol"] = protocol
+    if protocol.endswith("SSL") and os.environ.get(ENV_SOURCE_SSL_CA):
+        properties["properties.ssl.ca.location"] = os.environ[ENV_SOURCE_SSL_CA]
+    if protocol.startswith("SASL"):
+        missing = [name for name in (ENV_SASL_MECHANISM, ENV_SASL_USERNAME, ENV_SASL_PASSWORD) if not os.environ.get(name)]
+        if missing:
+            raise SecmonError(f"{ENV_SECURITY_PROTOCOL}={protocol} needs {', '.join(missing)}")
+        properties["properties.sasl.mechanism"] = os.environ[ENV_SASL_MECHANISM]
+        properties["properties.sasl.username"] = os.environ[ENV_SASL_USERNAME]
+    return properties
+
+
+def security_protocol() -> str:
+    protocol = os.environ.get(ENV_SECURITY_PROTOCOL, "PLAINTEXT").upper()
+    if protocol not in SECURITY_PROTOCOLS:
+        raise SecmonError(f"{ENV_SECURITY_PROTOCOL}={protocol!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
+    return protocol
+
+
+def quote(value: str) -> str:
+    """A SQL string literal (RisingWave's strings are standard: only the quote is doubled)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def connection_ddl(schema: str, properties: dict[str, str], password: SecretRef | str | None) -> str:
+    """CREATE CONNECTION for the models' Kafka connection; the password as a secret or a literal."""
+    options = [f"{key} = {quote(value)}" for key, value in properties.items()]
+    if isinstance(password, SecretRef):
+        options.append(f"properties.sasl.password = secret {schema}.{password.name}")
+    elif password is not None:
+        options.append(f"properties.sasl.password = {quote(password)}")
+    body = ",\n    ".join(options)
+    return f"CREATE CONNECTION IF NOT EXISTS {schema}.{KAFKA_CONNECTION} WITH (\n    {body}\n)"
+
+
+def ensure_kafka_connection(conn, schema: str) -> str:
+    """The Kafka connection the source and sink name; with SASL its password first becomes a
+    secret when RisingWave has a licence for them."""
+    properties = kafka_connection_properties()
+    with conn.cursor() as cur:
+        cur.execute("select 1 from rw_catalog.rw_connections c join rw_catalog.rw_schemas s on s.id = c.schema_id "
+                    "where c.name = %s and s.name = %s", (KAFKA_CONNECTION, schema))
+        if cur.fetchone() is not None:
+            # RisingWave has no ALTER CONNECTION: a password in a secret changes with ALTER SECRET.
+            secret = _store_password(conn, schema) if "properties.sasl.mechanism" in properties else None
+            return ("exists" + (f", password secret {secret.name} updated" if secret else "")
+                    + f"; to change its settings: DROP CONNECTION {schema}.{KAFKA_CONNECTION} CASCADE, then deploy")
+        password = _store_password(conn, schema) if "properties.sasl.mechanism" in properties else None
+        if password is None and "properties.sasl.mechanism" in properties:
+            password = os.environ[ENV_SASL_PASSWORD]
+        cur.execute(connection_ddl(schema, properties, password))
+    where = {SecretRef: "in a secret", str: "in the connection (no licence for secrets)"}.get(type(password), "")
+    return f"created: {security_protocol()} to {properties['properties.bootstrap.server']}" + (
+        f", password {where}" if where else "")
+
+
+def password_secret() -> str:
+    return f"{KAFKA_CONNECTION}_sasl_password"
+
+
+def _store_password(conn, schema: str) -> SecretRef | None:
+    """The SASL password as a RisingWave secret (meta backend); None when RisingWave has no licence."""
+    name = password_secret()
+    with conn.cursor() as cur:
+        cur.execute("select 1 from rw_catalog.rw_secrets c join rw_catalog.rw_schemas s on s.id = c.schema_id "
+                    "where c.name = %s and s.name = %s", (name, schema))
+        verb = "alter" if cur.fetchone() is not None else "create"
+        statement = sql.SQL(verb + " secret {}.{} with (backend = 'meta') as %s").format(
+            sql.Identifier(schema), sql.Identifier(name))
+        try:
+            cur.execute(statement, (os.environ[ENV_SASL_PASSWORD],))
+        except psycopg2.Error as exc:
+            if re.search(r"licen[cs]e|tier|premium|not available", str(exc), re.IGNORECASE):
+                return None
+            raise
+    return SecretRef(name)

@@ -1,0 +1,4 @@
+CREATE CONNECTION IF NOT EXISTS public.secmon_kafka WITH (
+    type = 'kafka',
+    properties.bootstrap.server = 'broker-1.example.com:9093,broker-2.example.com:9093'
+)
