@@ -161,3 +161,27 @@ def test_every_pattern_seed_entry_matches_text_built_from_it():
             else:
                 assert literal == entry, f"{name}: {entry!r} is literal text"
     assert "Black Hole" in patterns.load("bad_user_agents")
+
+
+def test_every_seed_lookup_is_a_temporal_join_on_risingwave(risingwave_sql):
+    """A regular streaming join with a seed keeps every event as state and retracts all history on
+    each seed reload; a process-time temporal join keeps nothing per event and rewrites nothing."""
+    seeds = {path.stem for path in (PROJECT_DIR / "seeds").glob("*.csv")}
+    looked_up = set()
+    for name, compiled in models_only(risingwave_sql).items():
+        for seed in seeds:
+            for match in re.finditer(rf'"dev"\."public"\."{seed}"(.{{0,40}})', compiled):
+                looked_up.add(name)
+                assert match[1].startswith(" FOR SYSTEM_TIME AS OF PROCTIME()"), f"{name} joins {seed}"
+    assert looked_up >= {"referrer_activity_summary", "status_code_analysis_summary"}
+
+
+def test_the_raw_events_view_keeps_only_the_newest_events_on_risingwave(risingwave_sql):
+    assert re.search(r"order by request_timestamp desc\s+limit 100\s*$", risingwave_sql["newest_events"])
+
+
+def test_counts_add_up_compares_closed_windows_only_on_risingwave(risingwave_sql):
+    tests = [sql for name, sql in risingwave_sql.items() if name.startswith("counts_add_up_")]
+    assert tests
+    for compiled in tests:
+        assert compiled.count("window_start < (select max(request_timestamp) from") == 2
