@@ -20,6 +20,7 @@ demo: $(INSTALLED)
 # The production stack in Docker (RisingWave, WarpStream playground, Grafana), end to end. The
 # secmon commands run as the compose file's `secmon` service, on the stack's network. Grafana and
 # deploy read the same SECMON_GRAFANA_PASSWORD (grafana_reader's), exported from here.
+# `doctor` may fail on views that have not caught up with the backfill yet: make goes on.
 GRAFANA_ADMIN_PASSWORD ?= admin
 SECMON_GRAFANA_PASSWORD ?= change-me
 export GRAFANA_ADMIN_PASSWORD SECMON_GRAFANA_PASSWORD
@@ -30,7 +31,7 @@ demo-docker: $(INSTALLED)
 	$(COMPOSE) run --rm secmon deploy --target risingwave \
 		--grafana-url http://grafana:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
 	$(COMPOSE) run --rm secmon produce --backfill --minutes 10
-	$(COMPOSE) run --rm secmon doctor --grafana-url http://grafana:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
+	-$(COMPOSE) run --rm secmon doctor --grafana-url http://grafana:3000 --user admin --password "$(GRAFANA_ADMIN_PASSWORD)"
 	@echo "Grafana: http://localhost:3000/d/secmon-security-detections (admin / $(GRAFANA_ADMIN_PASSWORD))"
 	@echo "RisingWave: psql -h localhost -p 4566 -U root dev; live traffic follows, Ctrl-C stops it"
 	$(COMPOSE) run --rm secmon produce --rate 100 --duration 0

@@ -151,21 +151,23 @@ def ensure_kafka_connection(conn, schema: str) -> str:
     """The Kafka connection the source and sink name; with SASL its password first becomes a
     secret when RisingWave has a licence for them."""
     properties = kafka_connection_properties()
+    sasl = "properties.sasl.mechanism" in properties
+    secret = _store_password(conn, schema) if sasl else None
     with conn.cursor() as cur:
         cur.execute("select 1 from rw_catalog.rw_connections c join rw_catalog.rw_schemas s on s.id = c.schema_id "
                     "where c.name = %s and s.name = %s", (KAFKA_CONNECTION, schema))
         if cur.fetchone() is not None:
-            # RisingWave has no ALTER CONNECTION: a password in a secret changes with ALTER SECRET.
-            secret = _store_password(conn, schema) if "properties.sasl.mechanism" in properties else None
+            # RisingWave has no ALTER CONNECTION; a password in a secret changed with ALTER SECRET above.
             return ("exists" + (f", password secret {secret.name} updated" if secret else "")
                     + f"; to change its settings: DROP CONNECTION {schema}.{KAFKA_CONNECTION} CASCADE, then deploy")
-        password = _store_password(conn, schema) if "properties.sasl.mechanism" in properties else None
-        if password is None and "properties.sasl.mechanism" in properties:
-            password = os.environ[ENV_SASL_PASSWORD]
+        password = secret or (os.environ[ENV_SASL_PASSWORD] if sasl else None)
         cur.execute(connection_ddl(schema, properties, password))
-    where = {SecretRef: "in a secret", str: "in the connection (no licence for secrets)"}.get(type(password), "")
-    return f"created: {security_protocol()} to {properties['properties.bootstrap.server']}" + (
-        f", password {where}" if where else "")
+    created = f"created: {security_protocol()} to {properties['properties.bootstrap.server']}"
+    if secret:
+        return f"{created}, password in secret {secret.name}"
+    if sasl:
+        return f"{created}, password in the connection (RisingWave has no licence for secrets)"
+    return created
 
 
 def password_secret() -> str:

@@ -137,3 +137,36 @@ def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_o
         finally:
             if proc.poll() is None:
                 proc.kill()
+
+
+LINE = ('203.0.113.9 - - [12/Mar/2024:10:00:00 +0000] "GET /products/{n} HTTP/1.1" 200 5120 '
+        '"https://www.example.com/" "Mozilla/5.0" 0.012\n')
+
+
+def test_the_parser_takes_a_poll_while_it_returns_a_large_one():
+    """Parsing runs one poll ahead: a second large poll submitted before the first one's result is
+    read must not leave both processes blocked on a full pipe."""
+    from secmon.follow import Parser
+
+    parser = Parser((), "auto")
+    try:
+        polls = [[LINE.format(n=n) for n in range(start, start + 40_000)] for start in (0, 40_000)]
+        for lines in polls:
+            parser.submit(lines)
+        first, second = parser.result(), parser.result()
+        assert len(first.messages) == len(second.messages) == 40_000
+        assert b"/products/39999" in first.messages[-1][1] and b"/products/40000" in second.messages[0][1]
+    finally:
+        parser.close()
+
+
+def test_a_dead_parser_is_a_one_line_error():
+    from secmon.errors import SecmonError
+    from secmon.follow import Parser
+
+    parser = Parser((), "auto")
+    os.kill(parser.child.pid, signal.SIGKILL)
+    parser.child.join()
+    with pytest.raises(SecmonError, match=r"^follow: the parser process exited with code -9$"):
+        parser.result()
+    parser.close()
