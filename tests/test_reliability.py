@@ -154,4 +154,6 @@ def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_befor
     ingester.close()
     assert ingester.restarted_partitions == list(range(settings.DEFAULT_PARTITIONS))
     assert landed(endpoints)[0] == landed_before + len(after_restart)
-    assert Ingester(endpoints).restarted_partitions == [], "the new offsets belong to the new cluster"
+    again = Ingester(endpoints)
+    again.close()
+    assert again.restarted_partitions == [], "the new offsets belong to the new cluster"
