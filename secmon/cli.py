@@ -527,8 +527,8 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
     endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
     ensure_landing_table(endpoints)
     ingester = Ingester(endpoints)
-    if ingester.restarted_partitions:
-        console.print(f"{settings.EVENTS_TOPIC} is a new log (the broker's cluster changed): read from its beginning")
+    if notice := ingester.restart_notice():
+        console.print(notice)
     try:
         if once:
             totals = ingester.drain()

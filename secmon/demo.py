@@ -42,9 +42,8 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
     console.rule("3. ingest, then dbt build (seeds, views, tests)")
     ensure_landing_table(endpoints)
     ingester = Ingester(endpoints)
-    if ingester.restarted_partitions:
-        console.print("the embedded broker started empty: its topic is read from the beginning, "
-                      "the events landed before stay")
+    if notice := ingester.restart_notice():
+        console.print(notice)
     totals = ingester.drain()
     ingester.close()
     console.print(f"ingested {totals.ingested:,} events ({totals.rejected} rejected) in {totals.seconds:.1f} s")

@@ -13,7 +13,6 @@ parser each cost tens of microseconds a line, and in one interpreter they would 
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
 import queue
@@ -21,7 +20,7 @@ import signal
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,7 +28,7 @@ from producer.event import EventEncoder
 from producer.follow import LogFollower, load_positions, save_positions
 from producer.publish import kafka_producer
 from producer.replay import MalformedLine, Networks, parse_line
-
+from secmon import status_file
 from secmon.errors import SecmonError
 
 
@@ -52,10 +51,7 @@ def status_path(state_dir: Path) -> Path:
 
 
 def read_status(state_dir: Path) -> dict | None:
-    try:
-        return json.loads(status_path(state_dir).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return status_file.read(status_path(state_dir))
 
 
 class Parsed(NamedTuple):
@@ -183,7 +179,7 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
                 status.lines_per_second = (status.lines - lines_at_last_status) / max(now - last_status, 1e-9) \
                     if last_status else 0.0
                 last_status, lines_at_last_status = now, status.lines
-                _write(state_dir, status)
+                status_file.write(status_path(state_dir), status)
             if not queued:
                 if stop_after_idle is not None and time.monotonic() - last_line_at > stop_after_idle:
                     break
@@ -202,12 +198,7 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
         producer.flush()
         producer.close()
         follower.close()
-        _write(state_dir, status)
+        status_file.write(status_path(state_dir), status)
     return status
 
 
-def _write(state_dir: Path, status: FollowStatus) -> None:
-    status.updated_at = time.time()
-    temporary = status_path(state_dir).with_suffix(".tmp")
-    temporary.write_text(json.dumps(asdict(status)))
-    os.replace(temporary, status_path(state_dir))

@@ -23,12 +23,7 @@ from typing import NamedTuple
 import psycopg2
 from psycopg2 import sql
 
-from producer.kafka_client import (
-    ENV_SASL_MECHANISM,
-    ENV_SASL_PASSWORD,
-    ENV_SASL_USERNAME,
-    ENV_SECURITY_PROTOCOL,
-)
+from producer.kafka_client import KafkaSettingsError, connection_settings
 from secmon import settings
 from secmon.errors import SecmonError
 
@@ -40,7 +35,6 @@ MINIMUM_VERSION = (2, 7, 4)
 KAFKA_CONNECTION = settings.dbt_vars()["kafka_connection"]
 ENV_SOURCE_BOOTSTRAP = "SECMON_SOURCE_BOOTSTRAP_SERVERS"
 ENV_SOURCE_SSL_CA = "SECMON_SOURCE_KAFKA_SSL_CA_LOCATION"
-SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 class RisingWave(NamedTuple):
@@ -107,28 +101,27 @@ class SecretRef(NamedTuple):
 
 
 def kafka_connection_properties() -> dict[str, str]:
-    """Every setting of the Kafka connection but the SASL password, from the environment."""
+    """Every setting of the Kafka connection but the SASL password, from the environment: the
+    security that every Kafka client of the project uses (kafka_client), as RisingWave names it."""
+    client = _client_security()
     properties = {"type": "kafka", "properties.bootstrap.server": source_bootstrap_servers()}
-    protocol = security_protocol()
-    if protocol == "PLAINTEXT":
+    protocol = client.get("security_protocol")
+    if protocol is None:
         return properties
     properties["properties.security.protocol"] = protocol
     if protocol.endswith("SSL") and os.environ.get(ENV_SOURCE_SSL_CA):
         properties["properties.ssl.ca.location"] = os.environ[ENV_SOURCE_SSL_CA]
-    if protocol.startswith("SASL"):
-        missing = [name for name in (ENV_SASL_MECHANISM, ENV_SASL_USERNAME, ENV_SASL_PASSWORD) if not os.environ.get(name)]
-        if missing:
-            raise SecmonError(f"{ENV_SECURITY_PROTOCOL}={protocol} needs {', '.join(missing)}")
-        properties["properties.sasl.mechanism"] = os.environ[ENV_SASL_MECHANISM]
-        properties["properties.sasl.username"] = os.environ[ENV_SASL_USERNAME]
+    if "sasl_mechanism" in client:
+        properties["properties.sasl.mechanism"] = client["sasl_mechanism"]
+        properties["properties.sasl.username"] = client["sasl_plain_username"]
     return properties
 
 
-def security_protocol() -> str:
-    protocol = os.environ.get(ENV_SECURITY_PROTOCOL, "PLAINTEXT").upper()
-    if protocol not in SECURITY_PROTOCOLS:
-        raise SecmonError(f"{ENV_SECURITY_PROTOCOL}={protocol!r} is not one of {', '.join(SECURITY_PROTOCOLS)}")
-    return protocol
+def _client_security() -> dict:
+    try:
+        return connection_settings()
+    except KafkaSettingsError as exc:
+        raise SecmonError(str(exc)) from None
 
 
 def quote(value: str) -> str:
@@ -160,9 +153,10 @@ def ensure_kafka_connection(conn, schema: str) -> str:
             # RisingWave has no ALTER CONNECTION; a password in a secret changed with ALTER SECRET above.
             return ("exists" + (f", password secret {secret.name} updated" if secret else "")
                     + f"; to change its settings: DROP CONNECTION {schema}.{KAFKA_CONNECTION} CASCADE, then deploy")
-        password = secret or (os.environ[ENV_SASL_PASSWORD] if sasl else None)
+        password = secret or (_client_security()["sasl_plain_password"] if sasl else None)
         cur.execute(connection_ddl(schema, properties, password))
-    created = f"created: {security_protocol()} to {properties['properties.bootstrap.server']}"
+    protocol = properties.get("properties.security.protocol", "PLAINTEXT")
+    created = f"created: {protocol} to {properties['properties.bootstrap.server']}"
     if secret:
         return f"{created}, password in secret {secret.name}"
     if sasl:
@@ -184,7 +178,7 @@ def _store_password(conn, schema: str) -> SecretRef | None:
         statement = sql.SQL(verb + " secret {}.{} with (backend = 'meta') as %s").format(
             sql.Identifier(schema), sql.Identifier(name))
         try:
-            cur.execute(statement, (os.environ[ENV_SASL_PASSWORD],))
+            cur.execute(statement, (_client_security()["sasl_plain_password"],))
         except psycopg2.Error as exc:
             if re.search(r"licen[cs]e|tier|premium|not available", str(exc), re.IGNORECASE):
                 return None

@@ -137,6 +137,14 @@ class Ingester:
         self._read_from_start([tp for tp in partitions if tp.partition in other_cluster])
         return partitions
 
+    def restart_notice(self) -> str | None:
+        """One line for the user when stored offsets pointed into a log that is gone."""
+        if not self.restarted_partitions:
+            return None
+        return (f"{self.topic} is a new log (an in-memory broker restarted?): partitions "
+                f"{', '.join(map(str, self.restarted_partitions))} are read from the beginning; "
+                "the events landed before stay")
+
     def _seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         stored = self.stored_offsets()
         for tp in partitions:

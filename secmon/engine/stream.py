@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
 import psycopg2
 
-from secmon import settings
+from secmon import settings, status_file
 from secmon.engine.alerts import AlertPublisher
 from secmon.engine.ingest import BatchResult, Ingester, ensure_landing_table
 from secmon.engine.refresh import Refresher, compile_views
@@ -60,10 +59,7 @@ def status_path(state_dir: Path) -> Path:
 
 
 def read_status(state_dir: Path) -> dict | None:
-    try:
-        return json.loads(status_path(state_dir).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return None
+    return status_file.read(status_path(state_dir))
 
 
 class Stream:
@@ -227,8 +223,4 @@ class Stream:
                        for offsets in self.status.partitions.values())
             self.status.lag_events = waiting + left
             self.status.lag_seconds = oldest_waited
-        self.status.updated_at = time.time()
-        path = status_path(self.state_dir)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(self.status)))
-        tmp.replace(path)
+        status_file.write(status_path(self.state_dir), self.status)
