@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN = $(VENV)/bin
 INSTALLED = $(VENV)/.installed
 
-.PHONY: demo demo-docker test test-quick install test-tools clean
+.PHONY: demo demo-docker test test-quick lint install test-tools clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,17 +36,25 @@ demo-docker: $(INSTALLED)
 	@echo "RisingWave: psql -h localhost -p 4566 -U root dev; live traffic follows, Ctrl-C stops it"
 	$(COMPOSE) run --rm secmon produce --rate 100 --duration 0
 
-# The test set-up: Debian's chromium and chromium-driver (the dashboards preview's browser test) and
-# docker-compose (validates deploy/docker-compose.yml; no Docker engine needed).
+# The test set-up: Debian packages the tests drive for real (scripts/ensure-test-tools lists them).
 test-tools:
 	./scripts/ensure-test-tools
 
-test: $(INSTALLED) test-tools
+# Python with ruff; the models with sqlfluff, as dbt compiles them for the local target (offline).
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	SECMON_STATE_DIR=target/lint-state $(BIN)/secmon dbt compile -t local --no-populate-cache --no-introspect \
+		--target-path target/lint --quiet
+	$(BIN)/sqlfluff lint target/lint/compiled --processes 2 --disable-progress-bar
+
+test: $(INSTALLED) lint test-tools
 	$(BIN)/python -m pytest
 
-# The edit loop: unit tests and the fast integration tests (under a minute); `make test` runs all.
-test-quick: $(INSTALLED) test-tools
-	$(BIN)/python -m pytest -m "not slow"
+# The edit loop, with nothing installed system-wide (no sudo): unit tests and the fast integration
+# tests; the slow ones and those that drive Debian's tools (marker `tools`) are left to `make test`.
+test-quick: $(INSTALLED)
+	$(BIN)/python -m pytest -m "not slow and not tools"
 
 clean:
 	-$(BIN)/secmon down

@@ -11,12 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
 from secmon import settings, stack
+from secmon.core.endpoints import recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import Ingester, ensure_landing_table
 from secmon.evaluate import Label, read_alerts, score
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
 
 START_MS = 1_706_184_000_000  # 2024-01-25T12:00:00Z
 
@@ -26,9 +27,11 @@ def run(mix: Mix, minutes: float, kafka_port: int, pg_port: int) -> tuple[dict, 
         state_dir = Path(tmp) / "state"
         stack.up(state_dir, stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port))
         try:
-            endpoints = stack.endpoints(state_dir)
+            endpoints = recorded_endpoints(state_dir)
             traffic = plan(mix, START_MS, int(minutes * 60_000))
-            summary = publish(traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
+            summary = publish(
+                traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)
+            )
             ensure_landing_table(endpoints)
             ingester = Ingester(endpoints)
             ingester.drain()
@@ -37,9 +40,11 @@ def run(mix: Mix, minutes: float, kafka_port: int, pg_port: int) -> tuple[dict, 
             if run_dbt(["build", "-t", "local", "--quiet"], endpoints) != 0:
                 raise SystemExit("dbt build failed")
             print(f"  {summary.events:,} events; dbt build {time.monotonic() - started:.0f} s")
-            labels = [Label(l.scenario, l.attacker_ip, l.target_username, l.first_event_ms, l.last_event_ms)
-                      for l in traffic.labels]
-            return score(labels, read_alerts(endpoints.pg_url, settings.PG_SCHEMA)), summary.events
+            labels = [
+                Label(t.scenario, t.attacker_ip, t.target_username, t.first_event_ms, t.last_event_ms)
+                for t in traffic.labels
+            ]
+            return score(labels, read_alerts(endpoints.pg_url, settings.pg_schema())), summary.events
         finally:
             stack.down(state_dir, purge=True)
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import psutil
 
-from producer.event import EventEncoder
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, kafka_producer, publish
 from secmon import stack
-from secmon.stack import topics
+from secmon.core import kafka_clients
+from secmon.core.endpoints import recorded_endpoints
+from secmon.core.events import EventEncoder
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, kafka_producer, publish
 
 START_MS = 1_706_184_000_000
 RATE = 1000  # normal events per simulated second
@@ -43,7 +44,7 @@ def raw_ceiling(bootstrap: str, events: int) -> float:
     traffic = plan(Mix(rate=RATE, seed=2), START_MS, minutes_for(events) * 60_000)
     encode = EventEncoder().encode
     payloads = [(event.ip_address.encode(), encode(event)) for event in traffic.events()]
-    topics.ensure_topic(bootstrap, "bench_raw", 3)
+    kafka_clients.ensure_topic(bootstrap, "bench_raw", 3)
     producer = kafka_producer(bootstrap)
     started = time.perf_counter()
     for key, value in payloads:
@@ -56,7 +57,7 @@ def raw_ceiling(bootstrap: str, events: int) -> float:
 
 def publish_rate(bootstrap: str, events: int, seed: int) -> tuple[float, int]:
     for topic in ("bench_events", "bench_labels"):
-        topics.ensure_topic(bootstrap, topic, 3)
+        kafka_clients.ensure_topic(bootstrap, topic, 3)
     traffic = plan(Mix(rate=RATE, seed=seed), START_MS, minutes_for(events) * 60_000)
     summary = publish(traffic, KafkaSink(bootstrap, "bench_events", "bench_labels"))
     return summary.rate, summary.undelivered
@@ -65,11 +66,19 @@ def publish_rate(bootstrap: str, events: int, seed: int) -> tuple[float, int]:
 def backfill_rss(state_dir: Path, events: int) -> tuple[list[float], list[float], float]:
     """Runs `secmon produce --backfill` as users do and samples the RSS (MB) of the command and of
     its generator process every half second."""
-    command = [str(Path(sys.executable).with_name("secmon")), "produce", "--backfill", "--rate", str(RATE),
-               "--minutes", str(minutes_for(events)), "--start", "2024-01-25T00:00:00Z"]
+    command = [
+        str(Path(sys.executable).with_name("secmon")),
+        "produce",
+        "--backfill",
+        "--rate",
+        str(RATE),
+        "--minutes",
+        str(minutes_for(events)),
+        "--start",
+        "2024-01-25T00:00:00Z",
+    ]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env={**os.environ, "SECMON_STATE_DIR": str(state_dir)},
-                            stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen(command, env={**os.environ, "SECMON_STATE_DIR": str(state_dir)}, stdout=subprocess.DEVNULL)
     main_rss, generator_rss = [], []
     watched = psutil.Process(proc.pid)
     while proc.poll() is None:
@@ -86,8 +95,10 @@ def backfill_rss(state_dir: Path, events: int) -> tuple[list[float], list[float]
 
 def flatness(samples: list[float]) -> str:
     tenth = max(1, len(samples) // 10)
-    return (f"first 10% max {max(samples[:tenth]):.0f} MB, last 10% max {max(samples[-tenth:]):.0f} MB, "
-            f"max {max(samples):.0f} MB")
+    return (
+        f"first 10% max {max(samples[:tenth]):.0f} MB, last 10% max {max(samples[-tenth:]):.0f} MB, "
+        f"max {max(samples):.0f} MB"
+    )
 
 
 def main() -> None:
@@ -103,16 +114,20 @@ def main() -> None:
         state_dir = Path(tmp) / "state"
         stack.up(state_dir, stack.StackOptions(kafka_port=29192, pg_port=25532))
         try:
-            bootstrap = stack.endpoints(state_dir).bootstrap_servers
+            bootstrap = recorded_endpoints(state_dir).bootstrap_servers
             ceiling = raw_ceiling(bootstrap, args.events // 2)
             published, undelivered = publish_rate(bootstrap, args.events // 2, seed=3)
             print(f"raw kafka-python ceiling (pre-serialized, same settings): {ceiling:,.0f} events/s")
-            print(f"generate + publish: {published:,.0f} events/s = {published / ceiling:.2f} x ceiling "
-                  f"(undelivered: {undelivered})")
+            print(
+                f"generate + publish: {published:,.0f} events/s = {published / ceiling:.2f} x ceiling "
+                f"(undelivered: {undelivered})"
+            )
 
             main_rss, generator_rss, seconds = backfill_rss(state_dir, args.rss_events)
-            print(f"`secmon produce --backfill` of {args.rss_events:,} events took {seconds:.0f} s; RSS of the "
-                  f"command: {flatness(main_rss)}; of its generator process: {flatness(generator_rss)}")
+            print(
+                f"`secmon produce --backfill` of {args.rss_events:,} events took {seconds:.0f} s; RSS of the "
+                f"command: {flatness(main_rss)}; of its generator process: {flatness(generator_rss)}"
+            )
         finally:
             stack.down(state_dir, purge=True)
 

@@ -36,8 +36,19 @@ def main() -> None:
         stack.up(state_dir, stack.StackOptions(kafka_port=29392, pg_port=25732))
         try:
             producer = subprocess.Popen(
-                [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", str(RATE), "--duration", "0",
-                 "--state-dir", str(state_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [
+                    str(Path(sys.executable).with_name("secmon")),
+                    "produce",
+                    "--rate",
+                    str(RATE),
+                    "--duration",
+                    "0",
+                    "--state-dir",
+                    str(state_dir),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             process = psutil.Process(producer.pid)
             started = time.monotonic()
             samples: list[tuple[float, float]] = []
@@ -51,10 +62,14 @@ def main() -> None:
             finally:
                 producer.terminate()
                 producer.wait(30)
-            first_minute = next(rss for minutes, rss in samples if minutes >= 1.0) if samples[-1][0] >= 1 else samples[0][1]
-            print(f"realtime producer at {RATE:,} events/s for {args.minutes:g} min: RSS {first_minute:.0f} MB at 1 min, "
-                  f"{samples[-1][1]:.0f} MB at the end = {samples[-1][1] / first_minute:.2f} x, "
-                  f"peak {max(rss for _, rss in samples):.0f} MB")
+            first_minute = (
+                next(rss for minutes, rss in samples if minutes >= 1.0) if samples[-1][0] >= 1 else samples[0][1]
+            )
+            print(
+                f"realtime producer at {RATE:,} events/s for {args.minutes:g} min: RSS {first_minute:.0f} MB at 1 min, "
+                f"{samples[-1][1]:.0f} MB at the end = {samples[-1][1] / first_minute:.2f} x, "
+                f"peak {max(rss for _, rss in samples):.0f} MB"
+            )
         finally:
             stack.down(state_dir, purge=True)
 

@@ -25,13 +25,14 @@ from pathlib import Path
 import psutil
 import psycopg2
 
-from producer.event import TimestampFormatter
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
 from secmon import settings, stack
+from secmon.core.endpoints import recorded_endpoints
+from secmon.core.events import TimestampFormatter
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import LANDING_TABLE, Ingester, copy_row, ensure_landing_table
 from secmon.engine.stream import Stream
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
 
 LIVE_RATE = 2000
 OPEN_WINDOWS_MINUTES = 30  # account_takeover_window
@@ -47,13 +48,15 @@ def load_history(pg_url: str, rate: int, start_ms: int, end_ms: int) -> None:
     format_timestamp = TimestampFormatter()
     conn = psycopg2.connect(pg_url)
     buffer, count = io.BytesIO(), 0
-    columns = ("request_timestamp, ip_address, user_agent, url, http_method, status_code, response_time, referrer, "
-               "user_id, username, user_action, security_level, kafka_partition, kafka_offset")
+    columns = (
+        "request_timestamp, ip_address, user_agent, url, http_method, status_code, response_time, referrer, "
+        "user_id, username, user_action, security_level, kafka_partition, kafka_offset"
+    )
 
     def flush() -> None:
         buffer.seek(0)
         with conn.cursor() as cur:
-            cur.copy_expert(f"copy {settings.PG_SCHEMA}.{LANDING_TABLE} ({columns}) from stdin", buffer)
+            cur.copy_expert(f"copy {settings.pg_schema()}.{LANDING_TABLE} ({columns}) from stdin", buffer)
         conn.commit()
 
     for event in traffic.events():
@@ -69,17 +72,32 @@ def load_history(pg_url: str, rate: int, start_ms: int, end_ms: int) -> None:
 def add_history(endpoints, rate: int, start_ms: int, end_ms: int) -> float:
     """Loads history and rebuilds every view over it; returns seconds taken."""
     started = time.monotonic()
-    subprocess.run([sys.executable, __file__, "--load-history", str(rate), "--start-ms", str(start_ms),
-                    "--end-ms", str(end_ms), "--pg-url", endpoints.pg_url], check=True)
-    if run_dbt(["build", "-t", "local", "--quiet", "--resource-type", "seed", "--resource-type", "model"],
-               endpoints) != 0:
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--load-history",
+            str(rate),
+            "--start-ms",
+            str(start_ms),
+            "--end-ms",
+            str(end_ms),
+            "--pg-url",
+            endpoints.pg_url,
+        ],
+        check=True,
+    )
+    if (
+        run_dbt(["build", "-t", "local", "--quiet", "--resource-type", "seed", "--resource-type", "model"], endpoints)
+        != 0
+    ):
         raise SystemExit("dbt build failed")
     return time.monotonic() - started
 
 
 def history_size(endpoints) -> int:
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f"select count(*) from {settings.PG_SCHEMA}.{LANDING_TABLE}")
+        cur.execute(f"select count(*) from {settings.pg_schema()}.{LANDING_TABLE}")
         return cur.fetchone()[0]
 
 
@@ -113,16 +131,30 @@ class LiveRun:
         return self.backlog_growth_per_minute > 5 * self.rate
 
 
-def live(endpoints, state_dir: Path, rate: int, seconds: int, select: str | None = None,
-         users: int | None = None) -> LiveRun:
+def live(
+    endpoints, state_dir: Path, rate: int, seconds: int, select: str | None = None, users: int | None = None
+) -> LiveRun:
     """Realtime traffic at `rate` for `seconds`, streamed into the views: every event's
     produce → visible-in-every-view lag, the cycle times and the backlog. The clock starts at the
     first batch: a producer at a high rate first simulates a few minutes of sessions."""
     runner = Stream(endpoints, state_dir, select=select)  # compiled before the traffic starts
     producer = subprocess.Popen(
-        [str(Path(sys.executable).with_name("secmon")), "produce", "--rate", str(rate), "--duration", str(seconds),
-         "--attacks", "0", "--state-dir", str(state_dir), *(["--users", str(users)] if users else [])],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            str(Path(sys.executable).with_name("secmon")),
+            "produce",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(seconds),
+            "--attacks",
+            "0",
+            "--state-dir",
+            str(state_dir),
+            *(["--users", str(users)] if users else []),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     run = LiveRun(rate, peak_rss=rss_mb())
     started: float | None = None
 
@@ -149,13 +181,18 @@ def live(endpoints, state_dir: Path, rate: int, seconds: int, select: str | None
 
 
 def print_freshness(run: LiveRun, what: str, history: int) -> None:
-    print(f"freshness at {run.rate:,} events/s, {what}: {run.events:,} events over {history:,} of history: "
-          f"p50 {run.percentile(0.5):.2f} s, p95 {run.percentile(0.95):.2f} s, max {run.lags[-1]:.2f} s; "
-          f"median cycle {statistics.median(run.cycles):.2f} s (p95 = {run.percentile(0.95) / statistics.median(run.cycles):.1f} x); "
-          f"stream RSS peak {run.peak_rss:.0f} MB")
+    print(
+        f"freshness at {run.rate:,} events/s, {what}: {run.events:,} events over {history:,} of history: "
+        f"p50 {run.percentile(0.5):.2f} s, p95 {run.percentile(0.95):.2f} s, max {run.lags[-1]:.2f} s; "
+        f"median cycle {statistics.median(run.cycles):.2f} s "
+        f"(p95 = {run.percentile(0.95) / statistics.median(run.cycles):.1f} x); "
+        f"stream RSS peak {run.peak_rss:.0f} MB"
+    )
     slowest = sorted(((statistics.median(times), name) for name, times in run.view_seconds.items()), reverse=True)
-    print("  median refresh per view, slowest first (ms): "
-          + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest[:8]))
+    print(
+        "  median refresh per view, slowest first (ms): "
+        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest[:8])
+    )
 
 
 def ingest_alone(endpoints, events: int, end_ms: int) -> float:
@@ -185,7 +222,7 @@ def main() -> None:
         state_dir = Path(tmp) / "state"
         stack.up(state_dir, stack.StackOptions(kafka_port=29292, pg_port=25632))
         try:
-            endpoints = stack.endpoints(state_dir)
+            endpoints = recorded_endpoints(state_dir)
             ensure_landing_table(endpoints)
             now_ms = int(time.time() * 1000)
 
@@ -196,12 +233,17 @@ def main() -> None:
             # 2. The open windows, full: the last 30 minutes at the live rate.
             seconds = add_history(endpoints, LIVE_RATE, now_ms - OPEN_WINDOWS_MINUTES * 60_000, now_ms)
             history = history_size(endpoints)
-            print(f"(the last {OPEN_WINDOWS_MINUTES} minutes loaded at {LIVE_RATE:,} events/s and every view rebuilt "
-                  f"in {seconds:.0f} s: {history:,} events of history)")
+            print(
+                f"(the last {OPEN_WINDOWS_MINUTES} minutes loaded at {LIVE_RATE:,} events/s and every view rebuilt "
+                f"in {seconds:.0f} s: {history:,} events of history)"
+            )
 
             # 3. Freshness at 2,000 events/s.
-            print_freshness(live(endpoints, state_dir, LIVE_RATE, live_seconds, "ingest metrics"),
-                            "the seed's 5 views", history_size(endpoints))
+            print_freshness(
+                live(endpoints, state_dir, LIVE_RATE, live_seconds, "ingest metrics"),
+                "the seed's 5 views",
+                history_size(endpoints),
+            )
             print_freshness(live(endpoints, state_dir, LIVE_RATE, live_seconds), "all views", history_size(endpoints))
 
             # 4. The highest rate whose backlog does not grow, with every view.
@@ -210,15 +252,21 @@ def main() -> None:
                 rate = int(alone * share)
                 run = live(endpoints, state_dir, rate, live_seconds, users=5000)  # a quicker producer start
                 grew = run.backlog_grew
-                print(f"  {rate:,} events/s asked, {run.events / live_seconds:,.0f}/s delivered ({share:.2f} x ingest alone): backlog {run.backlog_growth_per_minute:+,.0f} events/min, "
-                      f"{'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
-                      f"{statistics.median(run.cycles):.2f} s")
+                print(
+                    f"  {rate:,} events/s asked, {run.events / live_seconds:,.0f}/s delivered "
+                    f"({share:.2f} x ingest alone): "
+                    f"backlog {run.backlog_growth_per_minute:+,.0f} events/min, "
+                    f"{'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
+                    f"{statistics.median(run.cycles):.2f} s"
+                )
                 if grew:
                     break
                 sustained = (rate, share)
             if sustained:
-                print(f"maximum sustainable rate with all views: >= {sustained[0]:,} events/s = "
-                      f"{sustained[1]:.2f} x ingest alone")
+                print(
+                    f"maximum sustainable rate with all views: >= {sustained[0]:,} events/s = "
+                    f"{sustained[1]:.2f} x ingest alone"
+                )
             else:
                 print("maximum sustainable rate with all views: below 0.1 x ingest alone")
             print(f"stream RSS at the end: {rss_mb():.0f} MB")

@@ -7,7 +7,8 @@ from secmon.manifest import detections
 # detection gets its panel, and with a high severity its alert rule, with no edit here.
 detection_stats = [
     panels.stat(
-        detection.name.replace("_", " ").capitalize(), color=panels.SEVERITY_COLORS[detection.severity],
+        detection.name.replace("_", " ").capitalize(),
+        color=panels.SEVERITY_COLORS[detection.severity],
         description=f"Severity {detection.severity}. {detection.description}",
         sql=f"select count(*) as alerts from {detection.name} where $__timeFilter(window_start)",
     )
@@ -22,7 +23,9 @@ dashboard = panels.secmon_dashboard(
     panels=[
         *detection_stats,
         panels.time_series(
-            "Alerts over time by detection", width=24, bars=True,
+            "Alerts over time by detection",
+            width=24,
+            bars=True,
             description="Alerts per window start, stacked by detection (security_alerts).",
             sql="""
 select window_start as time, detection as metric, count(*) as alerts
@@ -33,7 +36,9 @@ order by window_start, detection
 """,
         ),
         panels.bar_chart(
-            "Top attacking IPs", height=9, horizontal=True,
+            "Top attacking IPs",
+            height=9,
+            horizontal=True,
             description="IPs with the most alerts, and how many detections they tripped (security_alerts).",
             sql="""
 select entity as ip_address, count(*) as alerts, count(distinct detection) as detections
@@ -45,7 +50,9 @@ limit 10
 """,
         ),
         panels.bar_chart(
-            "Targeted accounts", height=9, horizontal=True,
+            "Targeted accounts",
+            height=9,
+            horizontal=True,
             description="Accounts named by alerts, and how many attacking IPs named them (security_alerts).",
             sql="""
 select target_username as account, count(*) as alerts, count(distinct entity) as attacking_ips
@@ -57,7 +64,9 @@ limit 10
 """,
         ),
         panels.table(
-            "Latest alerts", width=24, height=10,
+            "Latest alerts",
+            width=24,
+            height=10,
             description="The newest 50 alerts (security_alerts).",
             sql="""
 select window_start as time, severity, detection, entity_type, entity, target_username, event_count,

@@ -9,7 +9,9 @@ dashboard = panels.secmon_dashboard(
     tags=["website"],
     panels=[
         panels.table(
-            "Raw events", width=24, height=9,
+            "Raw events",
+            width=24,
+            height=9,
             description="The newest 100 events in the time range (newest_events).",
             sql="""
 select request_timestamp as time, ip_address, username, http_method, url, status_code, response_time,
@@ -21,7 +23,9 @@ limit 100
 """,
         ),
         panels.bar_chart(
-            "Referrer activity", height=9, stacked=True,
+            "Referrer activity",
+            height=9,
+            stacked=True,
             description="Visits per referrer by kind of action (referrer_activity_summary).",
             sql="""
 select referrer, sum(page_visits) as page_visits, sum(interactions) as interactions,
@@ -33,7 +37,8 @@ order by sum(referrer_visit_count) desc
 """,
         ),
         panels.table(
-            "User metrics", height=9,
+            "User metrics",
+            height=9,
             description="The busiest signed-in users over the time range (website_user_metrics).",
             sql="""
 select username, sum(total_requests) as requests, sum(total_errors) as errors, sum(login_count) as logins,
@@ -48,7 +53,8 @@ limit 20
 """,
         ),
         panels.time_series(
-            "Security levels", width=8,
+            "Security levels",
+            width=8,
             description="Requests per minute by security level (security_level_analysis_summary).",
             sql="""
 select window_start as time, security_level as metric, count_security_level as requests
@@ -58,7 +64,9 @@ order by window_start, security_level
 """,
         ),
         panels.bar_chart(
-            "Top five actions", width=8, horizontal=True,
+            "Top five actions",
+            width=8,
+            horizontal=True,
             description="The five most frequent actions of the newest window in the range (top_user_actions).",
             sql="""
 select user_action, count_user_activity as requests
@@ -68,7 +76,8 @@ order by action_rank
 """,
         ),
         panels.pie_chart(
-            "Status codes", width=8,
+            "Status codes",
+            width=8,
             description="Responses by status code over the time range (status_code_analysis_summary).",
             sql="""
 select cast(status_code as varchar) || ' ' || status_class as status, sum(count_status_code) as responses

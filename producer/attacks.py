@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 from urllib.parse import quote
 
-from . import patterns, site
-from .event import Event, iso_timestamp
+from secmon.core import pattern_seeds
+from secmon.core.events import Event, iso_timestamp
+
+from . import site
 from .site import HIGH, LOW, MEDIUM, Population, Site
 
 # Hosting and VPN ranges the attackers come from; normal visitors never use these first octets.
@@ -54,7 +56,9 @@ class AttackKit:
     def attacker_ip(self) -> str:
         while True:
             rng = self.rng
-            ip = f"{rng.choice(ATTACKER_FIRST_OCTETS)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            ip = (
+                f"{rng.choice(ATTACKER_FIRST_OCTETS)}.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(1, 255)}"
+            )
             if ip not in self._recent_ips:
                 self._recent_ips.append(ip)
                 return ip
@@ -65,9 +69,21 @@ class AttackKit:
     def browser(self) -> str:
         return site.random_browser_agent(self.rng)
 
-    def event(self, ts: int, ip: str, agent: str, url: str, method: str, status: int, action: str,
-              level: str, username: str | None = None, user_id: str | None = None,
-              referrer: str = "direct", median_ms: float = 80) -> Event:
+    def event(
+        self,
+        ts: int,
+        ip: str,
+        agent: str,
+        url: str,
+        method: str,
+        status: int,
+        action: str,
+        level: str,
+        username: str | None = None,
+        user_id: str | None = None,
+        referrer: str = "direct",
+        median_ms: float = 80,
+    ) -> Event:
         response_time = int(self.rng.lognormvariate(0, 0.5) * median_ms) + 1
         return Event(ts, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level)
 
@@ -87,8 +103,9 @@ def brute_force(kit: AttackKit, start_ms: int):
     """Many failed logins on one account from one IP (no success)."""
     ip, agent, victim = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS), kit.victim()
     stamps = kit.gaps(start_ms, kit.rng.randrange(40, 120), 400, 2500)
-    return [kit.event(ts, ip, agent, "/login", "POST", 401, "login", HIGH, victim.username, median_ms=240)
-            for ts in stamps], victim.username
+    return [
+        kit.event(ts, ip, agent, "/login", "POST", 401, "login", HIGH, victim.username, median_ms=240) for ts in stamps
+    ], victim.username
 
 
 def credential_stuffing(kit: AttackKit, start_ms: int):
@@ -110,66 +127,107 @@ def account_takeover(kit: AttackKit, start_ms: int):
     ip, agent, victim = kit.attacker_ip(), kit.browser(), kit.victim()
     failures = kit.rng.randrange(5, 9)
     stamps = kit.gaps(start_ms, failures + 1, 2000, 8000)
-    events = [kit.event(ts, ip, agent, "/login", "POST", 401, "login", HIGH, victim.username, median_ms=240)
-              for ts in stamps[:-1]]
-    events.append(kit.event(stamps[-1], ip, agent, "/login", "POST", 302, "login", HIGH, victim.username,
-                            victim.user_id, median_ms=240))
+    events = [
+        kit.event(ts, ip, agent, "/login", "POST", 401, "login", HIGH, victim.username, median_ms=240)
+        for ts in stamps[:-1]
+    ]
+    events.append(
+        kit.event(
+            stamps[-1], ip, agent, "/login", "POST", 302, "login", HIGH, victim.username, victim.user_id, median_ms=240
+        )
+    )
     ts = stamps[-1]
-    for url, method, action, level in (("/account/profile", "GET", "view_page", MEDIUM),
-                                       ("/account/settings", "POST", "submit_form", HIGH),
-                                       ("/account/documents", "GET", "download_file", HIGH)):
+    for url, method, action, level in (
+        ("/account/profile", "GET", "view_page", MEDIUM),
+        ("/account/settings", "POST", "submit_form", HIGH),
+        ("/account/documents", "GET", "download_file", HIGH),
+    ):
         ts += kit.rng.randrange(1500, 6000)
-        events.append(kit.event(ts, ip, agent, url, method, 200, action, level, victim.username, victim.user_id,
-                                referrer="internal"))
+        events.append(
+            kit.event(
+                ts, ip, agent, url, method, 200, action, level, victim.username, victim.user_id, referrer="internal"
+            )
+        )
     return events, victim.username
 
 
 def path_probing(kit: AttackKit, start_ms: int):
     """A burst of requests for admin panels and web shells that do not exist: 404s and 403s."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    candidates = [p for p in patterns.load("admin_interfaces") if p.startswith("/")]
-    candidates += ["/" + name for name in patterns.load("backdoors")]
+    candidates = [p for p in pattern_seeds.load("admin_interfaces") if p.startswith("/")]
+    candidates += ["/" + name for name in pattern_seeds.load("backdoors")]
     paths = kit.rng.sample(candidates, kit.rng.randrange(20, 60))
-    return [kit.event(ts, ip, agent, path, "GET", 403 if kit.rng.random() < 0.1 else 404, "view_page", LOW)
-            for ts, path in zip(kit.gaps(start_ms, len(paths), 100, 1500), paths)], None
+    return [
+        kit.event(ts, ip, agent, path, "GET", 403 if kit.rng.random() < 0.1 else 404, "view_page", LOW)
+        for ts, path in zip(kit.gaps(start_ms, len(paths), 100, 1500), paths)
+    ], None
 
 
 def sensitive_files(kit: AttackKit, start_ms: int):
     """Requests for leaked secrets and dumps: /.env, /.git/config, /backup.sql …"""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    suffixes = kit.rng.sample(patterns.load("sensitive_files"), kit.rng.randrange(8, 25))
-    paths = ["/" + s if s.startswith(".") else "/" + kit.rng.choice(("", "backup/", "db/", "old/")) + s
-             for s in suffixes]
+    suffixes = kit.rng.sample(pattern_seeds.load("sensitive_files"), kit.rng.randrange(8, 25))
+    paths = [
+        "/" + s if s.startswith(".") else "/" + kit.rng.choice(("", "backup/", "db/", "old/")) + s for s in suffixes
+    ]
     paths = [p if not p.startswith("/.sql") else "/dump" + p[1:] for p in paths]
-    return [kit.event(ts, ip, agent, path, "GET", 404 if kit.rng.random() < 0.85 else 403, "view_page", LOW)
-            for ts, path in zip(kit.gaps(start_ms, len(paths), 150, 2000), paths)], None
+    return [
+        kit.event(ts, ip, agent, path, "GET", 404 if kit.rng.random() < 0.85 else 403, "view_page", LOW)
+        for ts, path in zip(kit.gaps(start_ms, len(paths), 150, 2000), paths)
+    ], None
 
 
-def _query_probe(kit: AttackKit, start_ms: int, pattern_list: str, payloads: Callable[[str], str],
-                 path_choices: tuple[str, ...]):
+def _query_probe(
+    kit: AttackKit, start_ms: int, pattern_list: str, payloads: Callable[[str], str], path_choices: tuple[str, ...]
+):
     ip, agent = kit.attacker_ip(), kit.browser()
-    chosen = [kit.rng.choice(patterns.load(pattern_list)) for _ in range(kit.rng.randrange(15, 40))]
-    return [kit.event(ts, ip, agent, kit.rng.choice(path_choices) + payloads(pattern), "GET",
-                      kit.rng.choice((200, 200, 400, 500)), "navigate_page", LOW)
-            for ts, pattern in zip(kit.gaps(start_ms, len(chosen), 200, 2500), chosen)], None
+    chosen = [kit.rng.choice(pattern_seeds.load(pattern_list)) for _ in range(kit.rng.randrange(15, 40))]
+    return [
+        kit.event(
+            ts,
+            ip,
+            agent,
+            kit.rng.choice(path_choices) + payloads(pattern),
+            "GET",
+            kit.rng.choice((200, 200, 400, 500)),
+            "navigate_page",
+            LOW,
+        )
+        for ts, pattern in zip(kit.gaps(start_ms, len(chosen), 200, 2500), chosen)
+    ], None
 
 
 def sqli_probing(kit: AttackKit, start_ms: int):
     """SQL injection payloads in the query string."""
-    return _query_probe(kit, start_ms, "sqli_patterns", lambda p: f"1{p}{quote('--', safe='')}",
-                        ("/products?id=", "/search?q=shoes&page=", "/products?category=sale&sort="))
+    return _query_probe(
+        kit,
+        start_ms,
+        "sqli_patterns",
+        lambda p: f"1{p}{quote('--', safe='')}",
+        ("/products?id=", "/search?q=shoes&page=", "/products?category=sale&sort="),
+    )
 
 
 def xss_probing(kit: AttackKit, start_ms: int):
     """Script and markup injection in the query string."""
-    return _query_probe(kit, start_ms, "xss_patterns", lambda p: p + quote(" src=x onerror=alert(1)>", safe="%"),
-                        ("/search?q=", "/contact?name=", "/products?sort="))
+    return _query_probe(
+        kit,
+        start_ms,
+        "xss_patterns",
+        lambda p: p + quote(" src=x onerror=alert(1)>", safe="%"),
+        ("/search?q=", "/contact?name=", "/products?sort="),
+    )
 
 
 def path_traversal(kit: AttackKit, start_ms: int):
     """Directory traversal payloads in the query string."""
-    return _query_probe(kit, start_ms, "path_traversal", lambda p: "../../../.." + p if p.startswith("/") else p * 4 + "etc/passwd",
-                        ("/downloads?file=", "/static?path=", "/api/export?template="))
+    return _query_probe(
+        kit,
+        start_ms,
+        "path_traversal",
+        lambda p: "../../../.." + p if p.startswith("/") else p * 4 + "etc/passwd",
+        ("/downloads?file=", "/static?path=", "/api/export?template="),
+    )
 
 
 SCANNER_AGENTS = (
@@ -200,33 +258,49 @@ CRAWLER_AGENTS = (
 def bad_user_agent(kit: AttackKit, start_ms: int):
     """An SEO crawler or scraper of the bad agent list (MJ12bot, Exabot, 360Spider …) browsing the site."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(CRAWLER_AGENTS)
-    return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304)), "view_page", LOW)
-            for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)], None
+    return [
+        kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304)), "view_page", LOW)
+        for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)
+    ], None
 
 
 def scanner_user_agent(kit: AttackKit, start_ms: int):
     """A security scanner that announces itself in the User-Agent: sqlmap, Nikto, Nmap, masscan …"""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCANNER_AGENTS)
-    return [kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304, 404)), "view_page", LOW)
-            for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)], None
+    return [
+        kit.event(ts, ip, agent, kit.page(), "GET", kit.rng.choice((200, 200, 200, 304, 404)), "view_page", LOW)
+        for ts in kit.gaps(start_ms, kit.rng.randrange(10, 40), 300, 3000)
+    ], None
 
 
 def wordpress_brute_force(kit: AttackKit, start_ms: int):
     """Password guessing as real logs show it: POST /wp-login.php (or xmlrpc.php) answered 200, no user name."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS + (kit.browser(),))
     endpoint = kit.rng.choice(("/wp-login.php", "/wp-login.php", "/xmlrpc.php"))
-    return [kit.event(ts, ip, agent, endpoint, "POST", 200, "login", HIGH, median_ms=300)
-            for ts in kit.gaps(start_ms, kit.rng.randrange(40, 120), 400, 2500)], None
+    return [
+        kit.event(ts, ip, agent, endpoint, "POST", 200, "login", HIGH, median_ms=300)
+        for ts in kit.gaps(start_ms, kit.rng.randrange(40, 120), 400, 2500)
+    ], None
 
 
 def webshell_probing(kit: AttackKit, start_ms: int):
     """Requests for webshells someone else may have planted: /s72_Shell.php, /wp-content/uploads/c99.php …"""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    shells = kit.rng.sample(patterns.load("backdoors"), kit.rng.randrange(5, 30))
+    shells = kit.rng.sample(pattern_seeds.load("backdoors"), kit.rng.randrange(5, 30))
     folders = ("/", "/wp-content/uploads/", "/images/", "/wp-includes/", "/uploads/")
-    return [kit.event(ts, ip, agent, kit.rng.choice(folders) + shell.replace(" ", "%20"), "GET",
-                      404 if kit.rng.random() < 0.9 else 403, "view_page", LOW)
-            for ts, shell in zip(kit.gaps(start_ms, len(shells), 200, 2500), shells)], None
+    return [
+        kit.event(
+            ts,
+            ip,
+            agent,
+            kit.rng.choice(folders) + shell.replace(" ", "%20"),
+            "GET",
+            404 if kit.rng.random() < 0.9 else 403,
+            "view_page",
+            LOW,
+        )
+        for ts, shell in zip(kit.gaps(start_ms, len(shells), 200, 2500), shells)
+    ], None
 
 
 def exploit_probing(kit: AttackKit, start_ms: int):
@@ -234,13 +308,18 @@ def exploit_probing(kit: AttackKit, start_ms: int):
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
     events = []
     for ts in kit.gaps(start_ms, kit.rng.randrange(1, 6), 500, 5000):
-        signature = kit.rng.choice(patterns.load("exploit_signatures"))
+        signature = kit.rng.choice(pattern_seeds.load("exploit_signatures"))
         url, request_agent = signature, agent
         if signature.startswith(("${", "() {")):  # header injections: Log4Shell, Shellshock
-            url, request_agent = "/", signature + ("ldap://x.example/a}" if signature.startswith("$") else " :; }; /bin/id")
+            url, request_agent = (
+                "/",
+                signature + ("ldap://x.example/a}" if signature.startswith("$") else " :; }; /bin/id"),
+            )
         elif not signature.startswith("/"):
             url = "/index.php?q=" + signature.replace("#", "%23").replace(" ", "%20")
-        events.append(kit.event(ts, ip, request_agent, url, "GET", kit.rng.choice((400, 404, 404, 500)), "view_page", LOW))
+        events.append(
+            kit.event(ts, ip, request_agent, url, "GET", kit.rng.choice((400, 404, 404, 500)), "view_page", LOW)
+        )
     return events, None
 
 
@@ -248,18 +327,27 @@ def aggressive_crawling(kit: AttackKit, start_ms: int):
     """A scraper behind a browser's agent fetching pages, not assets, a few a second."""
     ip, agent = kit.attacker_ip(), kit.browser()
     count = kit.rng.randrange(150, 400)
-    return [kit.event(ts, ip, agent, kit.page(), "GET", 200, "view_page", LOW)
-            for ts in kit.gaps(start_ms, count, 150, 450)], None
+    return [
+        kit.event(ts, ip, agent, kit.page(), "GET", 200, "view_page", LOW) for ts in kit.gaps(start_ms, count, 150, 450)
+    ], None
 
 
 def open_proxy_probing(kit: AttackKit, start_ms: int):
     """Asking the server to relay: absolute-URL requests and CONNECT to other hosts."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    targets = (("GET", "http://www.google.com/"), ("GET", "http://azenv.net/"), ("CONNECT", "www.google.com:443"),
-               ("GET", "http://ip-api.com/json"), ("CONNECT", "api.ipify.org:443"), ("HEAD", "http://example.com/"))
+    targets = (
+        ("GET", "http://www.google.com/"),
+        ("GET", "http://azenv.net/"),
+        ("CONNECT", "www.google.com:443"),
+        ("GET", "http://ip-api.com/json"),
+        ("CONNECT", "api.ipify.org:443"),
+        ("HEAD", "http://example.com/"),
+    )
     chosen = kit.rng.sample(targets, kit.rng.randrange(1, 4))
-    return [kit.event(ts, ip, agent, url, method, kit.rng.choice((400, 404, 405)), "view_page", LOW)
-            for ts, (method, url) in zip(kit.gaps(start_ms, len(chosen), 500, 4000), chosen)], None
+    return [
+        kit.event(ts, ip, agent, url, method, kit.rng.choice((400, 404, 405)), "view_page", LOW)
+        for ts, (method, url) in zip(kit.gaps(start_ms, len(chosen), 500, 4000), chosen)
+    ], None
 
 
 def w00tw00t(kit: AttackKit, start_ms: int):
@@ -274,32 +362,57 @@ def request_flood(kit: AttackKit, start_ms: int):
     per_second = kit.rng.randrange(20, 60)
     count = per_second * kit.rng.randrange(60, 120)
     step = 1000 // per_second
-    return [kit.event(ts, ip, agent, kit.page(), "GET", 503 if kit.rng.random() < 0.2 else 200, "view_page", LOW)
-            for ts in kit.gaps(start_ms, count, max(1, step // 2), step * 3 // 2)], None
+    return [
+        kit.event(ts, ip, agent, kit.page(), "GET", 503 if kit.rng.random() < 0.2 else 200, "view_page", LOW)
+        for ts in kit.gaps(start_ms, count, max(1, step // 2), step * 3 // 2)
+    ], None
 
 
 def switching_user_agents(kit: AttackKit, start_ms: int):
     """One IP rotating through many browser identities to dodge per-agent limits."""
     ip = kit.attacker_ip()
     agents = list(site.DESKTOP_AGENTS + site.MOBILE_AGENTS)
-    agents += [f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-               f"Chrome/{kit.rng.randrange(100, 124)}.0.{kit.rng.randrange(1000, 6999)}.{kit.rng.randrange(10, 200)} "
-               f"Safari/537.36" for _ in range(40)]
+    agents += [
+        f"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        f"Chrome/{kit.rng.randrange(100, 124)}.0.{kit.rng.randrange(1000, 6999)}.{kit.rng.randrange(10, 200)} "
+        f"Safari/537.36"
+        for _ in range(40)
+    ]
     chosen = kit.rng.sample(agents, kit.rng.randrange(15, 40))
     stamps = kit.gaps(start_ms, len(chosen) * 2, 300, 2500)
-    return [kit.event(ts, ip, chosen[i // 2], kit.page(), "GET", 200, "view_page", LOW)
-            for i, ts in enumerate(stamps)], None
+    return [
+        kit.event(ts, ip, chosen[i // 2], kit.page(), "GET", 200, "view_page", LOW) for i, ts in enumerate(stamps)
+    ], None
 
 
-SCENARIOS: dict[str, Callable] = {fn.__name__: fn for fn in (
-    brute_force, credential_stuffing, account_takeover, path_probing, sensitive_files, sqli_probing,
-    xss_probing, path_traversal, bad_user_agent, request_flood, switching_user_agents, scanner_user_agent,
-    wordpress_brute_force, webshell_probing, exploit_probing, aggressive_crawling, open_proxy_probing, w00tw00t,
-)}
+SCENARIOS: dict[str, Callable] = {
+    fn.__name__: fn
+    for fn in (
+        brute_force,
+        credential_stuffing,
+        account_takeover,
+        path_probing,
+        sensitive_files,
+        sqli_probing,
+        xss_probing,
+        path_traversal,
+        bad_user_agent,
+        request_flood,
+        switching_user_agents,
+        scanner_user_agent,
+        wordpress_brute_force,
+        webshell_probing,
+        exploit_probing,
+        aggressive_crawling,
+        open_proxy_probing,
+        w00tw00t,
+    )
+}
 
 
 def attack(kit: AttackKit, scenario: str, start_ms: int) -> tuple[Label, list[Event]]:
     events, target = SCENARIOS[scenario](kit, start_ms)
-    label = Label(scenario, events[0].ip_address, target, events[0].request_timestamp,
-                  events[-1].request_timestamp, len(events))
+    label = Label(
+        scenario, events[0].ip_address, target, events[0].request_timestamp, events[-1].request_timestamp, len(events)
+    )
     return label, events

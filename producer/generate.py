@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Callable, Iterator
+
+from secmon.core.events import Event
 
 from . import site
 from .attacks import SCENARIOS, AttackKit, Label, attack
-from .event import Event
 from .traffic import NormalTraffic, merge_timeline
 
 MINUTE_MS = 60_000
@@ -67,13 +68,24 @@ class Plan:
         number = 0
         while number < count:
             slot_start = self.start_ms + number * slot_ms
-            starts = sorted((int(slot_start + rng.random() * slot_ms * ATTACK_START_SHARE), scenario)
-                            for scenario in self.mix.scenarios)
+            starts = sorted(
+                (int(slot_start + rng.random() * slot_ms * ATTACK_START_SHARE), scenario)
+                for scenario in self.mix.scenarios
+            )
             for start_ms, scenario in starts:
                 label, events = attack(kit, scenario, start_ms)
                 events = [event for event in events if event.request_timestamp < self.end_ms]
-                yield Label(label.scenario, label.attacker_ip, label.target_username, events[0].request_timestamp,
-                            events[-1].request_timestamp, len(events)), events
+                yield (
+                    Label(
+                        label.scenario,
+                        label.attacker_ip,
+                        label.target_username,
+                        events[0].request_timestamp,
+                        events[-1].request_timestamp,
+                        len(events),
+                    ),
+                    events,
+                )
             number += 1
 
     def _users(self) -> int:

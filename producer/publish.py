@@ -6,24 +6,21 @@ import heapq
 import itertools
 import json
 import multiprocessing
+import os
 import signal
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Protocol
+from typing import Protocol
 
-from kafka import KafkaProducer
+from secmon.core.children import die_with_parent
+from secmon.core.events import Event, EventEncoder
+from secmon.core.kafka_clients import kafka_producer
 
 from .attacks import Label
-from .event import Event, EventEncoder
 from .generate import Plan
-from .kafka_client import producer_settings
-
-
-def kafka_producer(bootstrap_servers: str, name: str = "secmon-producer") -> KafkaProducer:
-    """A producer tuned for throughput, with the environment's security and profile (kafka_client)."""
-    return KafkaProducer(bootstrap_servers=bootstrap_servers, **producer_settings(name))
 
 
 class Sink(Protocol):
@@ -45,8 +42,9 @@ class KafkaSink:
     MAX_PENDING = 50_000
     ACK_SAMPLE = 64
 
-    def __init__(self, bootstrap_servers: str, events_topic: str, labels_topic: str,
-                 labels_path: Path | None = None) -> None:
+    def __init__(
+        self, bootstrap_servers: str, events_topic: str, labels_topic: str, labels_path: Path | None = None
+    ) -> None:
         self.producer = kafka_producer(bootstrap_servers)
         self.events_topic, self.labels_topic = events_topic, labels_topic
         self.labels_file = open(labels_path, "ab") if labels_path else None
@@ -156,8 +154,10 @@ def _take(items: list) -> list:
     return taken
 
 
-def _encode_in_child(plan: Plan, conn) -> None:
+def _encode_in_child(plan: Plan, conn, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     labels: list[Label] = []
     for chunk in encode_chunks(plan.events(on_label=labels.append), labels):
         conn.send(chunk)
@@ -170,7 +170,7 @@ def _chunks_from_child(plan: Plan) -> Iterator[Chunk]:
     client do not share one interpreter (kafka-python's send path is the bottleneck)."""
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_encode_in_child, args=(plan, sender), daemon=True)
+    child = context.Process(target=_encode_in_child, args=(plan, sender, os.getpid()), daemon=True)
     child.start()
     sender.close()
     try:
@@ -182,14 +182,14 @@ def _chunks_from_child(plan: Plan) -> Iterator[Chunk]:
         child.join()
 
 
-def publish(plan: Plan, sink: Sink, realtime: bool = False,
-            progress: Callable[[int], None] | None = None) -> Summary:
+def publish(plan: Plan, sink: Sink, realtime: bool = False, progress: Callable[[int], None] | None = None) -> Summary:
     """Send every event of `plan` (key = ip_address) and each label once its attack's last event is out."""
     return send_chunks(_chunks_from_child(plan), sink, realtime, progress)
 
 
-def send_chunks(chunks: Iterable[Chunk], sink: Sink, realtime: bool = False,
-                progress: Callable[[int], None] | None = None) -> Summary:
+def send_chunks(
+    chunks: Iterable[Chunk], sink: Sink, realtime: bool = False, progress: Callable[[int], None] | None = None
+) -> Summary:
     """The sending loop. With `realtime`, each chunk waits until the wall clock reaches its first event."""
     summary = Summary()
     pending: list[tuple[int, int, Label]] = []  # heap of (last event ms, arrival number, label)

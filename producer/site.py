@@ -62,23 +62,66 @@ STATIC_ASSETS = (
 CATEGORIES = ("shoes", "jackets", "bags", "watches", "accessories", "sale", "new-in", "kids")
 SORTS = ("price", "-price", "popular", "newest")
 SEARCH_TERMS = (
-    "running+shoes", "rain+jacket", "leather+bag", "gift", "smart+watch", "socks", "wool+scarf",
-    "sneakers", "backpack", "sunglasses", "belt", "boots", "hoodie", "t-shirt", "trail", "yoga+mat",
-    "water+bottle", "cap", "gloves", "wallet", "umbrella", "jeans", "dress", "sandals",
+    "running+shoes",
+    "rain+jacket",
+    "leather+bag",
+    "gift",
+    "smart+watch",
+    "socks",
+    "wool+scarf",
+    "sneakers",
+    "backpack",
+    "sunglasses",
+    "belt",
+    "boots",
+    "hoodie",
+    "t-shirt",
+    "trail",
+    "yoga+mat",
+    "water+bottle",
+    "cap",
+    "gloves",
+    "wallet",
+    "umbrella",
+    "jeans",
+    "dress",
+    "sandals",
 )
 BLOG_SLUGS = tuple(
-    f"{a}-{b}" for a in ("how-to-choose", "care-guide", "best-of", "trends", "behind-the-scenes", "review")
+    f"{a}-{b}"
+    for a in ("how-to-choose", "care-guide", "best-of", "trends", "behind-the-scenes", "review")
     for b in ("running-shoes", "rain-gear", "leather", "watches", "winter", "travel", "gifts")
 )
-DOWNLOADS = tuple(f"{name}.pdf" for name in (
-    "size-guide", "catalogue-2024", "returns-form", "warranty", "care-instructions", "lookbook",
-    "press-kit", "terms", "privacy", "store-locations",
-))
+DOWNLOADS = tuple(
+    f"{name}.pdf"
+    for name in (
+        "size-guide",
+        "catalogue-2024",
+        "returns-form",
+        "warranty",
+        "care-instructions",
+        "lookbook",
+        "press-kit",
+        "terms",
+        "privacy",
+        "store-locations",
+    )
+)
 BUILD_IDS = ("3f9a1c", "b72e0d", "5c41aa")
 PRODUCT_COUNT = 500
 
-REFERRERS = (("google", 38), ("direct", 24), ("bing", 6), ("duckduckgo", 3), ("facebook", 7),
-             ("instagram", 6), ("twitter", 3), ("linkedin", 2), ("newsletter", 7), ("reddit", 4))
+REFERRERS = (
+    ("google", 38),
+    ("direct", 24),
+    ("bing", 6),
+    ("duckduckgo", 3),
+    ("facebook", 7),
+    ("instagram", 6),
+    ("twitter", 3),
+    ("linkedin", 2),
+    ("newsletter", 7),
+    ("reddit", 4),
+)
 
 DESKTOP_AGENTS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.6312.86 Safari/537.36",
@@ -105,13 +148,88 @@ CRAWLER_AGENTS = (
     ("Mozilla/5.0 (compatible; DuckDuckBot-Https/1.1; https://duckduckgo.com/duckduckbot)", "20.191.45.{}"),
 )
 
-FIRST_NAMES = ("john", "mary", "li", "amir", "sofia", "lucas", "emma", "noah", "olivia", "liam", "ava", "mateo",
-               "yuki", "priya", "omar", "chloe", "ivan", "fatima", "diego", "hana", "lena", "kofi", "sara", "tom")
-LAST_NAMES = ("doe", "smith", "chen", "khan", "garcia", "muller", "rossi", "kim", "nguyen", "silva", "kowalski",
-              "brown", "ito", "patel", "haddad", "dubois", "novak", "larsen", "okafor", "reyes", "weber", "costa")
+FIRST_NAMES = (
+    "john",
+    "mary",
+    "li",
+    "amir",
+    "sofia",
+    "lucas",
+    "emma",
+    "noah",
+    "olivia",
+    "liam",
+    "ava",
+    "mateo",
+    "yuki",
+    "priya",
+    "omar",
+    "chloe",
+    "ivan",
+    "fatima",
+    "diego",
+    "hana",
+    "lena",
+    "kofi",
+    "sara",
+    "tom",
+)
+LAST_NAMES = (
+    "doe",
+    "smith",
+    "chen",
+    "khan",
+    "garcia",
+    "muller",
+    "rossi",
+    "kim",
+    "nguyen",
+    "silva",
+    "kowalski",
+    "brown",
+    "ito",
+    "patel",
+    "haddad",
+    "dubois",
+    "novak",
+    "larsen",
+    "okafor",
+    "reyes",
+    "weber",
+    "costa",
+)
 # First octets of public, routed IPv4 space (residential and mobile carriers, clouds).
-PUBLIC_FIRST_OCTETS = (24, 31, 37, 46, 50, 62, 66, 68, 71, 73, 76, 81, 82, 86, 90, 92, 98, 104, 108, 109,
-                       151, 172, 174, 176, 178, 188, 203, 212, 217)
+PUBLIC_FIRST_OCTETS = (
+    24,
+    31,
+    37,
+    46,
+    50,
+    62,
+    66,
+    68,
+    71,
+    73,
+    76,
+    81,
+    82,
+    86,
+    90,
+    92,
+    98,
+    104,
+    108,
+    109,
+    151,
+    172,
+    174,
+    176,
+    178,
+    188,
+    203,
+    212,
+    217,
+)
 
 
 @dataclass(frozen=True)
@@ -160,8 +278,11 @@ def build_population(rng: random.Random, user_count: int) -> Population:
     _make_usernames_unique(users)
     # Search engines crawl from many addresses: their number grows with the site's traffic, so
     # that one crawler address sends about as much at any scale.
-    crawlers = [(ip_pattern.format(octet), agent) for agent, ip_pattern in CRAWLER_AGENTS
-                for octet in rng.sample(range(1, 255), max(1, user_count // 300))]
+    crawlers = [
+        (ip_pattern.format(octet), agent)
+        for agent, ip_pattern in CRAWLER_AGENTS
+        for octet in rng.sample(range(1, 255), max(1, user_count // 300))
+    ]
     anonymous = [(random_ip(rng), random_browser_agent(rng)) for _ in range(user_count // 2)]
     return Population(users, crawlers, anonymous)
 
@@ -183,9 +304,15 @@ def weighted_table(weighted: tuple[tuple[object, float], ...], resolution: int =
 
 # The values each path placeholder takes.
 PLACEHOLDER_VALUES = {
-    "product": tuple(range(1, PRODUCT_COUNT + 1)), "category": CATEGORIES, "sort": SORTS,
-    "term": SEARCH_TERMS, "page_number": (1, 1, 1, 2, 2, 3), "slug": BLOG_SLUGS, "download": DOWNLOADS,
-    "build": BUILD_IDS, "page": ("/", "/products", "/cart"),
+    "product": tuple(range(1, PRODUCT_COUNT + 1)),
+    "category": CATEGORIES,
+    "sort": SORTS,
+    "term": SEARCH_TERMS,
+    "page_number": (1, 1, 1, 2, 2, 3),
+    "slug": BLOG_SLUGS,
+    "download": DOWNLOADS,
+    "build": BUILD_IDS,
+    "page": ("/", "/products", "/cart"),
 }
 
 

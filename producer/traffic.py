@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 import random
 from collections import defaultdict
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
+
+from secmon.core.events import Event
 
 from . import site
-from .event import Event
 from .site import Endpoint, Population, Site
 
 # Seconds a visitor spends between two pages: log-normal, median 6 s, at most 5 minutes.
@@ -39,12 +40,33 @@ class NormalTraffic:
         mean_length = sum(len(probe.session(0)) for _ in range(sessions)) / sessions
         return cls(rng, population, rate / mean_length)
 
-    def _event(self, ts: int, ip: str, agent: str, endpoint: Endpoint, status: int, referrer: str,
-               user_id: str | None, username: str | None) -> Event:
+    def _event(
+        self,
+        ts: int,
+        ip: str,
+        agent: str,
+        endpoint: Endpoint,
+        status: int,
+        referrer: str,
+        user_id: str | None,
+        username: str | None,
+    ) -> Event:
         normal = self.normals[int(self.random() * NORMAL_TABLE_SIZE)]
         response_time = int(math.exp(endpoint.mu + endpoint.sigma * normal)) + 1
-        return Event(ts, ip, agent, self.url(endpoint), endpoint.method, status, response_time,
-                     referrer, user_id, username, endpoint.action, endpoint.security_level)
+        return Event(
+            ts,
+            ip,
+            agent,
+            self.url(endpoint),
+            endpoint.method,
+            status,
+            response_time,
+            referrer,
+            user_id,
+            username,
+            endpoint.action,
+            endpoint.security_level,
+        )
 
     def session(self, start_ms: int) -> list[Event]:
         roll = self.rng.random()
@@ -106,8 +128,13 @@ class NormalTraffic:
         return events
 
 
-def merge_timeline(traffic: NormalTraffic | None, start_ms: int, end_ms: float,
-                   scripted: Iterable[list[Event]] = (), warmup_ms: int = 0) -> Iterator[Event]:
+def merge_timeline(
+    traffic: NormalTraffic | None,
+    start_ms: int,
+    end_ms: float,
+    scripted: Iterable[list[Event]] = (),
+    warmup_ms: int = 0,
+) -> Iterator[Event]:
     """All events in [start_ms, end_ms) in time order: sessions arriving as a Poisson process from
     `start_ms - warmup_ms` (so that traffic is steady at `start_ms`), merged with `scripted` event
     lists (attacks), which come in order of their first event and are read only when the timeline

@@ -7,14 +7,17 @@ import math
 import shlex
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
-from producer.kafka_client import KafkaSettingsError
 from secmon import settings, stack
+from secmon.core.children import stop_on_sigterm
+from secmon.core.endpoints import postgres_url, resolve_endpoints
+from secmon.core.kafka_clients import KafkaSettingsError
 from secmon.errors import SecmonError
 
 console = Console()
@@ -32,21 +35,31 @@ class SecmonGroup(click.Group):
 
 def state_dir_option(fn):
     return click.option(
-        "--state-dir", type=click.Path(file_okay=False, path_type=Path), envvar=settings.ENV_STATE_DIR,
-        default=settings.DEFAULT_STATE_DIR, show_default=True,
+        "--state-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar=settings.ENV_STATE_DIR,
+        default=settings.DEFAULT_STATE_DIR,
+        show_default=True,
         help="Where the embedded services keep data, logs and pid files.",
     )(fn)
 
 
 def bootstrap_option(fn):
-    return click.option("--bootstrap-server", "bootstrap_servers", envvar=settings.ENV_BOOTSTRAP,
-                        help="Use this Kafka broker (host:port[,…]) instead of the embedded one.")(fn)
+    return click.option(
+        "--bootstrap-server",
+        "bootstrap_servers",
+        envvar=settings.ENV_BOOTSTRAP,
+        help="Use this Kafka broker (host:port[,…]) instead of the embedded one.",
+    )(fn)
 
 
 def endpoint_options(fn):
     fn = bootstrap_option(fn)
-    return click.option("--pg-url", envvar=settings.ENV_PG_URL,
-                        help="Use this PostgreSQL (postgresql://user@host:port/db) instead of the embedded one.")(fn)
+    return click.option(
+        "--pg-url",
+        envvar=settings.ENV_PG_URL,
+        help="Use this PostgreSQL (postgresql://user@host:port/db) instead of the embedded one.",
+    )(fn)
 
 
 def json_option(fn):
@@ -62,16 +75,17 @@ def cli():
 
     Example: secmon up && secmon status
     """
+    stop_on_sigterm()
 
 
 def _print_statuses(rows: list[stack.ComponentStatus], title: str) -> None:
     table = Table(title=title)
-    for column in ("component", "address", "pid", "health", "mode"):
+    for column in ("component", "address", "pid", "health", "mode", "clients authenticate"):
         table.add_column(column, overflow="fold")
     for row in rows:
         health = "[green]ok[/green]" if row.healthy else "[red]down[/red]"
         mode = row.action or ("embedded" if row.managed else "external")
-        table.add_row(row.component, row.address, str(row.pid or "-"), health, mode)
+        table.add_row(row.component, row.address, str(row.pid or "-"), health, mode, row.auth)
     console.print(table)
 
 
@@ -81,8 +95,12 @@ def _print_statuses(rows: list[stack.ComponentStatus], title: str) -> None:
 @click.option("--host", default=settings.DEFAULT_HOST, show_default=True, help="Address the embedded services bind.")
 @click.option("--kafka-port", default=settings.DEFAULT_KAFKA_PORT, show_default=True, help="Embedded broker port.")
 @click.option("--pg-port", default=settings.DEFAULT_PG_PORT, show_default=True, help="Embedded PostgreSQL port.")
-@click.option("--partitions", default=settings.DEFAULT_PARTITIONS, show_default=True,
-              help=f"Partitions of the `{settings.EVENTS_TOPIC}` topic when it is created.")
+@click.option(
+    "--partitions",
+    default=settings.DEFAULT_PARTITIONS,
+    show_default=True,
+    help=f"Partitions of the `{settings.EVENTS_TOPIC}` topic when it is created.",
+)
 def up(state_dir, bootstrap_servers, pg_url, host, kafka_port, pg_port, partitions):
     """Start the embedded broker and PostgreSQL (or use external ones) and create the topic and schema.
 
@@ -122,8 +140,12 @@ def status(state_dir, as_json):
     rows = stack.status(state_dir)
     stream_status, follow_status = read_status(state_dir), read_follow_status(state_dir)
     if as_json:
-        click.echo(json.dumps({"components": [stack.as_dict(row) for row in rows], "stream": stream_status,
-                               "follow": follow_status}, indent=2))
+        click.echo(
+            json.dumps(
+                {"components": [asdict(row) for row in rows], "stream": stream_status, "follow": follow_status},
+                indent=2,
+            )
+        )
         return
     if not rows and not follow_status:
         console.print(f"no stack recorded in {state_dir}: run `secmon up`")
@@ -141,22 +163,28 @@ def _process_header(name: str, status: dict) -> str:
     import psutil
 
     alive = psutil.pid_exists(status["pid"])
-    return (f"{name} (pid {status['pid']}, {'running' if alive else 'stopped'}, "
-            f"updated {time.time() - status['updated_at']:.0f} s ago)")
+    return (
+        f"{name} (pid {status['pid']}, {'running' if alive else 'stopped'}, "
+        f"updated {time.time() - status['updated_at']:.0f} s ago)"
+    )
 
 
 def _print_follow_status(status: dict) -> None:
-    console.print(f"{_process_header('follow', status)}: "
-                  f"{', '.join(status['files'])}: {status['lines']:,} lines, {status['published']:,} published, "
-                  f"{status['rejected']:,} rejected, {status['lines_per_second']:,.0f} lines/s, "
-                  f"lag {status['lag_seconds']:.1f} s")
+    console.print(
+        f"{_process_header('follow', status)}: "
+        f"{', '.join(status['files'])}: {status['lines']:,} lines, {status['published']:,} published, "
+        f"{status['rejected']:,} rejected, {status['lines_per_second']:,.0f} lines/s, "
+        f"lag {status['lag_seconds']:.1f} s"
+    )
 
 
 def _print_stream_status(status: dict) -> None:
-    console.print(f"{_process_header('stream', status)}: "
-                  f"{status['ingested']:,} events ingested, {status['rejected']:,} rejected, "
-                  f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms; "
-                  f"lag {status.get('lag_events', 0):,} events, {status.get('lag_seconds', 0.0):.1f} s")
+    console.print(
+        f"{_process_header('stream', status)}: "
+        f"{status['ingested']:,} events ingested, {status['rejected']:,} rejected, "
+        f"{status['batches']:,} batches, last refresh {status['last_refresh_seconds'] * 1000:.0f} ms; "
+        f"lag {status.get('lag_events', 0):,} events, {status.get('lag_seconds', 0.0):.1f} s"
+    )
     table = Table(title="consumer lag")
     for column in ("partition", "position", "high watermark", "lag"):
         table.add_column(column, justify="right")
@@ -174,12 +202,11 @@ def env(state_dir):
 
     Example: eval "$(secmon env)" && psql "$SECMON_PG_URL"
     """
-    for name, value in stack.endpoints(state_dir).environment().items():
+    for name, value in resolve_endpoints(state_dir).environment().items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
-                               "help_option_names": []})
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []})
 @state_dir_option
 @click.argument("dbt_args", nargs=-1, type=click.UNPROCESSED)
 def dbt(state_dir, dbt_args):
@@ -192,7 +219,7 @@ def dbt(state_dir, dbt_args):
     from secmon.dbt_runner import run_dbt
 
     try:
-        endpoints = stack.endpoints(state_dir)
+        endpoints = resolve_endpoints(state_dir)
     except SecmonError:
         endpoints = None  # e.g. `dbt compile -t risingwave` needs no local stack
     sys.exit(run_dbt(dbt_args, endpoints))
@@ -201,7 +228,7 @@ def dbt(state_dir, dbt_args):
 def _parse_start(value: str | None) -> int | None:
     if value is None:
         return None
-    from producer.event import parse_timestamp
+    from secmon.core.events import parse_timestamp
 
     try:
         return parse_timestamp(value)
@@ -209,21 +236,22 @@ def _parse_start(value: str | None) -> int | None:
         raise click.BadParameter(f"{value!r} is not an ISO-8601 timestamp", param_hint="--start") from None
 
 
-def _sink(state_dir: Path, bootstrap_servers: str | None, output: Path | None,
-          labels: Path | None):
-    from producer.publish import FileSink, KafkaSink
-    from secmon.stack import topics
+def _sink(state_dir: Path, bootstrap_servers: str | None, output: Path | None, labels: Path | None):
+    from secmon.core import endpoints, kafka_clients
+    from secmon.producer.publish import FileSink, KafkaSink
 
     if output is not None:
         return FileSink(output, labels or output.with_suffix(".labels.jsonl")), str(output)
-    servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
+    servers = endpoints.bootstrap_servers(state_dir, bootstrap_servers)
     for topic in (settings.EVENTS_TOPIC, settings.LABELS_TOPIC):
-        topics.ensure_topic(servers, topic, settings.DEFAULT_PARTITIONS)
+        kafka_clients.ensure_topic(servers, topic, settings.DEFAULT_PARTITIONS)
     if labels is None:
         state_dir.mkdir(parents=True, exist_ok=True)
         labels = state_dir / "labels.jsonl"
-    return (KafkaSink(servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels),
-            f"{settings.EVENTS_TOPIC} at {servers}")
+    return (
+        KafkaSink(servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels),
+        f"{settings.EVENTS_TOPIC} at {servers}",
+    )
 
 
 def _send_with_progress(send, expected: int | None, destination: str):
@@ -235,8 +263,13 @@ def _send_with_progress(send, expected: int | None, destination: str):
         TimeElapsedColumn,
     )
 
-    columns = [TextColumn("[bold]publishing"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]:>9,.0f} events/s"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("[bold]publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:>9,.0f} events/s"),
+        TimeElapsedColumn(),
+    ]
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("events", total=expected, rate=0.0)
 
@@ -252,31 +285,51 @@ def _send_with_progress(send, expected: int | None, destination: str):
     table.add_column("seconds", justify="right")
     table.add_column("events/s", justify="right")
     table.add_column("labels", justify="right")
-    table.add_row(f"{summary.events:,}", f"{summary.bytes / 1e6:,.1f}", f"{summary.seconds:,.1f}",
-                  f"{summary.rate:,.0f}", str(summary.labels))
+    table.add_row(
+        f"{summary.events:,}",
+        f"{summary.bytes / 1e6:,.1f}",
+        f"{summary.seconds:,.1f}",
+        f"{summary.rate:,.0f}",
+        str(summary.labels),
+    )
     console.print(table)
     if summary.per_scenario:
-        console.print("events per scenario: " + ", ".join(
-            f"{name} {count:,}" for name, count in summary.per_scenario.most_common()))
+        console.print(
+            "events per scenario: "
+            + ", ".join(f"{name} {count:,}" for name, count in summary.per_scenario.most_common())
+        )
     if summary.undelivered:
-        raise SecmonError(f"{summary.undelivered} of {summary.events + summary.labels} messages "
-                          f"could not be delivered to {destination}")
+        raise SecmonError(
+            f"{summary.undelivered} of {summary.events + summary.labels} messages "
+            f"could not be delivered to {destination}"
+        )
     return summary
 
 
 def log_options(fn):
     """How `replay` and `follow` read a log: its format and the proxies in front of the server."""
-    from producer.replay import FORMATS
+    from secmon.core.logs.formats import FORMATS
 
-    fn = click.option("--trusted-proxy", "trusted_proxies", multiple=True, metavar="CIDR",
-                      help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
-                           "client is the right-most X-Forwarded-For address that is not a trusted proxy.")(fn)
-    return click.option("--format", "log_format", type=click.Choice(FORMATS), default="auto", show_default=True,
-                        help="The log's format (clf: common, combined, vhost_combined); auto recognises each line's.")(fn)
+    fn = click.option(
+        "--trusted-proxy",
+        "trusted_proxies",
+        multiple=True,
+        metavar="CIDR",
+        help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
+        "client is the right-most X-Forwarded-For address that is not a trusted proxy.",
+    )(fn)
+    return click.option(
+        "--format",
+        "log_format",
+        type=click.Choice(FORMATS),
+        default="auto",
+        show_default=True,
+        help="The log's format (clf: common, combined, vhost_combined); auto recognises each line's.",
+    )(fn)
 
 
 def _trusted(trusted_proxies: tuple[str, ...]):
-    from producer.replay import trusted_networks
+    from secmon.core.logs.formats import trusted_networks
 
     try:
         return trusted_networks(trusted_proxies)
@@ -285,11 +338,16 @@ def _trusted(trusted_proxies: tuple[str, ...]):
 
 
 def sink_options(fn):
-    fn = click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Write events to this JSONL file instead of publishing.")(fn)
-    fn = click.option("--labels", type=click.Path(dir_okay=False, path_type=Path),
-                      help="Where labels go as JSONL (default: <state-dir>/labels.jsonl, "
-                           "or next to --output).")(fn)
+    fn = click.option(
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Write events to this JSONL file instead of publishing.",
+    )(fn)
+    fn = click.option(
+        "--labels",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Where labels go as JSONL (default: <state-dir>/labels.jsonl, or next to --output).",
+    )(fn)
     return bootstrap_option(state_dir_option(fn))
 
 
@@ -301,12 +359,29 @@ def sink_options(fn):
 @click.option("--minutes", default=10.0, show_default=True, help="Backfill: simulated minutes.")
 @click.option("--start", help="Backfill: first timestamp (ISO-8601; default: --minutes before now).")
 @click.option("--seed", default=1, show_default=True, help="Same seed and options → byte-identical output.")
-@click.option("--scenario", "scenarios", multiple=True,
-              help="Attack scenario to include (repeatable; default: all). See `secmon scenarios`.")
+@click.option(
+    "--scenario",
+    "scenarios",
+    multiple=True,
+    help="Attack scenario to include (repeatable; default: all). See `secmon scenarios`.",
+)
 @click.option("--attacks", type=int, help="Attacks per scenario (default: one per 10 minutes; 0: none).")
 @click.option("--users", type=int, help="Registered users (default: 20 per event/s of --rate).")
-def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfill, minutes, start, seed,
-            scenarios, attacks, users):
+def produce(
+    state_dir,
+    bootstrap_servers,
+    output,
+    labels,
+    rate,
+    duration,
+    backfill,
+    minutes,
+    start,
+    seed,
+    scenarios,
+    attacks,
+    users,
+):
     """Generate website traffic with labelled attacks and publish it to `website_logs`.
 
     Realtime (timestamps = now, steady --rate) by default, for --duration seconds or, with
@@ -316,9 +391,9 @@ def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfi
 
     Example: secmon produce --backfill --minutes 30 --start 2024-01-25T12:00:00Z --seed 7
     """
-    from producer.attacks import SCENARIOS
-    from producer.generate import Mix, plan
-    from producer.publish import publish
+    from secmon.producer.attacks import SCENARIOS
+    from secmon.producer.generate import Mix, plan
+    from secmon.producer.publish import publish
 
     if backfill:
         duration_ms = int(minutes * 60_000)
@@ -334,8 +409,9 @@ def produce(state_dir, bootstrap_servers, output, labels, rate, duration, backfi
         raise click.BadParameter(str(exc), param_hint="--scenario/--attacks") from None
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
     expected = None if duration_ms == math.inf else int(rate * duration_ms / 1000)
-    _send_with_progress(lambda progress: publish(traffic_plan, sink, realtime=not backfill, progress=progress),
-                        expected, destination)
+    _send_with_progress(
+        lambda progress: publish(traffic_plan, sink, realtime=not backfill, progress=progress), expected, destination
+    )
 
 
 @cli.command()
@@ -344,7 +420,7 @@ def scenarios():
 
     Example: secmon scenarios
     """
-    from producer.attacks import SCENARIOS
+    from secmon.producer.attacks import SCENARIOS
 
     for name, fn in SCENARIOS.items():
         console.print(f"[bold]{name}[/bold]: {fn.__doc__.strip().splitlines()[0]}")
@@ -355,8 +431,11 @@ def scenarios():
 @click.argument("log_file", type=click.File("r", encoding="utf-8", errors="surrogateescape"))
 @click.option("--retime", type=click.Choice(["now"]), help="Shift timestamps to start now and publish in realtime.")
 @click.option("--speed", default=1.0, show_default=True, help="With --retime now: replay this many times faster.")
-@click.option("--rejects", type=click.File("w", encoding="utf-8", errors="surrogateescape"),
-              help="Keep malformed lines in this file.")
+@click.option(
+    "--rejects",
+    type=click.File("w", encoding="utf-8", errors="surrogateescape"),
+    help="Keep malformed lines in this file.",
+)
 @log_options
 def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects, trusted_proxies, log_format):
     """Publish a real access log as events, each line's format recognised on its own.
@@ -367,8 +446,8 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
 
     Example: secmon replay /var/log/nginx/access.log --retime now --speed 10 --trusted-proxy 10.0.0.0/8
     """
-    from producer import replay as replaying
-    from producer.publish import encode_chunks, send_chunks
+    from secmon.core.logs import formats as replaying
+    from secmon.producer.publish import encode_chunks, send_chunks
 
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
@@ -377,14 +456,17 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
-    _send_with_progress(lambda progress: send_chunks(encode_chunks(events), sink, retime == "now", progress),
-                        None, destination)
+    _send_with_progress(
+        lambda progress: send_chunks(encode_chunks(events), sink, retime == "now", progress), None, destination
+    )
     console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
     for description in stats.first_rejects:
         console.print(f"  rejected {description}")
     if stats.rejected > len(stats.first_rejects):
-        console.print(f"  … and {stats.rejected - len(stats.first_rejects):,} more"
-                      + ("" if rejects else " (keep them with --rejects FILE)"))
+        console.print(
+            f"  … and {stats.rejected - len(stats.first_rejects):,} more"
+            + ("" if rejects else " (keep them with --rejects FILE)")
+        )
 
 
 @cli.command()
@@ -403,23 +485,27 @@ def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, log
 
     Example: secmon follow /var/log/nginx/access.log --bootstrap-server warpstream:9092
     """
+    from secmon.core import endpoints, kafka_clients
     from secmon.follow import follow as run_follow
-    from secmon.stack import topics
 
     trusted = _trusted(trusted_proxies)
-    servers = stack.bootstrap_servers(state_dir, bootstrap_servers)
-    topics.ensure_topic(servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
+    servers = endpoints.bootstrap_servers(state_dir, bootstrap_servers)
+    kafka_clients.ensure_topic(servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
     console.print(f"following {', '.join(map(str, paths))} → {settings.EVENTS_TOPIC} at {servers} (Ctrl-C stops)")
-    result = run_follow(list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds,
-                        log_format=log_format)
+    result = run_follow(
+        list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds, log_format=log_format
+    )
     console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 
 
 @cli.command(name="eval")
 @state_dir_option
 @endpoint_options
-@click.option("--labels", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The producer's labels (default: <state-dir>/labels.jsonl).")
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The producer's labels (default: <state-dir>/labels.jsonl).",
+)
 @json_option
 def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
     """Score the detections against the producer's labels: precision and recall per scenario.
@@ -435,8 +521,8 @@ def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
     labels_path = labels or state_dir / "labels.jsonl"
     if not labels_path.exists():
         raise SecmonError(f"no labels at {labels_path}: run `secmon produce` first or give --labels")
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
-    result = score(read_labels(labels_path), read_alerts(endpoints.pg_url, settings.PG_SCHEMA))
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
+    result = score(read_labels(labels_path), read_alerts(endpoints.pg_url, settings.pg_schema()))
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -444,8 +530,12 @@ def evaluate(state_dir, bootstrap_servers, pg_url, labels, as_json):
     for column in ("scenario", "labels", "alerts", "precision", "recall"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for row in result["scenarios"]:
-        table.add_row(row["scenario"], str(row["labels"]), str(row["alerts"]),
-                      *("-" if row[key] is None else f"{row[key]:.2f}" for key in ("precision", "recall")))
+        table.add_row(
+            row["scenario"],
+            str(row["labels"]),
+            str(row["alerts"]),
+            *("-" if row[key] is None else f"{row[key]:.2f}" for key in ("precision", "recall")),
+        )
     console.print(table)
     console.print(f"alerts on normal traffic: {result['alerts_on_normal_traffic']}")
 
@@ -463,10 +553,10 @@ def summary(state_dir, bootstrap_servers, pg_url, rows):
     """
     from secmon.report import alerts_table, latest_window_tables
 
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
-    for table in latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=rows):
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
+    for table in latest_window_tables(endpoints.pg_url, settings.pg_schema(), rows_per_view=rows):
         console.print(table)
-    console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
+    console.print(alerts_table(endpoints.pg_url, settings.pg_schema()))
 
 
 @cli.command()
@@ -481,7 +571,7 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
     """
     from secmon.engine.alerts import read_topic
 
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
     seen = set()
     try:
         for raw in read_topic(endpoints.bootstrap_servers, settings.ALERTS_TOPIC, follow=follow):
@@ -493,9 +583,13 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
                 click.echo(raw.decode())
                 continue
             target = f" → {alert['target_username']}" if alert["target_username"] else ""
-            console.print(f"{alert['window_start'][:19]}  [bold]{alert['severity']:<8}[/bold] {alert['detection']:<24} "
-                          f"{alert['entity']}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
-                          f"distinct; e.g. {alert['example']})", markup=True, highlight=False)
+            console.print(
+                f"{alert['window_start'][:19]}  [bold]{alert['severity']:<8}[/bold] {alert['detection']:<24} "
+                f"{alert['entity']}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
+                f"distinct; e.g. {alert['example']})",
+                markup=True,
+                highlight=False,
+            )
     except KeyboardInterrupt:
         pass
 
@@ -524,7 +618,7 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
     """
     from secmon.engine.ingest import Ingester, ensure_landing_table
 
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
     ensure_landing_table(endpoints)
     ingester = Ingester(endpoints)
     if notice := ingester.restart_notice():
@@ -532,9 +626,11 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
     try:
         if once:
             totals = ingester.drain()
-            console.print(f"ingested {totals.ingested:,} events, rejected {totals.rejected:,}, "
-                          f"in {totals.batches} batches, {totals.seconds:.1f} s "
-                          f"({totals.ingested / max(totals.seconds, 1e-9):,.0f} events/s)")
+            console.print(
+                f"ingested {totals.ingested:,} events, rejected {totals.rejected:,}, "
+                f"in {totals.batches} batches, {totals.seconds:.1f} s "
+                f"({totals.ingested / max(totals.seconds, 1e-9):,.0f} events/s)"
+            )
             return
         console.print(f"ingesting {settings.EVENTS_TOPIC} continuously; Ctrl-C stops")
         while True:
@@ -550,8 +646,12 @@ def ingest(state_dir, bootstrap_servers, pg_url, once):
 @cli.command()
 @state_dir_option
 @endpoint_options
-@click.option("--max-batch", default=50_000, show_default=True,
-              help="Most events per poll (one transaction); a cycle takes every event pending.")
+@click.option(
+    "--max-batch",
+    default=50_000,
+    show_default=True,
+    help="Most events per poll (one transaction); a cycle takes every event pending.",
+)
 @click.option("--exit-when-idle", type=float, help="Stop after this many seconds without events.")
 @click.option("--quiet", is_flag=True, help="No line per batch.")
 @click.option("--select", help="Keep only these views up to date (dbt selection syntax, e.g. `metrics`).")
@@ -566,15 +666,17 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
     """
     from secmon.engine.stream import Stream
 
-    endpoints = stack.endpoints(state_dir, bootstrap_servers, pg_url)
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
     runner = Stream(endpoints, state_dir, max_batch, select=select)
 
     def report(batch) -> None:
         if not quiet:
-            console.print(f"{batch.ingested:>7,} events, {batch.rejected} rejected | ingest "
-                          f"{batch.ingest_seconds * 1000:>5.0f} ms, refresh {batch.refresh_seconds * 1000:>5.0f} ms | "
-                          f"freshness p50 {batch.freshness_p50:.2f} s, max {batch.freshness_max:.2f} s | "
-                          f"lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s")
+            console.print(
+                f"{batch.ingested:>7,} events, {batch.rejected} rejected | ingest "
+                f"{batch.ingest_seconds * 1000:>5.0f} ms, refresh {batch.refresh_seconds * 1000:>5.0f} ms | "
+                f"freshness p50 {batch.freshness_p50:.2f} s, max {batch.freshness_max:.2f} s | "
+                f"lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s"
+            )
 
     console.print(f"streaming {settings.EVENTS_TOPIC} into {len(runner.views)} views; Ctrl-C stops")
     runner.run(report, idle_exit_after=exit_when_idle)
@@ -599,8 +701,15 @@ def demo(state_dir, backfill_minutes, rate, duration, seed, kafka_port, pg_port)
     """
     from secmon.demo import run_demo
 
-    run_demo(console, state_dir, backfill_minutes, rate, duration, seed,
-             stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port))
+    run_demo(
+        console,
+        state_dir,
+        backfill_minutes,
+        rate,
+        duration,
+        seed,
+        stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port),
+    )
 
 
 @cli.group()
@@ -612,8 +721,9 @@ def dashboards():
 
 
 def build_dir_option(default: Path, help_text: str):
-    return click.option("--output", type=click.Path(file_okay=False, path_type=Path), default=default,
-                        show_default=True, help=help_text)
+    return click.option(
+        "--output", type=click.Path(file_okay=False, path_type=Path), default=default, show_default=True, help=help_text
+    )
 
 
 @dashboards.command(name="build")
@@ -633,13 +743,21 @@ def dashboards_build(output):
 
 def grafana_options(required: bool):
     def decorate(fn):
-        fn = click.option("--datasource-uid", default="secmon-risingwave", show_default=True,
-                          help="The datasource the alert rules query.")(fn)
-        fn = click.option("--password", envvar="GRAFANA_PASSWORD", help="Basic auth password (env GRAFANA_PASSWORD).")(fn)
+        fn = click.option(
+            "--datasource-uid",
+            default="secmon-risingwave",
+            show_default=True,
+            help="The datasource the alert rules query.",
+        )(fn)
+        fn = click.option("--password", envvar="GRAFANA_PASSWORD", help="Basic auth password (env GRAFANA_PASSWORD).")(
+            fn
+        )
         fn = click.option("--user", envvar="GRAFANA_USER", help="Basic auth instead of a token (env GRAFANA_USER).")(fn)
         fn = click.option("--token", envvar="GRAFANA_TOKEN", help="A service account token (env GRAFANA_TOKEN).")(fn)
-        return click.option("--grafana-url", envvar="GRAFANA_URL", required=required,
-                            help="Grafana's base URL (env GRAFANA_URL).")(fn)
+        return click.option(
+            "--grafana-url", envvar="GRAFANA_URL", required=required, help="Grafana's base URL (env GRAFANA_URL)."
+        )(fn)
+
     return decorate
 
 
@@ -666,8 +784,9 @@ def dashboards_push(grafana_url, token, user, password, datasource_uid):
 @state_dir_option
 @click.option("--pg-url", envvar=settings.ENV_PG_URL, help="Read this PostgreSQL instead of the embedded one.")
 @build_dir_option(settings.PREVIEW_DIR, "Folder for the HTML pages.")
-@click.option("--from", "time_from", help="Start of the time range: now-1h, now-30m or ISO-8601 "
-                                         "(default: the dashboard's own).")
+@click.option(
+    "--from", "time_from", help="Start of the time range: now-1h, now-30m or ISO-8601 (default: the dashboard's own)."
+)
 @click.option("--to", "time_to", help="End of the time range (default: the dashboard's own).")
 @click.option("--refresh", type=click.IntRange(min=1), help="Re-render every N seconds; the pages reload themselves.")
 def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
@@ -678,17 +797,25 @@ def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
     from secmon.grafana.preview import preview
 
     try:
-        for pages in preview(stack.postgres_url(state_dir, pg_url), settings.PG_SCHEMA, output, time_from, time_to, refresh):
+        for pages in preview(
+            postgres_url(state_dir, pg_url), settings.pg_schema(), output, time_from, time_to, refresh
+        ):
             for page in pages:
-                console.print(f"{page.path}: {page.panels_with_data}/{page.panels} panels with data"
-                              + (f", errors: {'; '.join(page.errors)}" if page.errors else ""))
+                console.print(
+                    f"{page.path}: {page.panels_with_data}/{page.panels} panels with data"
+                    + (f", errors: {'; '.join(page.errors)}" if page.errors else "")
+                )
     except KeyboardInterrupt:
         pass
 
 
 @cli.command()
-@click.option("--target", type=click.Choice(["risingwave"]), required=True,
-              help="Where the models go (the local target is `secmon demo` / `secmon stream`).")
+@click.option(
+    "--target",
+    type=click.Choice(["risingwave"]),
+    required=True,
+    help="Where the models go (the local target is `secmon demo` / `secmon stream`).",
+)
 @grafana_options(required=False)
 def deploy(target, grafana_url, token, user, password, datasource_uid):
     """Deploy to production: Kafka topics, the RisingWave Kafka connection (TLS/SASL from
@@ -705,8 +832,12 @@ def deploy(target, grafana_url, token, user, password, datasource_uid):
     from secmon.risingwave import RisingWave
 
     grafana = GrafanaClient(grafana_url, token, user, password) if grafana_url else None
-    deploy_risingwave(RisingWave.from_environment(), grafana, datasource_uid,
-                      lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False))
+    deploy_risingwave(
+        RisingWave.from_environment(),
+        grafana,
+        datasource_uid,
+        lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False),
+    )
 
 
 @cli.command()
@@ -717,14 +848,16 @@ def doctor(bootstrap_servers, grafana_url, token, user, password, datasource_uid
     and topics with the configured security, the Kafka connection, events arriving, every view and
     sink, the read-only Grafana user, Grafana's datasource and alert rules. Exits 1 if any fails.
 
-    Example: secmon doctor --bootstrap-server warpstream:9092 --grafana-url http://localhost:3000 --token "$GRAFANA_TOKEN"
+    Example: secmon doctor --bootstrap-server warpstream:9092 --grafana-url http://localhost:3000 --token "$TOKEN"
     """
     from secmon.doctor import broker_checks, grafana_checks, risingwave_checks
     from secmon.grafana.client import GrafanaClient
     from secmon.risingwave import RisingWave, source_bootstrap_servers
 
-    checks = [*broker_checks(bootstrap_servers or source_bootstrap_servers()),
-              *risingwave_checks(RisingWave.from_environment())]
+    checks = [
+        *broker_checks(bootstrap_servers or source_bootstrap_servers()),
+        *risingwave_checks(RisingWave.from_environment()),
+    ]
     if grafana_url:
         checks += grafana_checks(GrafanaClient(grafana_url, token, user, password), datasource_uid)
     for check in checks:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 from secmon import settings
-from secmon.stack import Endpoints
+from secmon.core.endpoints import Endpoints
 
 
 def dbt_environment(endpoints: Endpoints | None) -> dict[str, str]:

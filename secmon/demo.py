@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import subprocess
 import sys
 import time
@@ -11,6 +13,8 @@ from rich.console import Console
 from rich.live import Live
 
 from secmon import settings, stack
+from secmon.core.children import die_with_parent
+from secmon.core.endpoints import Endpoints, recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import Ingester, ensure_landing_table
 from secmon.engine.stream import Stream
@@ -18,25 +22,36 @@ from secmon.errors import SecmonError
 from secmon.report import alerts_table, latest_window_tables
 
 
-def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: float, duration: float | None,
-             seed: int, options: stack.StackOptions = stack.StackOptions()) -> None:
-    from producer.generate import Mix, plan
-    from producer.publish import KafkaSink, publish
+def run_demo(
+    console: Console,
+    state_dir: Path,
+    backfill_minutes: float,
+    rate: float,
+    duration: float | None,
+    seed: int,
+    options: stack.StackOptions = stack.StackOptions(),
+) -> None:
+    from secmon.producer.generate import Mix, plan
+    from secmon.producer.publish import KafkaSink, publish
 
     started = time.monotonic()
     console.rule("1. the embedded stack")
     for row in stack.up(state_dir, options):
         console.print(f"{row.component}: {row.address} ({row.action})")
-    endpoints = stack.endpoints(state_dir)
+    endpoints = recorded_endpoints(state_dir)
 
     console.rule(f"2. {backfill_minutes:g} minutes of traffic with attacks")
-    from secmon.stack import topics
+    from secmon.core import kafka_clients
 
-    topics.ensure_topic(endpoints.bootstrap_servers, settings.LABELS_TOPIC, settings.DEFAULT_PARTITIONS)
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, settings.LABELS_TOPIC, settings.DEFAULT_PARTITIONS)
     duration_ms = int(backfill_minutes * 60_000)
     backfill = plan(Mix(rate=rate, seed=seed), int(time.time() * 1000) - duration_ms, duration_ms)
-    summary = publish(backfill, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC,
-                                          state_dir / "labels.jsonl"))
+    summary = publish(
+        backfill,
+        KafkaSink(
+            endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, state_dir / "labels.jsonl"
+        ),
+    )
     console.print(f"published {summary.events:,} events ({summary.rate:,.0f}/s) and {summary.labels} attack labels")
 
     console.rule("3. ingest, then dbt build (seeds, views, tests)")
@@ -52,38 +67,53 @@ def run_demo(console: Console, state_dir: Path, backfill_minutes: float, rate: f
     console.print("dbt build: every model built and every test passed")
 
     console.rule(f"4. the views (first summary {time.monotonic() - started:.0f} s after start)")
-    for table in latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA):
+    for table in latest_window_tables(endpoints.pg_url, settings.pg_schema()):
         console.print(table)
-    console.print(alerts_table(endpoints.pg_url, settings.PG_SCHEMA))
+    console.print(alerts_table(endpoints.pg_url, settings.pg_schema()))
     console.print("score the detections against the attacks' labels: .venv/bin/secmon eval")
     from secmon.grafana.dashboards import load_all
 
     dashboards = load_all()
     preview = _render_preview(dashboards, endpoints)
-    console.print(f"the Grafana dashboards, rendered from these views: {preview} (reloads every "
-                  f"{PREVIEW_REFRESH_SECONDS} s while the demo runs)")
+    console.print(
+        f"the Grafana dashboards, rendered from these views: {preview} (reloads every "
+        f"{PREVIEW_REFRESH_SECONDS} s while the demo runs)"
+    )
 
     console.rule(f"5. live traffic at {rate:g} events/s" + (f" for {duration:g} s" if duration else ", Ctrl-C stops"))
     _live(console, state_dir, endpoints, dashboards, rate, duration, seed)
     console.rule("done")
-    console.print(f"psql / Grafana (PostgreSQL datasource): {endpoints.pg_url} (schema {settings.PG_SCHEMA})")
+    console.print(f"psql / Grafana (PostgreSQL datasource): {endpoints.pg_url} (schema {settings.pg_schema()})")
     console.print("stop everything: .venv/bin/secmon down   (add --purge to delete the data)")
 
 
 PREVIEW_REFRESH_SECONDS = 10
 
 
-def _render_preview(dashboards: dict[str, dict], endpoints: stack.Endpoints) -> Path:
+def _render_preview(dashboards: dict[str, dict], endpoints: Endpoints) -> Path:
     """The dashboards as HTML pages over their own time range (`secmon dashboards preview`); the index page."""
     from secmon.grafana.preview import time_range, write_pages
 
-    write_pages(dashboards, endpoints.pg_url, settings.PG_SCHEMA, settings.PREVIEW_DIR, *time_range(dashboards),
-                PREVIEW_REFRESH_SECONDS)
+    write_pages(
+        dashboards,
+        endpoints.pg_url,
+        settings.pg_schema(),
+        settings.PREVIEW_DIR,
+        *time_range(dashboards),
+        PREVIEW_REFRESH_SECONDS,
+    )
     return settings.PREVIEW_DIR / "index.html"
 
 
-def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboards: dict[str, dict], rate: float,
-          duration: float | None, seed: int) -> None:
+def _live(
+    console: Console,
+    state_dir: Path,
+    endpoints: Endpoints,
+    dashboards: dict[str, dict],
+    rate: float,
+    duration: float | None,
+    seed: int,
+) -> None:
     """Live traffic into the stream engine, with a summary every 2 s: redrawn in place on a terminal,
     one line per update otherwise (a log, a CI run)."""
     from rich.console import Group
@@ -91,14 +121,28 @@ def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboa
     started = time.monotonic()
     secmon = str(Path(sys.executable).with_name("secmon"))
     producer = subprocess.Popen(
-        [secmon, "produce", "--rate", str(rate), "--duration", str(duration or 0), "--seed", str(seed + 1),
-         "--state-dir", str(state_dir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            secmon,
+            "produce",
+            "--rate",
+            str(rate),
+            "--duration",
+            str(duration or 0),
+            "--seed",
+            str(seed + 1),
+            "--state-dir",
+            str(state_dir),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=functools.partial(die_with_parent, os.getpid()),
     )
     runner = Stream(endpoints, state_dir)
     deadline = started + duration if duration else None
     last_draw = last_preview = 0.0
     with Live(console=console, refresh_per_second=2, transient=False, auto_refresh=console.is_terminal) as live:
+
         def on_batch(batch) -> None:
             nonlocal last_draw, last_preview
             now = time.monotonic()
@@ -106,11 +150,13 @@ def _live(console: Console, state_dir: Path, endpoints: stack.Endpoints, dashboa
                 runner.request_stop()
             if now - last_draw > 2:
                 last_draw = now
-                header = (f"live +{now - started:.0f} s | {runner.status.ingested:,} live events, last batch "
-                          f"{batch.ingested:,} | refresh {batch.refresh_seconds * 1000:.0f} ms | freshness p50 "
-                          f"{batch.freshness_p50:.2f} s | lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s")
+                header = (
+                    f"live +{now - started:.0f} s | {runner.status.ingested:,} live events, last batch "
+                    f"{batch.ingested:,} | refresh {batch.refresh_seconds * 1000:.0f} ms | freshness p50 "
+                    f"{batch.freshness_p50:.2f} s | lag {batch.lag_events:,} events, {batch.lag_seconds:.1f} s"
+                )
                 if console.is_terminal:
-                    tables = latest_window_tables(endpoints.pg_url, settings.PG_SCHEMA, rows_per_view=5)[:3]
+                    tables = latest_window_tables(endpoints.pg_url, settings.pg_schema(), rows_per_view=5)[:3]
                     live.update(Group(header, *tables))
                 else:
                     console.print(header, highlight=False, soft_wrap=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from psycopg2 import sql
 
 from secmon import settings
+from secmon.core import kafka_clients
 from secmon.dbt_runner import run_dbt
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient, push_all
@@ -25,9 +27,8 @@ from secmon.risingwave import (
     ensure_kafka_connection,
     source_bootstrap_servers,
 )
-from secmon.stack import topics
 
-GRAFANA_DB_USER = "grafana_reader"
+GRAFANA_DB_USER = settings.PG_READER
 ENV_GRAFANA_DB_PASSWORD = "SECMON_GRAFANA_PASSWORD"
 
 
@@ -36,14 +37,17 @@ class Step(NamedTuple):
     result: str
 
 
-def deploy_risingwave(risingwave: RisingWave, grafana: GrafanaClient | None, datasource_uid: str,
-                      report: Callable[[Step], None]) -> list[Step]:
+def deploy_risingwave(
+    risingwave: RisingWave, grafana: GrafanaClient | None, datasource_uid: str, report: Callable[[Step], None]
+) -> list[Step]:
     """Topics, the Kafka connection, `dbt build -t risingwave`, the Grafana reader, then Grafana."""
     reader_password = os.environ.get(ENV_GRAFANA_DB_PASSWORD)
     if grafana is not None and not reader_password:
         # Grafana's datasource logs in as grafana_reader: without the user every panel and rule errors.
-        raise SecmonError(f"set {ENV_GRAFANA_DB_PASSWORD}: Grafana reads RisingWave as {GRAFANA_DB_USER}, whom deploy "
-                          "creates with that password (deploy/docker-compose.yml gives Grafana the same variable)")
+        raise SecmonError(
+            f"set {ENV_GRAFANA_DB_PASSWORD}: Grafana reads RisingWave as {GRAFANA_DB_USER}, whom deploy "
+            "creates with that password (deploy/docker-compose.yml gives Grafana the same variable)"
+        )
     steps: list[Step] = []
 
     def done(step: Step) -> None:
@@ -56,20 +60,32 @@ def deploy_risingwave(risingwave: RisingWave, grafana: GrafanaClient | None, dat
         # The topics are made from here: the address this host uses, which may differ from RisingWave's.
         bootstrap = os.environ.get(settings.ENV_BOOTSTRAP) or source_bootstrap_servers()
         for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
-            created = topics.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
+            created = kafka_clients.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
             done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
         done(Step("Kafka connection", ensure_kafka_connection(conn, risingwave.schema)))
         unchanged = unchanged_seeds(conn, risingwave.schema)
         exclude = ["--exclude", *unchanged] if unchanged else []
         if run_dbt(["build", "-t", "risingwave", *exclude], None) != 0:
             raise SecmonError("`dbt build -t risingwave` failed: run `secmon dbt build -t risingwave` to see why")
-        done(Step("dbt build -t risingwave", "source, seeds, materialized views, sink and tests: ok"
-                  + (f" ({len(unchanged)} unchanged seeds left as they are)" if unchanged else "")))
+        done(
+            Step(
+                "dbt build -t risingwave",
+                "source, seeds, materialized views, sink and tests: ok"
+                + (f" ({len(unchanged)} unchanged seeds left as they are)" if unchanged else ""),
+            )
+        )
         if reader_password:
-            done(Step(f"user {GRAFANA_DB_USER}", ensure_reader(conn, GRAFANA_DB_USER, reader_password,
-                                                              risingwave.schema)))
+            done(
+                Step(
+                    f"user {GRAFANA_DB_USER}", ensure_reader(conn, GRAFANA_DB_USER, reader_password, risingwave.schema)
+                )
+            )
         else:
-            done(Step(f"user {GRAFANA_DB_USER}", f"skipped: no Grafana given; set {ENV_GRAFANA_DB_PASSWORD} to create it"))
+            done(
+                Step(
+                    f"user {GRAFANA_DB_USER}", f"skipped: no Grafana given; set {ENV_GRAFANA_DB_PASSWORD} to create it"
+                )
+            )
     finally:
         conn.close()
     if grafana is None:
@@ -90,11 +106,15 @@ def unchanged_seeds(conn, schema: str) -> list[str]:
         expected = sorted(tuple(value if value != "" else None for value in row) for row in rows)
         columns = sql.SQL(", ").join(sql.SQL("cast({} as varchar)").format(sql.Identifier(name)) for name in header)
         with conn.cursor() as cur:
-            cur.execute("select 1 from information_schema.tables where table_schema = %s and table_name = %s",
-                        (schema, path.stem))
+            cur.execute(
+                "select 1 from information_schema.tables where table_schema = %s and table_name = %s",
+                (schema, path.stem),
+            )
             if cur.fetchone() is None:
                 continue
-            cur.execute(sql.SQL("select {} from {}.{}").format(columns, sql.Identifier(schema), sql.Identifier(path.stem)))
+            cur.execute(
+                sql.SQL("select {} from {}.{}").format(columns, sql.Identifier(schema), sql.Identifier(path.stem))
+            )
             if sorted(cur.fetchall(), key=_sortable) == sorted(expected, key=_sortable):
                 unchanged.append(path.stem)
     return unchanged
@@ -110,8 +130,12 @@ def ensure_reader(conn, user: str, password: str, schema: str) -> str:
         cur.execute("select 1 from pg_catalog.pg_user where usename = %s", (user,))
         exists = cur.fetchone() is not None
         verb = "alter" if exists else "create"
-        cur.execute(sql.SQL(verb + " user {} with nosuperuser nocreatedb nocreateuser password %s").format(
-            sql.Identifier(user)), (password,))
+        cur.execute(
+            sql.SQL(verb + " user {} with nosuperuser nocreatedb nocreateuser password %s").format(
+                sql.Identifier(user)
+            ),
+            (password,),
+        )
         for statement in reader_grants(user, schema):
             cur.execute(statement)
     return ("password updated" if exists else "created") + f", read-only on schema {schema}"
@@ -119,10 +143,13 @@ def ensure_reader(conn, user: str, password: str, schema: str) -> str:
 
 def reader_grants(user: str, schema: str) -> list[sql.Composed]:
     names = {"user": sql.Identifier(user), "schema": sql.Identifier(schema)}
-    return [sql.SQL(statement).format(**names) for statement in (
-        "grant usage on schema {schema} to {user}",
-        "grant select on all materialized views in schema {schema} to {user}",
-        "grant select on all sources in schema {schema} to {user}",
-        "grant select on all tables in schema {schema} to {user}",
-        "grant select on all views in schema {schema} to {user}",
-    )]
+    return [
+        sql.SQL(statement).format(**names)
+        for statement in (
+            "grant usage on schema {schema} to {user}",
+            "grant select on all materialized views in schema {schema} to {user}",
+            "grant select on all sources in schema {schema} to {user}",
+            "grant select on all tables in schema {schema} to {user}",
+            "grant select on all views in schema {schema} to {user}",
+        )
+    ]

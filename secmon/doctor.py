@@ -6,19 +6,20 @@ arriving, every view, the sinks, Grafana's datasource as the read-only user, and
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterator, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import psycopg2
 from kafka.errors import KafkaError
 from psycopg2 import sql
 
 from secmon import manifest, settings
+from secmon.core import kafka_clients
 from secmon.deploy import ENV_GRAFANA_DB_PASSWORD, GRAFANA_DB_USER
 from secmon.engine.ingest import LANDING_TABLE
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient
 from secmon.risingwave import KAFKA_CONNECTION, RisingWave, check_version
-from secmon.stack import topics
 
 # How old the newest event may be before the source counts as receiving nothing.
 STALE_AFTER_SECONDS = 300
@@ -48,7 +49,7 @@ def broker_checks(bootstrap_servers: str) -> Iterator[Check]:
     found: set[str] = set()
 
     def broker() -> str:
-        found.update(topics.list_topics(bootstrap_servers))
+        found.update(kafka_clients.list_topics(bootstrap_servers))
         return f"{bootstrap_servers} answers ({len(found)} topics)"
 
     check = checked("broker", broker)
@@ -69,7 +70,9 @@ def risingwave_checks(risingwave: RisingWave) -> Iterator[Check]:
         yield checked("Kafka connection", lambda: _exists(conn, "rw_connections", KAFKA_CONNECTION, risingwave.schema))
         yield checked("source receives events", lambda: _newest_event(conn, risingwave.schema))
         for name, must_have_rows in _relations():
-            yield checked(f"view {name}", lambda name=name, must=must_have_rows: _rows(conn, risingwave.schema, name, must))
+            yield checked(
+                f"view {name}", lambda name=name, must=must_have_rows: _rows(conn, risingwave.schema, name, must)
+            )
         for sink in _sinks():
             yield checked(f"sink {sink}", lambda sink=sink: _exists(conn, "rw_sinks", sink, risingwave.schema))
     finally:
@@ -97,8 +100,11 @@ def grafana_checks(grafana: GrafanaClient, datasource_uid: str) -> Iterator[Chec
 def _relations() -> list[tuple[str, bool]]:
     """Every relation dbt builds on RisingWave but the source, and whether it must have rows by now:
     the metric views must; a detection or the alerts table may rightly be empty."""
-    return [(model.name, not model.is_detection and model.name != settings.ALERTS_TABLE)
-            for name, model in sorted(manifest.models().items()) if name != LANDING_TABLE]
+    return [
+        (model.name, not model.is_detection and model.name != settings.ALERTS_TABLE)
+        for name, model in sorted(manifest.models().items())
+        if name != LANDING_TABLE
+    ]
 
 
 def _sinks() -> list[str]:
@@ -107,8 +113,13 @@ def _sinks() -> list[str]:
 
 def _exists(conn, catalog: str, name: str, schema: str) -> str:
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("select 1 from rw_catalog.{} c join rw_catalog.rw_schemas s on s.id = c.schema_id "
-                            "where c.name = %s and s.name = %s").format(sql.Identifier(catalog)), (name, schema))
+        cur.execute(
+            sql.SQL(
+                "select 1 from rw_catalog.{} c join rw_catalog.rw_schemas s on s.id = c.schema_id "
+                "where c.name = %s and s.name = %s"
+            ).format(sql.Identifier(catalog)),
+            (name, schema),
+        )
         if cur.fetchone() is None:
             raise SecmonError(f"{schema}.{name} is missing from rw_catalog.{catalog}: run secmon deploy")
     return "exists"
@@ -116,8 +127,11 @@ def _exists(conn, catalog: str, name: str, schema: str) -> str:
 
 def _newest_event(conn, schema: str) -> str:
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("select extract(epoch from now() - max(request_timestamp)) from {}.newest_events").format(
-            sql.Identifier(schema)))
+        cur.execute(
+            sql.SQL("select extract(epoch from now() - max(request_timestamp)) from {}.newest_events").format(
+                sql.Identifier(schema)
+            )
+        )
         age = cur.fetchone()[0]
     if age is None:
         raise SecmonError("no event yet: is anything producing to the topic?")
@@ -128,8 +142,11 @@ def _newest_event(conn, schema: str) -> str:
 
 def _rows(conn, schema: str, name: str, must_have_rows: bool) -> str:
     with conn.cursor() as cur:
-        cur.execute(sql.SQL("select count(*) from (select 1 from {}.{} limit 1000) as sample").format(
-            sql.Identifier(schema), sql.Identifier(name)))
+        cur.execute(
+            sql.SQL("select count(*) from (select 1 from {}.{} limit 1000) as sample").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
+        )
         rows = cur.fetchone()[0]
     if rows == 0 and must_have_rows:
         raise SecmonError("exists but has no rows yet")
@@ -143,10 +160,15 @@ def _reader_reads(risingwave: RisingWave) -> str:
     conn = risingwave.connect(GRAFANA_DB_USER, password)
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("select count(*) from {}.{}").format(sql.Identifier(risingwave.schema),
-                                                                     sql.Identifier(settings.ALERTS_TABLE)))
-            cur.execute("select rolsuper or rolcreaterole or rolcreatedb from pg_catalog.pg_roles where rolname = %s",
-                        (GRAFANA_DB_USER,))
+            cur.execute(
+                sql.SQL("select count(*) from {}.{}").format(
+                    sql.Identifier(risingwave.schema), sql.Identifier(settings.ALERTS_TABLE)
+                )
+            )
+            cur.execute(
+                "select rolsuper or rolcreaterole or rolcreatedb from pg_catalog.pg_roles where rolname = %s",
+                (GRAFANA_DB_USER,),
+            )
             if cur.fetchone()[0]:
                 raise SecmonError(f"{GRAFANA_DB_USER} can do more than read")
     finally:
@@ -158,11 +180,23 @@ def _datasource_answers(grafana: GrafanaClient, uid: str) -> str:
     datasource = grafana.request("GET", f"/api/datasources/uid/{uid}")
     if datasource.get("user") != GRAFANA_DB_USER:
         raise SecmonError(f"logs in as {datasource.get('user')!r}, not the read-only {GRAFANA_DB_USER}")
-    answer = grafana.request("POST", "/api/ds/query", {
-        "from": "now-5m", "to": "now",
-        "queries": [{"refId": "A", "datasource": {"uid": uid}, "format": "table", "rawQuery": True,
-                     "rawSql": f"select count(*) from {settings.ALERTS_TABLE}"}],
-    })
+    answer = grafana.request(
+        "POST",
+        "/api/ds/query",
+        {
+            "from": "now-5m",
+            "to": "now",
+            "queries": [
+                {
+                    "refId": "A",
+                    "datasource": {"uid": uid},
+                    "format": "table",
+                    "rawQuery": True,
+                    "rawSql": f"select count(*) from {settings.ALERTS_TABLE}",
+                }
+            ],
+        },
+    )
     result = answer.get("results", {}).get("A", {})
     if result.get("error"):
         raise SecmonError(f"a query through it fails: {result['error']}")

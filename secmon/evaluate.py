@@ -10,8 +10,8 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from producer.event import parse_timestamp
 from secmon import settings
+from secmon.core.events import parse_timestamp
 from secmon.manifest import detections
 
 
@@ -39,8 +39,15 @@ def read_labels(path: Path) -> list[Label]:
     with open(path) as handle:
         for line in handle:
             doc = json.loads(line)
-            labels.append(Label(doc["scenario"], doc["attacker_ip"], doc["target_username"],
-                                parse_timestamp(doc["first_event"]), parse_timestamp(doc["last_event"])))
+            labels.append(
+                Label(
+                    doc["scenario"],
+                    doc["attacker_ip"],
+                    doc["target_username"],
+                    parse_timestamp(doc["first_event"]),
+                    parse_timestamp(doc["last_event"]),
+                )
+            )
     return sorted(set(labels), key=lambda label: (label.first_ms, label.attacker_ip))
 
 
@@ -49,8 +56,11 @@ def read_alerts(pg_url: str, schema: str) -> list[Alert]:
         return int(moment.timestamp() * 1000)
 
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("select detection, entity_type, entity, example, window_start, window_end from {}.{}")
-                    .format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE)))
+        cur.execute(
+            sql.SQL("select detection, entity_type, entity, example, window_start, window_end from {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE)
+            )
+        )
         alerts = [Alert(d, t, e, x, ms(s), ms(f)) for d, t, e, x, s, f in cur.fetchall()]
     conn.close()
     return alerts
@@ -84,10 +94,14 @@ def score(labels: list[Label], alerts: list[Alert]) -> dict:
         own_alerts = [alert for alert in alerts if scenario_of_detection.get(alert.detection) == scenario]
         true_alerts = sum(any(on_attack(alert, label) for label in labels) for alert in own_alerts)
         found = sum(any(on_attack(alert, label) for alert in own_alerts) for label in own_labels)
-        scenarios.append({
-            "scenario": scenario, "labels": len(own_labels), "alerts": len(own_alerts),
-            "precision": true_alerts / len(own_alerts) if own_alerts else None,
-            "recall": found / len(own_labels) if own_labels else None,
-        })
+        scenarios.append(
+            {
+                "scenario": scenario,
+                "labels": len(own_labels),
+                "alerts": len(own_alerts),
+                "precision": true_alerts / len(own_alerts) if own_alerts else None,
+                "recall": found / len(own_labels) if own_labels else None,
+            }
+        )
     normal = sum(1 for alert in alerts if alert.entity not in attackers)
     return {"scenarios": scenarios, "alerts_on_normal_traffic": normal}

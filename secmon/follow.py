@@ -1,7 +1,7 @@
 """`secmon follow`: a web server's access logs, live, to the events topic.
 
 Each poll (every 0.2 s by default) reads the new complete lines of every file, parses them
-(`producer.replay`: every format, `--trusted-proxy`), publishes the events, waits for the broker's
+(`secmon.core.logs.formats`: every format, `--trusted-proxy`), publishes the events, waits for the broker's
 acknowledgement, and only then saves the files' positions: so a line is published within about a
 second of being written, and after a crash or a restart nothing is skipped and at most two polls'
 lines are published again (consumers see them twice; the ingester does not deduplicate them).
@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from producer.event import EventEncoder
-from producer.follow import LogFollower, load_positions, save_positions
-from producer.publish import kafka_producer
-from producer.replay import MalformedLine, Networks, parse_line
 from secmon import status_file
+from secmon.core.children import die_with_parent
+from secmon.core.events import EventEncoder
+from secmon.core.kafka_clients import kafka_producer
+from secmon.core.logs.formats import MalformedLine, Networks, parse_line
+from secmon.core.logs.tail import LogFollower, load_positions, save_positions
 from secmon.errors import SecmonError
 
 
@@ -56,6 +57,7 @@ def read_status(state_dir: Path) -> dict | None:
 
 class Parsed(NamedTuple):
     """One poll's lines, parsed: the messages to send, and what was rejected."""
+
     messages: list[tuple[bytes, bytes]]  # (key = client IP, encoded event)
     newest_ms: int | None
     rejected: int
@@ -78,7 +80,8 @@ def parse_lines(lines: list[str], trusted: Networks, log_format: str, encode) ->
     return Parsed(messages, newest_ms, rejected, last_reject)
 
 
-def _parse_in_child(requests, results, trusted: Networks, log_format: str) -> None:
+def _parse_in_child(requests, results, trusted: Networks, log_format: str, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     results.cancel_join_thread()  # asked to stop, it need not wait for results nobody will read
@@ -95,8 +98,9 @@ class Parser:
     def __init__(self, trusted: Networks, log_format: str) -> None:
         context = multiprocessing.get_context("fork")
         self.requests, self.results = context.Queue(), context.Queue()
-        self.child = context.Process(target=_parse_in_child, args=(self.requests, self.results, trusted, log_format),
-                                     daemon=True)
+        self.child = context.Process(
+            target=_parse_in_child, args=(self.requests, self.results, trusted, log_format, os.getpid()), daemon=True
+        )
         self.child.start()
 
     def submit(self, lines: list[str]) -> None:
@@ -126,9 +130,17 @@ class _Poll(NamedTuple):
     positions: dict  # every file's position after this poll's lines
 
 
-def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Path, from_start: bool = False,
-           trusted: Networks = (), poll_seconds: float = 0.2, stop_after_idle: float | None = None,
-           log_format: str = "auto") -> FollowStatus:
+def follow(
+    paths: list[Path],
+    bootstrap_servers: str,
+    topic: str,
+    state_dir: Path,
+    from_start: bool = False,
+    trusted: Networks = (),
+    poll_seconds: float = 0.2,
+    stop_after_idle: float | None = None,
+    log_format: str = "auto",
+) -> FollowStatus:
     """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     positions_path = state_dir / "follow-positions.json"
@@ -176,8 +188,9 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
                 publish_oldest()
             now = time.time()
             if now - last_status >= 1.0:
-                status.lines_per_second = (status.lines - lines_at_last_status) / max(now - last_status, 1e-9) \
-                    if last_status else 0.0
+                status.lines_per_second = (
+                    (status.lines - lines_at_last_status) / max(now - last_status, 1e-9) if last_status else 0.0
+                )
                 last_status, lines_at_last_status = now, status.lines
                 status_file.write(status_path(state_dir), status)
             if not queued:
@@ -200,5 +213,3 @@ def follow(paths: list[Path], bootstrap_servers: str, topic: str, state_dir: Pat
         follower.close()
         status_file.write(status_path(state_dir), status)
     return status
-
-

@@ -17,8 +17,8 @@ from pathlib import Path
 from secmon import settings
 from secmon.errors import SecmonError
 
-SEVERITIES = ("low", "medium", "high", "critical")
-HIGH_SEVERITIES = ("high", "critical")
+SEVERITIES: tuple[str, ...] = tuple(settings.dbt_vars()["severities"])  # least to most severe
+HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana alert rule
 ENTITY_TYPES = ("ip", "username")
 WINDOW_MACRO = "macro.secmon.tumble"
 
@@ -52,8 +52,11 @@ def is_stale(manifest_path: Path, project_dir: Path = settings.PROJECT_DIR) -> b
     """True unless `manifest_path` exists and is newer than every file dbt reads to make it."""
     if not manifest_path.exists():
         return True
-    sources = [project_dir / "dbt_project.yml", *(project_dir / "models").rglob("*"),
-               *(project_dir / "macros").rglob("*")]
+    sources = [
+        project_dir / "dbt_project.yml",
+        *(project_dir / "models").rglob("*"),
+        *(project_dir / "macros").rglob("*"),
+    ]
     newest_source = max(path.stat().st_mtime for path in sources if path.is_file())
     return manifest_path.stat().st_mtime < newest_source
 
@@ -79,13 +82,21 @@ def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
     nodes = _parse(project_dir)["nodes"]
     return {
         node["name"]: Model(
-            name=node["name"], description=" ".join(node.get("description", "").split()),
-            tags=tuple(node["tags"]), meta=node["config"].get("meta", {}), columns=tuple(node["columns"]),
-            parents=tuple(nodes[parent]["name"] for parent in node["depends_on"]["nodes"]
-                          if nodes.get(parent, {}).get("resource_type") == "model"),
+            name=node["name"],
+            description=" ".join(node.get("description", "").split()),
+            tags=tuple(node["tags"]),
+            meta=node["config"].get("meta", {}),
+            columns=tuple(node["columns"]),
+            parents=tuple(
+                nodes[parent]["name"]
+                for parent in node["depends_on"]["nodes"]
+                if nodes.get(parent, {}).get("resource_type") == "model"
+            ),
             windowed=WINDOW_MACRO in node["depends_on"]["macros"],
-            yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"])
-        for node in nodes.values() if node["resource_type"] == "model"
+            yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"],
+        )
+        for node in nodes.values()
+        if node["resource_type"] == "model"
     }
 
 
@@ -93,8 +104,9 @@ def _detection(model: Model) -> Detection:
     meta = model.meta
     for key, allowed in (("severity", SEVERITIES), ("entity", ENTITY_TYPES)):
         if meta.get(key) not in allowed:
-            raise SecmonError(f"{model.yml_path}: detection {model.name} needs config.meta.{key} "
-                              f"({', '.join(allowed)}) in its entry")
+            raise SecmonError(
+                f"{model.yml_path}: detection {model.name} needs config.meta.{key} ({', '.join(allowed)}) in its entry"
+            )
     return Detection(model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description)
 
 
@@ -105,5 +117,6 @@ def detections(project_dir: Path = settings.PROJECT_DIR) -> tuple[Detection, ...
 
 def metric_views(project_dir: Path = settings.PROJECT_DIR) -> tuple[Model, ...]:
     """The windowed views that are not detections (whose rows the alerts table shows), by name."""
-    return tuple(model for name, model in sorted(models(project_dir).items())
-                 if model.windowed and not model.is_detection)
+    return tuple(
+        model for name, model in sorted(models(project_dir).items()) if model.windowed and not model.is_detection
+    )

@@ -11,17 +11,18 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from producer import patterns
+from secmon.core import pattern_seeds
 from secmon.settings import PROJECT_DIR
 
 MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "pattern_lists.sql"
-LISTS = tuple(patterns.SEED_FILES)
+LISTS = tuple(pattern_seeds.SEED_FILES)
 
 
 def render_macro() -> str:
-    entries = ",\n".join(f"    {json.dumps(name)}: {json.dumps(list(patterns.load(name)))}" for name in LISTS)
+    entries = ",\n".join(f"    {json.dumps(name)}: {json.dumps(list(pattern_seeds.load(name)))}" for name in LISTS)
     return (
-        "{#- Generated from the pattern seeds (producer/patterns.py) by `secmon patterns`: do not edit by hand. -#}\n"
+        "{#- Generated from the pattern seeds (secmon/core/pattern_seeds.py) by `secmon patterns`: "
+        "do not edit by hand. -#}\n"
         "{% macro pattern_list(name) -%}\n"
         "{{ return({\n" + entries + "\n}[name]) }}\n"
         "{%- endmacro %}\n"

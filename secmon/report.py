@@ -18,6 +18,7 @@ from secmon.manifest import metric_views
 
 WINDOW_COLUMNS = ("window_start", "window_end")
 
+
 def _cell(value) -> str:
     if isinstance(value, (float, Decimal)):
         return f"{value:,.1f}"
@@ -33,9 +34,14 @@ def alerts_table(pg_url: str, schema: str, rows: int = 12) -> Table:
     for column in columns:
         table.add_column(column, no_wrap=True)
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(sql.SQL("select {} from {}.{} order by window_start desc, detection limit %s").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema),
-            sql.Identifier(settings.ALERTS_TABLE)), (rows,))
+        cur.execute(
+            sql.SQL("select {} from {}.{} order by window_start desc, detection limit %s").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.Identifier(schema),
+                sql.Identifier(settings.ALERTS_TABLE),
+            ),
+            (rows,),
+        )
         for row in cur.fetchall():
             table.add_row(row[0].strftime("%H:%M"), *map(_cell, row[1:]))
     conn.close()
@@ -48,16 +54,23 @@ def latest_window_tables(pg_url: str, schema: str, rows_per_view: int = 8) -> li
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         for view in metric_views():
             relation = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(view.name))
-            cur.execute(sql.SQL("select max(window_start) filter (where window_end <= now()), max(window_start) from {}")
-                        .format(relation))
+            cur.execute(
+                sql.SQL(
+                    "select max(window_start) filter (where window_end <= now()), max(window_start) from {}"
+                ).format(relation)
+            )
             closed, newest = cur.fetchone()
             window = closed or newest
             if window is None:
                 continue
             chosen = view.meta.get("summary_columns")
             columns = sql.SQL(", ").join(map(sql.Identifier, chosen)) if chosen else sql.SQL("*")
-            cur.execute(sql.SQL("select {} from {} where window_start = %s order by {} limit %s").format(
-                columns, relation, sql.SQL(view.meta.get("summary_order", "1"))), (window, rows_per_view))
+            cur.execute(
+                sql.SQL("select {} from {} where window_start = %s order by {} limit %s").format(
+                    columns, relation, sql.SQL(view.meta.get("summary_order", "1"))
+                ),
+                (window, rows_per_view),
+            )
             names = [column.name for column in cur.description]
             shown = [index for index, name in enumerate(names) if name not in WINDOW_COLUMNS]
             table = Table(title=f"{view.name} — window {window:%Y-%m-%d %H:%M} UTC", title_justify="left")

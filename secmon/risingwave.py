@@ -23,8 +23,8 @@ from typing import NamedTuple
 import psycopg2
 from psycopg2 import sql
 
-from producer.kafka_client import KafkaSettingsError, connection_settings
 from secmon import settings
+from secmon.core.kafka_clients import KafkaSettingsError, connection_settings
 from secmon.errors import SecmonError
 
 # The models stream since 2.7.0 (PERCENTILE_CONT/DISC, risingwave#23172); 2.7.0-2.7.3 are
@@ -49,8 +49,14 @@ class RisingWave(NamedTuple):
     def from_environment(cls) -> RisingWave:
         """RisingWave as profiles.yml's `risingwave` target reaches it (SECMON_RISINGWAVE_*)."""
         profile = settings.dbt_profile("risingwave")
-        return cls(profile["host"], int(profile["port"]), profile["user"], profile["pass"], profile["dbname"],
-                   profile["schema"])
+        return cls(
+            profile["host"],
+            int(profile["port"]),
+            profile["user"],
+            profile["pass"],
+            profile["dbname"],
+            profile["schema"],
+        )
 
     @property
     def address(self) -> str:
@@ -58,14 +64,21 @@ class RisingWave(NamedTuple):
 
     def connect(self, user: str | None = None, password: str | None = None):
         try:
-            conn = psycopg2.connect(host=self.host, port=self.port, user=user or self.user,
-                                    password=self.password if password is None else password,
-                                    dbname=self.database, connect_timeout=5)
+            conn = psycopg2.connect(
+                host=self.host,
+                port=self.port,
+                user=user or self.user,
+                password=self.password if password is None else password,
+                dbname=self.database,
+                connect_timeout=5,
+            )
         except psycopg2.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0]
-            raise SecmonError(f"RisingWave at {self.address} is unreachable as {user or self.user} ({reason}): start "
-                              "it with `docker compose -p secmon -f deploy/docker-compose.yml up -d --wait` or set "
-                              "SECMON_RISINGWAVE_HOST/_PORT") from None
+            raise SecmonError(
+                f"RisingWave at {self.address} is unreachable as {user or self.user} ({reason}): start "
+                "it with `docker compose -p secmon -f deploy/docker-compose.yml up -d --wait` or set "
+                "SECMON_RISINGWAVE_HOST/_PORT"
+            ) from None
         conn.autocommit = True
         return conn
 
@@ -86,8 +99,10 @@ def check_version(conn) -> str:
     if numbers is None:
         raise SecmonError(f"{text} is not RisingWave: secmon deploys to RisingWave >= {minimum}")
     if numbers < MINIMUM_VERSION:
-        raise SecmonError(f"RisingWave {'.'.join(map(str, numbers))} is older than {minimum}, which the models need: "
-                          "upgrade it (deploy/docker-compose.yml pins a good one)")
+        raise SecmonError(
+            f"RisingWave {'.'.join(map(str, numbers))} is older than {minimum}, which the models need: "
+            "upgrade it (deploy/docker-compose.yml pins a good one)"
+        )
     return f"{text} (>= {minimum})"
 
 
@@ -147,12 +162,18 @@ def ensure_kafka_connection(conn, schema: str) -> str:
     sasl = "properties.sasl.mechanism" in properties
     secret = _store_password(conn, schema) if sasl else None
     with conn.cursor() as cur:
-        cur.execute("select 1 from rw_catalog.rw_connections c join rw_catalog.rw_schemas s on s.id = c.schema_id "
-                    "where c.name = %s and s.name = %s", (KAFKA_CONNECTION, schema))
+        cur.execute(
+            "select 1 from rw_catalog.rw_connections c join rw_catalog.rw_schemas s on s.id = c.schema_id "
+            "where c.name = %s and s.name = %s",
+            (KAFKA_CONNECTION, schema),
+        )
         if cur.fetchone() is not None:
             # RisingWave has no ALTER CONNECTION; a password in a secret changed with ALTER SECRET above.
-            return ("exists" + (f", password secret {secret.name} updated" if secret else "")
-                    + f"; to change its settings: DROP CONNECTION {schema}.{KAFKA_CONNECTION} CASCADE, then deploy")
+            return (
+                "exists"
+                + (f", password secret {secret.name} updated" if secret else "")
+                + f"; to change its settings: DROP CONNECTION {schema}.{KAFKA_CONNECTION} CASCADE, then deploy"
+            )
         password = secret or (_client_security()["sasl_plain_password"] if sasl else None)
         cur.execute(connection_ddl(schema, properties, password))
     protocol = properties.get("properties.security.protocol", "PLAINTEXT")
@@ -172,11 +193,15 @@ def _store_password(conn, schema: str) -> SecretRef | None:
     """The SASL password as a RisingWave secret (meta backend); None when RisingWave has no licence."""
     name = password_secret()
     with conn.cursor() as cur:
-        cur.execute("select 1 from rw_catalog.rw_secrets c join rw_catalog.rw_schemas s on s.id = c.schema_id "
-                    "where c.name = %s and s.name = %s", (name, schema))
+        cur.execute(
+            "select 1 from rw_catalog.rw_secrets c join rw_catalog.rw_schemas s on s.id = c.schema_id "
+            "where c.name = %s and s.name = %s",
+            (name, schema),
+        )
         verb = "alter" if cur.fetchone() is not None else "create"
         statement = sql.SQL(verb + " secret {}.{} with (backend = 'meta') as %s").format(
-            sql.Identifier(schema), sql.Identifier(name))
+            sql.Identifier(schema), sql.Identifier(name)
+        )
         try:
             cur.execute(statement, (_client_security()["sasl_plain_password"],))
         except psycopg2.Error as exc:

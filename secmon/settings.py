@@ -36,6 +36,7 @@ def dbt_vars() -> dict:
 def render_env(text: str) -> str:
     """A dbt value that reads only the environment (`{{ env_var('NAME', 'default') }}`), rendered
     as dbt renders it: so Python reads profiles.yml and the dbt vars instead of repeating them."""
+
     def env_var(name: str, default: str | None = None) -> str:
         if name in os.environ:
             return os.environ[name]
@@ -79,16 +80,21 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 # otherwise move the engine's event-time clock (the watermark) forward and close every window early.
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
 
-# The embedded PostgreSQL's database and user, and the schema of the views (SECMON_PG_SCHEMA
-# chooses another); `secmon env` exports them for profiles.yml's `local` target.
+# The embedded PostgreSQL's database, its owner role (what dbt and the engine log in as), the
+# read-only role of Grafana and the preview (the name production's RisingWave reader has too), the
+# superuser (set-up only, on the socket), and the schema of the views (SECMON_PG_SCHEMA chooses
+# another); `secmon env` exports them for profiles.yml's `local` target.
 PG_DATABASE = "secmon"
-PG_USER = "postgres"
+PG_USER = "secmon"
+PG_READER = "grafana_reader"
+PG_SUPERUSER = "postgres"
 DEFAULT_PG_SCHEMA = "secmon"
 
 ENV_STATE_DIR = "SECMON_STATE_DIR"
 ENV_BOOTSTRAP = "SECMON_BOOTSTRAP_SERVERS"
 ENV_PG_URL = "SECMON_PG_URL"
 ENV_PG_SCHEMA = "SECMON_PG_SCHEMA"
+ENV_PG_READER_URL = "SECMON_PG_READER_URL"
 
 
 def pg_schema() -> str:
@@ -96,8 +102,6 @@ def pg_schema() -> str:
     return os.environ.get(ENV_PG_SCHEMA) or DEFAULT_PG_SCHEMA
 
 
-PG_SCHEMA = pg_schema()  # as this process started: what its commands use
-
-
-def pg_url(host: str, port: int, database: str = PG_DATABASE, user: str = PG_USER) -> str:
-    return f"postgresql://{user}@{host}:{port}/{database}"
+def pg_url(host: str, port: int, database: str = PG_DATABASE, user: str = PG_USER, password: str | None = None) -> str:
+    credentials = f"{user}:{password}" if password else user
+    return f"postgresql://{credentials}@{host}:{port}/{database}"

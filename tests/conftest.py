@@ -5,13 +5,23 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
+# Hermetic: the suite talks only to the stacks it starts. A user who ran `eval "$(secmon env)"` (or
+# exported any SECMON_* or libpq PG* variable) must not steer it into their own broker or database,
+# so those are dropped before secmon is imported. The gated live tests keep the variables that
+# name their systems.
+LIVE_SYSTEM_VARIABLES = {"SECMON_RISINGWAVE_URL"}
+for _name in [name for name in os.environ if name.startswith(("SECMON_", "PG")) and name not in LIVE_SYSTEM_VARIABLES]:
+    del os.environ[_name]
+
 from secmon import stack
+from secmon.core import kafka_clients
+from secmon.core.endpoints import Endpoints, recorded_endpoints
 
 DASHBOARD_TOPIC, DASHBOARD_SCHEMA = "dashboard_logs", "dashboards"
 # A test that uses one of these starts a broker and a PostgreSQL (the session's or its own).
@@ -52,16 +62,16 @@ def stack_options_factory():
 
 
 @pytest.fixture(scope="session")
-def running_stack(tmp_path_factory) -> tuple[Path, stack.Endpoints]:
+def running_stack(tmp_path_factory) -> tuple[Path, Endpoints]:
     """An embedded broker + PostgreSQL shared by the whole session; stopped and purged at the end."""
     state_dir = tmp_path_factory.mktemp("stack") / "state"
     stack.up(state_dir, _stack_options())
-    yield state_dir, stack.endpoints(state_dir)
+    yield state_dir, recorded_endpoints(state_dir)
     stack.down(state_dir, purge=True)
 
 
 @pytest.fixture(scope="session")
-def endpoints(running_stack) -> stack.Endpoints:
+def endpoints(running_stack) -> Endpoints:
     return running_stack[1]
 
 
@@ -79,17 +89,17 @@ def stack_env(running_stack, monkeypatch) -> Path:
 def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
     """Twelve minutes of traffic with one attack per scenario, ingested and built by dbt in a schema
     of its own: (PostgreSQL URL, start, end)."""
-    from producer.generate import Mix, plan
-    from producer.publish import KafkaSink, publish
     from secmon import settings
     from secmon.dbt_runner import run_dbt
     from secmon.engine.ingest import Ingester, ensure_landing_table
-    from secmon.stack import postgres, topics
+    from secmon.producer.generate import Mix, plan
+    from secmon.producer.publish import KafkaSink, publish
+    from secmon.stack import postgres
 
-    start, minutes = datetime(2024, 1, 25, 12, 0, tzinfo=timezone.utc), 12
+    start, minutes = datetime(2024, 1, 25, 12, 0, tzinfo=UTC), 12
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SECMON_PG_SCHEMA", DASHBOARD_SCHEMA)
-        topics.ensure_topic(endpoints.bootstrap_servers, DASHBOARD_TOPIC, 3)
+        kafka_clients.ensure_topic(endpoints.bootstrap_servers, DASHBOARD_TOPIC, 3)
         postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, DASHBOARD_SCHEMA)
         traffic = plan(Mix(rate=20, seed=5, attacks_per_scenario=1), int(start.timestamp() * 1000), minutes * 60_000)
         sink = KafkaSink(endpoints.bootstrap_servers, DASHBOARD_TOPIC, "dashboard_labels")
@@ -119,8 +129,10 @@ def grafana():
 
 RISINGWAVE_URL = os.environ.get("SECMON_RISINGWAVE_URL")
 needs_risingwave = pytest.mark.skipif(
-    not RISINGWAVE_URL, reason="SECMON_RISINGWAVE_URL is not set: RisingWave cannot run here; `make demo-docker` "
-                               "brings one up with deploy/docker-compose.yml")
+    not RISINGWAVE_URL,
+    reason="SECMON_RISINGWAVE_URL is not set: RisingWave cannot run here; `make demo-docker` "
+    "brings one up with deploy/docker-compose.yml",
+)
 
 
 @pytest.fixture

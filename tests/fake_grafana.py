@@ -7,7 +7,7 @@ import json
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
-from test_dashboards import error_lines, schema_validator
+from support import error_lines, schema_validator
 
 TOKEN = "glsa_test_token"
 RULES_PATH = "/api/v1/provisioning/alert-rules"
@@ -76,8 +76,11 @@ class GrafanaHandler(BaseHTTPRequestHandler):
         if self.path.startswith(RULES_PATH + "/"):
             rule = grafana.rules.get(self.path.rsplit("/", 1)[1])
             # Grafana answers with fields of its own as well.
-            return self._answer(200, {**rule, "id": 7, "updated": "2026-11-28T10:00:00Z", "provenance": ""}) if rule \
+            return (
+                self._answer(200, {**rule, "id": 7, "updated": "2026-11-28T10:00:00Z", "provenance": ""})
+                if rule
                 else self._answer(404, {"message": "rule not found"})
+            )
         self._answer(404, {"message": "not found"})
 
     def do_POST(self):
@@ -100,8 +103,15 @@ class GrafanaHandler(BaseHTTPRequestHandler):
                 return self._answer(400, {"message": "; ".join(errors)})
             previous = grafana.dashboards.get(dashboard["uid"], {}).get("version", 0)
             grafana.dashboards[dashboard["uid"]] = {**dashboard, "id": 1, "version": previous + 1}
-            return self._answer(200, {"status": "success", "uid": dashboard["uid"], "url": f"/d/{dashboard['uid']}",
-                                      "version": previous + 1})
+            return self._answer(
+                200,
+                {
+                    "status": "success",
+                    "uid": dashboard["uid"],
+                    "url": f"/d/{dashboard['uid']}",
+                    "version": previous + 1,
+                },
+            )
         if self.path == RULES_PATH:
             return self._store_rule(body, creating=True)
         if self.path == "/api/ds/query":

@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter, defaultdict
-from typing import Iterable
+from collections.abc import Iterable
 
-from producer.event import Event
+from secmon.core.events import Event
 
 WINDOW_MS = 60_000
 CATEGORIES = {
-    "view_page": "page_visit", "navigate_page": "page_visit", "submit_form": "interaction", "login": "interaction",
-    "logout": "interaction", "scroll_page": "content_interaction", "download_file": "content_interaction",
-    "upload_file": "content_interaction", "close_window": "window_interaction", "open_new_tab": "window_interaction",
+    "view_page": "page_visit",
+    "navigate_page": "page_visit",
+    "submit_form": "interaction",
+    "login": "interaction",
+    "logout": "interaction",
+    "scroll_page": "content_interaction",
+    "download_file": "content_interaction",
+    "upload_file": "content_interaction",
+    "close_window": "window_interaction",
+    "open_new_tab": "window_interaction",
 }
 
 
@@ -48,14 +55,21 @@ def mean(values: list) -> float | None:
 
 def website_user_metrics(events: list[Event]) -> dict[tuple, tuple]:
     rows = {}
-    for (username, start), group in grouped((e for e in events if e.username is not None),
-                                            lambda e: (e.username, window(e))).items():
+    for (username, start), group in grouped(
+        (e for e in events if e.username is not None), lambda e: (e.username, window(e))
+    ).items():
         times = [e.response_time for e in group]
         known = [t for t in times if t is not None]
         rows[(username, start)] = (
-            len(group), min(known, default=None), max(known, default=None), mean(times), percentile_cont(times, 0.5),
-            sum(e.status_code >= 400 for e in group), sum(e.user_action == "login" for e in group),
-            sum(e.user_action == "logout" for e in group), len({e.ip_address for e in group}),
+            len(group),
+            min(known, default=None),
+            max(known, default=None),
+            mean(times),
+            percentile_cont(times, 0.5),
+            sum(e.status_code >= 400 for e in group),
+            sum(e.user_action == "login" for e in group),
+            sum(e.user_action == "logout" for e in group),
+            len({e.ip_address for e in group}),
         )
     return rows
 
@@ -74,8 +88,13 @@ def referrer_activity_summary(events: list[Event]) -> dict[tuple, tuple]:
     rows = {}
     for (referrer, start), group in grouped(events, lambda e: (e.referrer, window(e))).items():
         categories = Counter(CATEGORIES[e.user_action] for e in group)
-        rows[(referrer, start)] = (len(group), categories["page_visit"], categories["interaction"],
-                                   categories["content_interaction"], categories["window_interaction"])
+        rows[(referrer, start)] = (
+            len(group),
+            categories["page_visit"],
+            categories["interaction"],
+            categories["content_interaction"],
+            categories["window_interaction"],
+        )
     return rows
 
 
@@ -87,8 +106,12 @@ def status_code_analysis_summary(events: list[Event]) -> dict[tuple, tuple]:
         for (status,) in sorted(by_status):
             members = by_status[(status,)]
             running += len(members)
-            rows[(status, start)] = (len(members), mean([e.response_time for e in members]), running,
-                                     100.0 * running / len(group))
+            rows[(status, start)] = (
+                len(members),
+                mean([e.response_time for e in members]),
+                running,
+                100.0 * running / len(group),
+            )
     return rows
 
 
@@ -102,18 +125,30 @@ def security_level_analysis_summary(events: list[Event]) -> dict[tuple, tuple]:
 
 # view name → (oracle, SQL select list giving the grain columns then the value columns)
 VIEWS = {
-    "website_user_metrics": (website_user_metrics,
+    "website_user_metrics": (
+        website_user_metrics,
         "username, window_start, total_requests, min_response_time, max_response_time, avg_response_time, "
-        "median_response_time, total_errors, login_count, logout_count, unique_ips", 2),
+        "median_response_time, total_errors, login_count, logout_count, unique_ips",
+        2,
+    ),
     "top_user_actions": (top_user_actions, "window_start, action_rank, user_action, count_user_activity", 2),
-    "referrer_activity_summary": (referrer_activity_summary,
+    "referrer_activity_summary": (
+        referrer_activity_summary,
         "referrer, window_start, referrer_visit_count, page_visits, interactions, content_interactions, "
-        "window_interactions", 2),
-    "status_code_analysis_summary": (status_code_analysis_summary,
-        "status_code, window_start, count_status_code, avg_response_time, cumulative_count, cumulative_percentage", 2),
-    "security_level_analysis_summary": (security_level_analysis_summary,
+        "window_interactions",
+        2,
+    ),
+    "status_code_analysis_summary": (
+        status_code_analysis_summary,
+        "status_code, window_start, count_status_code, avg_response_time, cumulative_count, cumulative_percentage",
+        2,
+    ),
+    "security_level_analysis_summary": (
+        security_level_analysis_summary,
         "security_level, window_start, count_security_level, avg_response_time, median_response_time, "
-        "median_count_security_level", 2),
+        "median_count_security_level",
+        2,
+    ),
 }
 
 
@@ -127,8 +162,7 @@ def _normalise(value):
 
 def _same(actual, expected) -> bool:
     if isinstance(actual, float) or isinstance(expected, float):
-        return (actual is not None and expected is not None
-                and abs(actual - expected) <= 1e-9 * max(1.0, abs(expected)))
+        return actual is not None and expected is not None and abs(actual - expected) <= 1e-9 * max(1.0, abs(expected))
     return actual == expected
 
 
@@ -143,6 +177,9 @@ def assert_view_matches(cursor, relation: str, view: str, events: list[Event]) -
         actual[row[:grain]] = row[grain:]
     expected = compute(events)
     assert actual.keys() == expected.keys(), view
-    mismatches = [(key, actual[key], values) for key, values in expected.items()
-                  if not all(_same(a, b) for a, b in zip(actual[key], values))]
+    mismatches = [
+        (key, actual[key], values)
+        for key, values in expected.items()
+        if not all(_same(a, b) for a, b in zip(actual[key], values))
+    ]
     assert mismatches == [], view

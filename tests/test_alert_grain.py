@@ -3,7 +3,7 @@ alerts with two ids (and two Kafka keys), not one id that a consumer dropping re
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -13,7 +13,7 @@ from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import LANDING_TABLE, ensure_landing_table
 
 SCHEMA = "alert_grain"
-WINDOW_START = datetime(2026, 1, 5, 10, 0, tzinfo=timezone.utc)
+WINDOW_START = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
 
 
 def takeover(ip: str, offset: int) -> list[tuple]:
@@ -21,8 +21,24 @@ def takeover(ip: str, offset: int) -> list[tuple]:
     rows = []
     for attempt in range(6):
         status = 401 if attempt < 5 else 200
-        rows.append((WINDOW_START + timedelta(minutes=1, seconds=offset + attempt), ip, "Mozilla/5.0", "/login",
-                     "POST", status, 30, "direct", None, "alice", "login", "high", 0, offset + attempt))
+        rows.append(
+            (
+                WINDOW_START + timedelta(minutes=1, seconds=offset + attempt),
+                ip,
+                "Mozilla/5.0",
+                "/login",
+                "POST",
+                status,
+                30,
+                "direct",
+                None,
+                "alice",
+                "login",
+                "high",
+                0,
+                offset + attempt,
+            )
+        )
     return rows
 
 
@@ -36,11 +52,14 @@ def alert_ids(endpoints, monkeypatch) -> list[tuple[str, str]]:
             f"insert into {SCHEMA}.{LANDING_TABLE} (request_timestamp, ip_address, user_agent, url, http_method, "
             "status_code, response_time, referrer, user_id, username, user_action, security_level, kafka_partition, "
             "kafka_offset) values (" + ", ".join(["%s"] * 14) + ")",
-            takeover("203.0.113.7", 0) + takeover("198.51.100.9", 100))
+            takeover("203.0.113.7", 0) + takeover("198.51.100.9", 100),
+        )
     conn.close()
     assert run_dbt(["run", "-t", "local", "--quiet", "-s", settings.ALERTS_TABLE, "account_takeover"], endpoints) == 0
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f"select alert_id, example from {SCHEMA}.{settings.ALERTS_TABLE} where detection = 'account_takeover'")
+        cur.execute(
+            f"select alert_id, example from {SCHEMA}.{settings.ALERTS_TABLE} where detection = 'account_takeover'"
+        )
         rows = cur.fetchall()
     conn.close()
     return rows

@@ -18,7 +18,7 @@ def test_every_command_has_help_text():
 
 def test_every_command_help_shows_an_example():
     runner = CliRunner()
-    for path, command in walk(cli):
+    for path, _command in walk(cli):
         if path == ("dbt",):
             continue  # `secmon dbt --help` is dbt's own help, checked in test_dbt.py
         result = runner.invoke(cli, [*path, "--help"])

@@ -4,16 +4,15 @@ every panel's query run against the local engine holding real traffic."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 
-import jsonschema
 import pytest
 import sqlglot
 import yaml
 from click.testing import CliRunner
 from conftest import DASHBOARD_SCHEMA as SCHEMA
 from sqlglot import exp
+from support import error_lines, schema_validator
 
 from secmon import settings
 from secmon.cli import cli
@@ -23,21 +22,7 @@ from secmon.grafana import alert_rules, dashboards, panels
 from secmon.grafana.preview import run_queries
 from secmon.manifest import HIGH_SEVERITIES, detections, models
 
-# Grafana's own JSON schemas (Apache-2.0), copied from grafana/grafana-foundation-sdk.
-SCHEMAS = Path(__file__).parent / "grafana-schema"
-START = datetime(2024, 1, 25, 12, 0, tzinfo=timezone.utc)
-
-
-def schema_validator(file: str, definition: str | None = None) -> jsonschema.Draft7Validator:
-    schema = json.loads((SCHEMAS / file).read_text())
-    if definition:
-        schema = {"$ref": f"#/definitions/{definition}", "definitions": schema["definitions"]}
-    return jsonschema.Draft7Validator(schema)
-
-
-def error_lines(validator: jsonschema.Draft7Validator, instance) -> list[str]:
-    return [f"{'/'.join(map(str, error.absolute_path))}: {error.message[:200]}"
-            for error in validator.iter_errors(instance)]
+START = datetime(2024, 1, 25, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -50,6 +35,7 @@ def all_panels(all_dashboards) -> list[tuple[str, dashboards.Panel]]:
 
 
 # --- the generated JSON ---------------------------------------------------------------------------
+
 
 def test_every_dashboard_validates_against_grafanas_schema(all_dashboards):
     validator = schema_validator("dashboard.jsonschema.json")
@@ -65,8 +51,9 @@ def test_normalisation_is_what_makes_grafanalib_output_valid():
     from grafanalib._gen import DashboardEncoder
 
     path = dashboards.DASHBOARDS_DIR / "website_activity.dashboard.py"
-    raw = json.loads(json.dumps(runpy.run_path(str(path))["dashboard"].auto_panel_ids().to_json_data(),
-                                cls=DashboardEncoder))
+    raw = json.loads(
+        json.dumps(runpy.run_path(str(path))["dashboard"].auto_panel_ids().to_json_data(), cls=DashboardEncoder)
+    )
     messages = " ".join(error_lines(schema_validator("dashboard.jsonschema.json"), raw))
     assert "sharedCrosshair" in messages and "None is not of type" in messages
     normalised = dashboards.load(path)
@@ -110,8 +97,12 @@ def test_panels_do_not_overlap(all_dashboards):
 def test_the_activity_dashboard_starts_with_the_seeds_six_panels(all_dashboards):
     activity = all_dashboards["secmon-website-activity"]
     assert [(panel["type"], panel["title"]) for panel in activity["panels"]][:6] == [
-        ("table", "Raw events"), ("barchart", "Referrer activity"), ("table", "User metrics"),
-        ("timeseries", "Security levels"), ("barchart", "Top five actions"), ("piechart", "Status codes"),
+        ("table", "Raw events"),
+        ("barchart", "Referrer activity"),
+        ("table", "User metrics"),
+        ("timeseries", "Security levels"),
+        ("barchart", "Top five actions"),
+        ("piechart", "Status codes"),
     ]
 
 
@@ -121,8 +112,9 @@ def test_one_stat_per_detection(all_dashboards):
     detection_files = {path.stem for path in (settings.PROJECT_DIR / "models" / "detections").glob("*.sql")}
     assert {detection.name for detection in detections()} == detection_files
     assert len(stats) == len(detection_files)
-    assert {name: uid for name, (uid, _) in alert_rules.detection_panels(all_dashboards).items()} == \
-        {name: "secmon-security-detections" for name in detection_files}
+    assert {name: uid for name, (uid, _) in alert_rules.detection_panels(all_dashboards).items()} == {
+        name: "secmon-security-detections" for name in detection_files
+    }
 
 
 def test_every_view_appears_on_some_panel(all_dashboards):
@@ -143,8 +135,10 @@ def test_build_is_byte_identical_and_complete(tmp_path):
     second = {path.relative_to(tmp_path / "b"): path.read_bytes() for path in dashboards.build(tmp_path / "b")}
     assert first == second
     assert sorted(map(str, first)) == [
-        "dashboards/secmon-security-detections.json", "dashboards/secmon-website-activity.json",
-        "provisioning/alerting/secmon.yaml", "provisioning/dashboards/secmon.yaml",
+        "dashboards/secmon-security-detections.json",
+        "dashboards/secmon-website-activity.json",
+        "provisioning/alerting/secmon.yaml",
+        "provisioning/dashboards/secmon.yaml",
         "provisioning/datasources/secmon.yaml",
     ]
 
@@ -153,9 +147,14 @@ def test_provisioning_files_agree_with_the_dashboards(tmp_path):
     dashboards.build(tmp_path)
     sources = yaml.safe_load((tmp_path / "provisioning/datasources/secmon.yaml").read_text())["datasources"]
     assert {(source["uid"], source["type"]) for source in sources} == {
-        (panels.RISINGWAVE_DATASOURCE_UID, panels.DATASOURCE_TYPE), (panels.LOCAL_DATASOURCE_UID, panels.DATASOURCE_TYPE)}
-    assert all(value.startswith("${") for source in sources
-               for value in (source["url"], source["user"], source["secureJsonData"]["password"]))
+        (panels.RISINGWAVE_DATASOURCE_UID, panels.DATASOURCE_TYPE),
+        (panels.LOCAL_DATASOURCE_UID, panels.DATASOURCE_TYPE),
+    }
+    assert all(
+        value.startswith("${")
+        for source in sources
+        for value in (source["url"], source["user"], source["secureJsonData"]["password"])
+    )
     provider = yaml.safe_load((tmp_path / "provisioning/dashboards/secmon.yaml").read_text())["providers"][0]
     assert provider["folderUid"] == dashboards.FOLDER_UID and provider["type"] == "file"
     groups = yaml.safe_load((tmp_path / "provisioning/alerting/secmon.yaml").read_text())["groups"]
@@ -176,10 +175,13 @@ def test_alert_rules_cover_exactly_the_high_severity_detections_and_validate():
 
 # --- macros and time ranges -----------------------------------------------------------------------
 
+
 def test_expand_macros_as_grafana_does():
     end = START + timedelta(minutes=5)
-    assert dashboards.expand_macros("where $__timeFilter(window_start) and t < $__timeTo()", START, end) == \
-        "where window_start BETWEEN '2024-01-25T12:00:00Z' AND '2024-01-25T12:05:00Z' and t < '2024-01-25T12:05:00Z'"
+    assert (
+        dashboards.expand_macros("where $__timeFilter(window_start) and t < $__timeTo()", START, end)
+        == "where window_start BETWEEN '2024-01-25T12:00:00Z' AND '2024-01-25T12:05:00Z' and t < '2024-01-25T12:05:00Z'"
+    )
     with pytest.raises(SecmonError, match="macro this project does not expand"):
         dashboards.expand_macros("select $__timeGroup(time, '1m')", START, end)
 
@@ -205,6 +207,7 @@ def test_cli_build_writes_the_files(tmp_path):
 
 
 # --- every panel's query on the local engine -------------------------------------------------------
+
 
 def _is_number(value) -> bool:
     from decimal import Decimal
@@ -253,11 +256,23 @@ def test_alert_rule_queries_run_on_the_local_engine(dashboard_data):
 
 # --- layout and the manifest ----------------------------------------------------------------------
 
+
 def test_panels_place_themselves_left_to_right_and_wrap():
-    placed = panels.flow([panels.stat(f"s{index}", "select 1", "red") for index in range(7)]
-                         + [panels.table("wide", "select 1", width=24), panels.table("half", "select 1", height=9)])
+    placed = panels.flow(
+        [panels.stat(f"s{index}", "select 1", "red") for index in range(7)]
+        + [panels.table("wide", "select 1", width=24), panels.table("half", "select 1", height=9)]
+    )
     assert [(panel.gridPos.x, panel.gridPos.y) for panel in placed] == [
-        (0, 0), (4, 0), (8, 0), (12, 0), (16, 0), (20, 0), (0, 4), (0, 8), (0, 16)]
+        (0, 0),
+        (4, 0),
+        (8, 0),
+        (12, 0),
+        (16, 0),
+        (20, 0),
+        (0, 4),
+        (0, 8),
+        (0, 16),
+    ]
 
 
 def test_a_detection_without_severity_is_a_one_line_error_naming_its_yml():
@@ -266,5 +281,7 @@ def test_a_detection_without_severity_is_a_one_line_error_naming_its_yml():
     model = Model("my_detection", "", ("detection",), {"entity": "ip"}, (), (), True, "models/detections/x.yml")
     with pytest.raises(SecmonError) as error:
         _detection(model)
-    assert str(error.value) == ("models/detections/x.yml: detection my_detection needs config.meta.severity "
-                                "(low, medium, high, critical) in its entry")
+    assert str(error.value) == (
+        "models/detections/x.yml: detection my_detection needs config.meta.severity "
+        "(low, medium, high, critical) in its entry"
+    )

@@ -23,9 +23,26 @@ def test_the_live_phase_shows_a_summary_within_15_s_and_updates_it(tmp_path, sta
     state_dir = tmp_path / "state"
     try:
         result = subprocess.run(
-            [SECMON, "demo", "--state-dir", str(state_dir), "--backfill-minutes", "1", "--rate", "50",
-             "--duration", "25", "--kafka-port", str(options.kafka_port), "--pg-port", str(options.pg_port)],
-            capture_output=True, text=True, timeout=300)
+            [
+                SECMON,
+                "demo",
+                "--state-dir",
+                str(state_dir),
+                "--backfill-minutes",
+                "1",
+                "--rate",
+                "50",
+                "--duration",
+                "25",
+                "--kafka-port",
+                str(options.kafka_port),
+                "--pg-port",
+                str(options.pg_port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     finally:
         stack.down(state_dir, purge=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]

@@ -44,15 +44,21 @@ def compose_config(**environment: str) -> subprocess.CompletedProcess:
     if docker_compose is None:
         pytest.fail("docker-compose is missing: `make test-tools` (part of `make test`) installs Debian's")
     env = {key: value for key, value in os.environ.items() if key != deploy.ENV_GRAFANA_DB_PASSWORD}
-    return subprocess.run([docker_compose, "-f", str(COMPOSE_FILE), "config", "-q"], capture_output=True, text=True,
-                          env={**env, **environment})
+    return subprocess.run(
+        [docker_compose, "-f", str(COMPOSE_FILE), "config", "-q"],
+        capture_output=True,
+        text=True,
+        env={**env, **environment},
+    )
 
 
+@pytest.mark.tools
 def test_docker_compose_accepts_the_file():
     result = compose_config(**{deploy.ENV_GRAFANA_DB_PASSWORD: "reader-secret"})
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.tools
 def test_grafana_and_deploy_need_the_same_reader_password(compose):
     """No default on either side: Grafana logs in as grafana_reader with the password deploy sets."""
     result = compose_config()
@@ -79,8 +85,12 @@ def test_every_service_has_a_health_check_and_data_lives_in_named_volumes(compos
         if "cli" not in service.get("profiles", []):
             assert service["healthcheck"]["test"], name
     named = set(compose["volumes"])
-    used = {volume.split(":")[0] for service in compose["services"].values() for volume in service.get("volumes", [])
-            if not volume.startswith((".", "/"))}
+    used = {
+        volume.split(":")[0]
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if not volume.startswith((".", "/"))
+    }
     assert used == named == {"risingwave-data", "grafana-data"}
 
 
@@ -96,7 +106,8 @@ def test_risingwave_is_where_profiles_yml_and_deploy_look(compose, monkeypatch):
         monkeypatch.delenv(f"SECMON_RISINGWAVE_{suffix}", raising=False)
     risingwave = RisingWave.from_environment()
     assert (risingwave.host, str(risingwave.port), risingwave.user, risingwave.database) == tuple(
-        profile_default(f"SECMON_RISINGWAVE_{suffix}") for suffix in ("HOST", "PORT", "USER", "DATABASE"))
+        profile_default(f"SECMON_RISINGWAVE_{suffix}") for suffix in ("HOST", "PORT", "USER", "DATABASE")
+    )
     assert risingwave.host == "localhost" and risingwave.port in published_ports(compose["services"]["risingwave"])
     secmon = compose["services"]["secmon"]["environment"]
     assert (secmon["SECMON_RISINGWAVE_HOST"], secmon["SECMON_RISINGWAVE_PORT"]) == ("risingwave", str(risingwave.port))
@@ -111,7 +122,9 @@ def test_warpstream_has_its_own_address_and_advertises_it(compose):
     advertised = command[command.index("-advertiseHostnameCustom") + 1]
     assert advertised == warpstream["hostname"] == "warpstream"
     assert warpstream["environment"]["WARPSTREAM_DISCOVERY_KAFKA_HOSTNAME_OVERRIDE"] == advertised
-    assert warpstream["healthcheck"]["test"][warpstream["healthcheck"]["test"].index("-bootstrap-host") + 1] == advertised
+    assert (
+        warpstream["healthcheck"]["test"][warpstream["healthcheck"]["test"].index("-bootstrap-host") + 1] == advertised
+    )
     secmon = compose["services"]["secmon"]["environment"]
     assert secmon[settings.ENV_BOOTSTRAP] == secmon["SECMON_SOURCE_BOOTSTRAP_SERVERS"] == f"{advertised}:9092"
 
@@ -161,12 +174,15 @@ def test_deploy_without_risingwave_is_a_one_line_error(monkeypatch):
 def test_deploy_with_grafana_but_no_reader_password_fails_before_touching_anything(monkeypatch):
     monkeypatch.delenv(deploy.ENV_GRAFANA_DB_PASSWORD, raising=False)
     monkeypatch.setenv("SECMON_RISINGWAVE_PORT", "1")
-    result = CliRunner().invoke(cli, ["deploy", "--target", "risingwave", "--grafana-url", "http://127.0.0.1:1",
-                                      "--token", "t"])
+    result = CliRunner().invoke(
+        cli, ["deploy", "--target", "risingwave", "--grafana-url", "http://127.0.0.1:1", "--token", "t"]
+    )
     assert result.exit_code == 1
-    assert result.output == (f"Error: set {deploy.ENV_GRAFANA_DB_PASSWORD}: Grafana reads RisingWave as "
-                             f"{deploy.GRAFANA_DB_USER}, whom deploy creates with that password "
-                             "(deploy/docker-compose.yml gives Grafana the same variable)\n")
+    assert result.output == (
+        f"Error: set {deploy.ENV_GRAFANA_DB_PASSWORD}: Grafana reads RisingWave as "
+        f"{deploy.GRAFANA_DB_USER}, whom deploy creates with that password "
+        "(deploy/docker-compose.yml gives Grafana the same variable)\n"
+    )
 
 
 @pytest.mark.integration
@@ -177,14 +193,23 @@ def test_deploy_is_idempotent_and_the_grafana_user_only_reads(risingwave_env, mo
 
     grafana = None
     if os.environ.get("GRAFANA_URL"):
-        grafana = GrafanaClient(os.environ["GRAFANA_URL"], os.environ.get("GRAFANA_TOKEN"),
-                                os.environ.get("GRAFANA_USER"), os.environ.get("GRAFANA_PASSWORD"))
+        grafana = GrafanaClient(
+            os.environ["GRAFANA_URL"],
+            os.environ.get("GRAFANA_TOKEN"),
+            os.environ.get("GRAFANA_USER"),
+            os.environ.get("GRAFANA_PASSWORD"),
+        )
     risingwave = RisingWave.from_environment()
     deploy.deploy_risingwave(risingwave, grafana, panels.RISINGWAVE_DATASOURCE_UID, lambda step: None)
     second = deploy.deploy_risingwave(risingwave, grafana, panels.RISINGWAVE_DATASOURCE_UID, lambda step: None)
     assert all(step.result.startswith("unchanged") for step in second if step.what.startswith("Grafana "))
-    reader = psycopg2.connect(host=risingwave.host, port=risingwave.port, user=deploy.GRAFANA_DB_USER,
-                              password="reader-secret", dbname=risingwave.database)
+    reader = psycopg2.connect(
+        host=risingwave.host,
+        port=risingwave.port,
+        user=deploy.GRAFANA_DB_USER,
+        password="reader-secret",
+        dbname=risingwave.database,
+    )
     reader.autocommit = True
     with reader.cursor() as cur:
         cur.execute("select count(*) from security_alerts")

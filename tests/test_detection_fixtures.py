@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from secmon import settings, stack
 from secmon.cli import cli
+from secmon.core.endpoints import recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import ensure_landing_table
 from secmon.engine.stream import Stream
@@ -34,7 +35,7 @@ def alerts_by_ip(tmp_path_factory, stack_options_factory) -> dict[str, set[tuple
     state_dir = tmp_path_factory.mktemp("fixtures") / "state"
     stack.up(state_dir, stack_options_factory())
     try:
-        endpoints = stack.endpoints(state_dir)
+        endpoints = recorded_endpoints(state_dir)
         ensure_landing_table(endpoints)
         assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
         for log in sorted(FIXTURES.glob("*.log")):
@@ -42,7 +43,7 @@ def alerts_by_ip(tmp_path_factory, stack_options_factory) -> dict[str, set[tuple
             assert result.exit_code == 0 and ", rejected 0" in result.output, result.output
         Stream(endpoints, state_dir).run(idle_exit_after=2)
         with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-            cur.execute(f"select distinct detection, entity from {settings.PG_SCHEMA}.{settings.ALERTS_TABLE}")
+            cur.execute(f"select distinct detection, entity from {settings.pg_schema()}.{settings.ALERTS_TABLE}")
             rows = cur.fetchall()
         conn.close()
     finally:

@@ -7,16 +7,17 @@ import json
 import pytest
 from kafka import KafkaProducer
 
-from producer.attacks import SCENARIOS
-from producer.event import Event, EventEncoder
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
 from secmon import settings, stack
+from secmon.core.endpoints import recorded_endpoints
+from secmon.core.events import Event, EventEncoder
 from secmon.dbt_runner import run_dbt
 from secmon.engine.alerts import read_topic
 from secmon.engine.ingest import ensure_landing_table
 from secmon.engine.stream import Stream
 from secmon.evaluate import Label, read_alerts, score
+from secmon.producer.attacks import SCENARIOS
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -27,8 +28,9 @@ LATE_MS = START_MS + (MINUTES + 10) * 60_000  # the hand-made threshold cases, a
 
 
 def failed_login(ts_ms: int, ip: str, username: str) -> Event:
-    return Event(ts_ms, ip, "python-requests/2.31.0", "/login", "POST", 401, 200, "direct", None, username,
-                 "login", "high")
+    return Event(
+        ts_ms, ip, "python-requests/2.31.0", "/login", "POST", 401, 200, "direct", None, username, "login", "high"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +39,15 @@ def detected(tmp_path_factory, stack_options_factory):
     streamed through the engine (which publishes the alerts)."""
     state_dir = tmp_path_factory.mktemp("detections") / "state"
     stack.up(state_dir, stack_options_factory())
-    endpoints = stack.endpoints(state_dir)
+    endpoints = recorded_endpoints(state_dir)
     labels_path = state_dir / "labels.jsonl"
     traffic = plan(MIX, START_MS, MINUTES * 60_000)
-    assert publish(traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC,
-                                      labels_path)).undelivered == 0
+    assert (
+        publish(
+            traffic, KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC, labels_path)
+        ).undelivered
+        == 0
+    )
     # Brute force threshold (10 failures per account per IP in 5 minutes): 9 stays quiet, 10 alerts.
     producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers)
     encode = EventEncoder().encode
@@ -63,10 +69,11 @@ def detected(tmp_path_factory, stack_options_factory):
 
 def test_every_scenario_is_found_with_no_false_alert(detected):
     state_dir, endpoints, traffic, _ = detected
-    labels = [Label(l.scenario, l.attacker_ip, l.target_username, l.first_event_ms, l.last_event_ms)
-              for l in traffic.labels]
+    labels = [
+        Label(t.scenario, t.attacker_ip, t.target_username, t.first_event_ms, t.last_event_ms) for t in traffic.labels
+    ]
     labels.append(Label("brute_force", "198.51.100.10", "victim_10", LATE_MS, LATE_MS + 9000))
-    result = score(labels, read_alerts(endpoints.pg_url, settings.PG_SCHEMA))
+    result = score(labels, read_alerts(endpoints.pg_url, settings.pg_schema()))
     table = {row["scenario"]: (row["precision"], row["recall"]) for row in result["scenarios"]}
     assert table == {scenario: (1.0, 1.0) for scenario in table}
     assert set(table) == set(SCENARIOS)  # every attack the producer makes is some detection's scenario
@@ -74,15 +81,18 @@ def test_every_scenario_is_found_with_no_false_alert(detected):
 
 def test_thresholds_decide(detected):
     _, endpoints, _, _ = detected
-    alerted = {alert.entity for alert in read_alerts(endpoints.pg_url, settings.PG_SCHEMA)
-               if alert.detection == "brute_force"}
+    alerted = {
+        alert.entity
+        for alert in read_alerts(endpoints.pg_url, settings.pg_schema())
+        if alert.detection == "brute_force"
+    }
     assert "198.51.100.10" in alerted
     assert "198.51.100.9" not in alerted
 
 
 def test_each_alert_reaches_the_topic_exactly_once_when_its_window_closes(detected):
     state_dir, endpoints, _, published = detected
-    alerts = read_alerts(endpoints.pg_url, settings.PG_SCHEMA)
+    alerts = read_alerts(endpoints.pg_url, settings.pg_schema())
     messages = [json.loads(raw) for raw in read_topic(endpoints.bootstrap_servers, settings.ALERTS_TOPIC)]
     assert published == len(alerts) == len(messages) == len({m["alert_id"] for m in messages}) > 20
     # A restarted engine publishes nothing again.

@@ -13,32 +13,26 @@ from psycopg2.extensions import parse_dsn
 
 from secmon import settings
 from secmon.cli import cli
+from secmon.core import kafka_clients
 from secmon.deploy import GRAFANA_DB_USER
 from secmon.doctor import broker_checks, grafana_checks, risingwave_checks
 from secmon.grafana import panels
 from secmon.grafana.alert_rules import rule_uid
 from secmon.grafana.client import GrafanaClient, push_all
 from secmon.risingwave import RisingWave
-from secmon.stack import topics
 
-SCHEMA, READER_PASSWORD = "doctor", "reader-secret"
+SCHEMA = "doctor"
 
 
 @pytest.fixture(scope="module")
 def reader_url(endpoints) -> str:
-    """A read-only grafana_reader on the embedded PostgreSQL, seeing a security_alerts table."""
+    """The embedded stack's own read-only grafana_reader, seeing a security_alerts table that the owner made."""
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(f"create schema if not exists {SCHEMA}")
         cur.execute(f"create table if not exists {SCHEMA}.{settings.ALERTS_TABLE} (alert_id text)")
-        cur.execute("select 1 from pg_roles where rolname = %s", (GRAFANA_DB_USER,))
-        if cur.fetchone() is None:
-            cur.execute(f"create role {GRAFANA_DB_USER} login password %s", (READER_PASSWORD,))
-        cur.execute(f"grant usage on schema {SCHEMA} to {GRAFANA_DB_USER}")
-        cur.execute(f"grant select on all tables in schema {SCHEMA} to {GRAFANA_DB_USER}")
     conn.close()
-    dsn = parse_dsn(endpoints.pg_url)
-    return (f"postgresql://{GRAFANA_DB_USER}:{READER_PASSWORD}@{dsn['host']}:{dsn['port']}/{dsn['dbname']}"
-            f"?options=-csearch_path%3D{SCHEMA}")
+    assert parse_dsn(endpoints.pg_reader_url)["user"] == GRAFANA_DB_USER
+    return f"{endpoints.pg_reader_url}?options=-csearch_path%3D{SCHEMA}"
 
 
 def lines(checks) -> list[str]:
@@ -49,9 +43,13 @@ def lines(checks) -> list[str]:
 
 def test_the_broker_and_both_topics(endpoints):
     for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
-        topics.ensure_topic(endpoints.bootstrap_servers, topic, 1)
+        kafka_clients.ensure_topic(endpoints.bootstrap_servers, topic, 1)
     checks = list(broker_checks(endpoints.bootstrap_servers))
-    assert [check.name for check in checks] == ["broker", f"topic {settings.EVENTS_TOPIC}", f"topic {settings.ALERTS_TOPIC}"]
+    assert [check.name for check in checks] == [
+        "broker",
+        f"topic {settings.EVENTS_TOPIC}",
+        f"topic {settings.ALERTS_TOPIC}",
+    ]
     assert all(check.ok for check in checks), lines(checks)
 
 
@@ -86,7 +84,7 @@ def test_a_datasource_that_is_not_the_reader_or_cannot_read_fails(grafana, reade
 
 def test_postgresql_is_not_taken_for_risingwave(endpoints, reader_url, monkeypatch):
     dsn = parse_dsn(endpoints.pg_url)
-    monkeypatch.setenv("SECMON_GRAFANA_PASSWORD", READER_PASSWORD)
+    monkeypatch.setenv("SECMON_GRAFANA_PASSWORD", parse_dsn(endpoints.pg_reader_url)["password"])
     postgres = RisingWave(dsn["host"], int(dsn["port"]), dsn["user"], dsn.get("password", ""), dsn["dbname"], SCHEMA)
     checks = {check.name: check for check in risingwave_checks(postgres)}
     assert not checks["RisingWave version"].ok and "is not RisingWave" in checks["RisingWave version"].detail

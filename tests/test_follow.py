@@ -14,14 +14,15 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from producer.follow import LogFollower, load_positions, save_positions
 from secmon import settings
+from secmon.core.logs.tail import LogFollower, load_positions, save_positions
 
 SECMON = str(Path(sys.executable).with_name("secmon"))
 
 
 def line(number: int, path: str = "/") -> str:
-    return f'198.51.100.{number % 250 + 1} - - [12/Mar/2024:09:00:{number % 60:02d} +0000] "GET {path}{number} HTTP/1.1" 200 10 "-" "curl/8"'
+    client, second = f"198.51.100.{number % 250 + 1}", f"{number % 60:02d}"
+    return f'{client} - - [12/Mar/2024:09:00:{second} +0000] "GET {path}{number} HTTP/1.1" 200 10 "-" "curl/8"'
 
 
 def append(path: Path, *lines: str, newline: bool = True) -> None:
@@ -104,10 +105,18 @@ def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_o
     log = tmp_path / "access.log"
     append(log, line(0, "/before-"))
     with stack.temporary(stack_options()) as (state_dir, endpoints):
-        own = {name: value for name, value in os.environ.items()
-               if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)}  # this stack, not one in the env
-        proc = subprocess.Popen([SECMON, "follow", "--state-dir", str(state_dir), str(log)], env=own,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        own = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
+        }  # this stack, not one in the env
+        proc = subprocess.Popen(
+            [SECMON, "follow", "--state-dir", str(state_dir), str(log)],
+            env=own,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             deadline = time.monotonic() + 30
             while not (state_dir / "follow.json").exists() and time.monotonic() < deadline:
@@ -121,7 +130,9 @@ def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_o
             while time.monotonic() - written < 10 and len(landed) < 5:
                 ingester.poll_batch()
                 with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-                    cur.execute(f"select url from {settings.pg_schema()}.website_logs_source where url like '/followed-%'")
+                    cur.execute(
+                        f"select url from {settings.pg_schema()}.website_logs_source where url like '/followed-%'"
+                    )
                     landed = [row[0] for row in cur.fetchall()]
                 conn.close()
             seconds = time.monotonic() - written
@@ -131,16 +142,24 @@ def test_follow_publishes_each_line_within_a_second_and_stops_on_sigterm(stack_o
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(10) == 0, proc.stderr.read()
             assert "stopped after 5 lines: 5 published, 0 rejected" in proc.stdout.read()
-            shown = json.loads(subprocess.run([SECMON, "status", "--state-dir", str(state_dir), "--json"],
-                                              capture_output=True, text=True, check=True).stdout)["follow"]
+            shown = json.loads(
+                subprocess.run(
+                    [SECMON, "status", "--state-dir", str(state_dir), "--json"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )["follow"]
             assert (shown["lines"], shown["published"], shown["rejected"], shown["files"]) == (5, 5, 0, [str(log)])
         finally:
             if proc.poll() is None:
                 proc.kill()
 
 
-LINE = ('203.0.113.9 - - [12/Mar/2024:10:00:00 +0000] "GET /products/{n} HTTP/1.1" 200 5120 '
-        '"https://www.example.com/" "Mozilla/5.0" 0.012\n')
+LINE = (
+    '203.0.113.9 - - [12/Mar/2024:10:00:00 +0000] "GET /products/{n} HTTP/1.1" 200 5120 '
+    '"https://www.example.com/" "Mozilla/5.0" 0.012\n'
+)
 
 
 def test_the_parser_takes_a_poll_while_it_returns_a_large_one():

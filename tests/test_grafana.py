@@ -45,7 +45,8 @@ def test_push_updates_what_changed(grafana):
     grafana.dashboards["secmon-website-activity"]["title"] = "edited in the UI"
     changes = actions(push_all(client, "another-datasource"))
     assert changes["updated"] == {"dashboard: Website activity"} | {
-        f"alert rule: {rule['title']}" for rule in alert_rules.rules("f", "d")}
+        f"alert rule: {rule['title']}" for rule in alert_rules.rules("f", "d")
+    }
     assert grafana.dashboards["secmon-website-activity"]["title"] == "Website activity"
     assert grafana.dashboards["secmon-website-activity"]["version"] == 2
     assert all(rule["data"][0]["datasourceUid"] == "another-datasource" for rule in grafana.rules.values())
@@ -75,12 +76,18 @@ def test_cli_push_prints_what_it_did(grafana):
     assert "created" in result.output and "Website activity" in result.output
 
 
-@pytest.mark.skipif(not os.environ.get("GRAFANA_URL"),
-                    reason="a live Grafana is not available here: set GRAFANA_URL and GRAFANA_TOKEN "
-                           "(or GRAFANA_USER/GRAFANA_PASSWORD) to run this against one")
+@pytest.mark.skipif(
+    not os.environ.get("GRAFANA_URL"),
+    reason="a live Grafana is not available here: set GRAFANA_URL and GRAFANA_TOKEN "
+    "(or GRAFANA_USER/GRAFANA_PASSWORD) to run this against one",
+)
 def test_push_to_a_live_grafana():
-    client = GrafanaClient(os.environ["GRAFANA_URL"], os.environ.get("GRAFANA_TOKEN"), os.environ.get("GRAFANA_USER"),
-                           os.environ.get("GRAFANA_PASSWORD"))
+    client = GrafanaClient(
+        os.environ["GRAFANA_URL"],
+        os.environ.get("GRAFANA_TOKEN"),
+        os.environ.get("GRAFANA_USER"),
+        os.environ.get("GRAFANA_PASSWORD"),
+    )
     push_all(client, panels.RISINGWAVE_DATASOURCE_UID)
     assert {change.action for change in push_all(client, panels.RISINGWAVE_DATASOURCE_UID)} == {"unchanged"}
     for uid in ("secmon-website-activity", "secmon-security-detections"):

@@ -13,14 +13,16 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from producer.event import Event, EventEncoder, InvalidEvent, TimestampFormatter, iso_timestamp, parse_event
 from secmon import settings
+from secmon.core import kafka_clients
+from secmon.core.events import Event, EventEncoder, InvalidEvent, TimestampFormatter, iso_timestamp, parse_event
 from secmon.engine.ingest import Ingester, copy_row, ensure_landing_table
-from secmon.stack import postgres, topics
+from secmon.stack import postgres
 
 NOW_MS = 1_706_184_000_000
-VALID_EVENT = Event(NOW_MS, "203.0.113.9", "curl/8.5", "/index.html", "GET", 200, 12, "direct", None, None,
-                    "view_page", "low")
+VALID_EVENT = Event(
+    NOW_MS, "203.0.113.9", "curl/8.5", "/index.html", "GET", 200, 12, "direct", None, None, "view_page", "low"
+)
 VALID = EventEncoder().encode(VALID_EVENT)
 VALID_DOC = json.loads(VALID)
 
@@ -108,7 +110,9 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=20,
 )
-field_values = st.fixed_dictionaries({}, optional={name: json_values | st.just(value) for name, value in VALID_DOC.items()})
+field_values = st.fixed_dictionaries(
+    {}, optional={name: json_values | st.just(value) for name, value in VALID_DOC.items()}
+)
 
 
 @st.composite
@@ -120,14 +124,16 @@ def mutated(draw, base: bytes = VALID) -> bytes:
         if action == "flip" and position < len(raw):
             raw[position] = draw(st.integers(0, 255))
         elif action == "insert":
-            raw[position:position] = draw(st.binary(min_size=1, max_size=8) | st.sampled_from(
-                [b"\\u0000", b"\\ud800", b"NaN", b"{", b"[", b'"', b",", b"\xff", b"9" * 30]))
+            raw[position:position] = draw(
+                st.binary(min_size=1, max_size=8)
+                | st.sampled_from([b"\\u0000", b"\\ud800", b"NaN", b"{", b"[", b'"', b",", b"\xff", b"9" * 30])
+            )
         elif action == "delete":
-            del raw[position:position + draw(st.integers(1, 8))]
+            del raw[position : position + draw(st.integers(1, 8))]
         elif action == "truncate":
             del raw[position:]
         elif action == "repeat":
-            raw[position:position] = raw[position:position + 12] * draw(st.integers(1, 50))
+            raw[position:position] = raw[position : position + 12] * draw(st.integers(1, 50))
     return bytes(raw)
 
 
@@ -169,19 +175,22 @@ TOPIC, SCHEMA = "hostile_logs", "hostile"
 def hostile_topic(endpoints):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SECMON_PG_SCHEMA", SCHEMA)
-        topics.ensure_topic(endpoints.bootstrap_servers, TOPIC, 2)
+        kafka_clients.ensure_topic(endpoints.bootstrap_servers, TOPIC, 2)
         postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
         ensure_landing_table(endpoints)
-        producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers, max_request_size=16 * 2**20,
-                                 linger_ms=5)
+        producer = KafkaProducer(
+            bootstrap_servers=endpoints.bootstrap_servers, max_request_size=16 * 2**20, linger_ms=5
+        )
         yield producer
         producer.close()
 
 
 def counts(endpoints) -> tuple[int, int]:
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f"select (select count(*) from {SCHEMA}.website_logs_source), "
-                    f"(select count(*) from {SCHEMA}.website_logs_source_rejects)")
+        cur.execute(
+            f"select (select count(*) from {SCHEMA}.website_logs_source), "
+            f"(select count(*) from {SCHEMA}.website_logs_source_rejects)"
+        )
         landed = cur.fetchone()
     conn.close()
     return landed
@@ -231,4 +240,3 @@ def test_fuzzed_messages_through_the_broker_all_land_or_are_rejected(endpoints, 
     expected_landed = sum(isinstance(outcome(raw, latest_ms), Event) for raw in values)
     landed, rejected = produce_and_ingest(endpoints, hostile_topic, values)
     assert (landed, rejected) == (expected_landed, len(values) - expected_landed)
-

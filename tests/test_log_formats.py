@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producer.replay import MalformedLine, client_ip, parse_line, trusted_networks
 from secmon.cli import cli
+from secmon.core.logs.formats import MalformedLine, client_ip, parse_line, trusted_networks
 
 FORMATS = Path(__file__).parent / "data" / "formats"
 PROXIES = trusted_networks(["10.0.0.0/8"])
@@ -22,7 +22,15 @@ PROXIES = trusted_networks(["10.0.0.0/8"])
 # start of the MalformedLine reason.
 EXPECTED = {
     "vhost_combined.log": [
-        ("203.0.113.5", "GET", "/", 200, None, None, "Mozilla/5.0 (X11; Linux x86_64; rv:92.0) Gecko/20100101 Firefox/92.0"),
+        (
+            "203.0.113.5",
+            "GET",
+            "/",
+            200,
+            None,
+            None,
+            "Mozilla/5.0 (X11; Linux x86_64; rv:92.0) Gecko/20100101 Firefox/92.0",
+        ),
         ("2001:db8::7", "POST", "/login", 302, None, "alice", 'Mozilla/5.0 (Macintosh) "quoted" agent'),
         ("198.51.100.23", "GET", "/search?q=%22shoes%22", 200, 2, None, None),  # %D: 2,345 µs
         "not combined/common log format",
@@ -59,8 +67,15 @@ def parsed(line: str):
         event = parse_line(line, PROXIES)
     except MalformedLine as exc:
         return str(exc)
-    return (event.ip_address, event.http_method, event.url, event.status_code, event.response_time,
-            event.username, event.user_agent)
+    return (
+        event.ip_address,
+        event.http_method,
+        event.url,
+        event.status_code,
+        event.response_time,
+        event.username,
+        event.user_agent,
+    )
 
 
 def test_every_format_has_a_fixture():
@@ -80,10 +95,15 @@ def test_each_line_of_the_fixture_parses_as_expected(fixture):
 
 
 def test_timestamps_come_from_each_formats_own_field():
-    first = {name: parse_line((FORMATS / name).read_text().splitlines()[0], PROXIES).request_timestamp
-             for name in ("vhost_combined.log", "caddy.log", "traefik.log")}
-    assert first == {"vhost_combined.log": 1_632_917_494_000, "caddy.log": 1_646_861_401_524,
-                     "traefik.log": 1_706_778_000_123}
+    first = {
+        name: parse_line((FORMATS / name).read_text().splitlines()[0], PROXIES).request_timestamp
+        for name in ("vhost_combined.log", "caddy.log", "traefik.log")
+    }
+    assert first == {
+        "vhost_combined.log": 1_632_917_494_000,
+        "caddy.log": 1_646_861_401_524,
+        "traefik.log": 1_706_778_000_123,
+    }
 
 
 def test_forwarded_for_counts_only_behind_a_trusted_proxy():
@@ -96,22 +116,48 @@ def test_forwarded_for_counts_only_behind_a_trusted_proxy():
 
 def test_replay_takes_trusted_proxies_and_refuses_a_bad_one(tmp_path):
     output = tmp_path / "events.jsonl"
-    result = CliRunner().invoke(cli, ["replay", "--trusted-proxy", "10.0.0.0/8", "--output", str(output),
-                                      str(FORMATS / "nginx_json.log")])
+    result = CliRunner().invoke(
+        cli, ["replay", "--trusted-proxy", "10.0.0.0/8", "--output", str(output), str(FORMATS / "nginx_json.log")]
+    )
     assert result.exit_code == 0, result.output
     assert '"ip_address":"203.0.113.44"' in output.read_text().replace(" ", "")
-    result = CliRunner().invoke(cli, ["replay", "--trusted-proxy", "10.0.0.0/33", "--output", str(output),
-                                      str(FORMATS / "nginx_json.log")])
+    result = CliRunner().invoke(
+        cli, ["replay", "--trusted-proxy", "10.0.0.0/33", "--output", str(output), str(FORMATS / "nginx_json.log")]
+    )
     assert result.exit_code == 2 and "'10.0.0.0/33' is not an IP address or CIDR range" in result.output
 
 
-JSON_KEYS = ("request", "remote_ip", "remote_addr", "uri", "method", "headers", "ts", "status", "duration",
-             "user_id", "ClientHost", "RequestMethod", "RequestPath", "DownstreamStatus", "Duration", "StartUTC",
-             "request_X-Forwarded-For", "time_iso8601", "time_local", "http_x_forwarded_for", "request_time")
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
-                           lambda inner: st.lists(inner, max_size=3)
-                           | st.dictionaries(st.sampled_from(JSON_KEYS) | st.text(max_size=8), inner, max_size=4),
-                           max_leaves=12)
+JSON_KEYS = (
+    "request",
+    "remote_ip",
+    "remote_addr",
+    "uri",
+    "method",
+    "headers",
+    "ts",
+    "status",
+    "duration",
+    "user_id",
+    "ClientHost",
+    "RequestMethod",
+    "RequestPath",
+    "DownstreamStatus",
+    "Duration",
+    "StartUTC",
+    "request_X-Forwarded-For",
+    "time_iso8601",
+    "time_local",
+    "http_x_forwarded_for",
+    "request_time",
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(JSON_KEYS) | st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 @pytest.mark.slow

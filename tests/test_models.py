@@ -9,13 +9,12 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from producer.event import SQL_TYPES
+from secmon.core.events import SQL_TYPES
 from secmon.dbt_runner import run_dbt
 from secmon.settings import PROJECT_DIR
 
 GOLDEN = Path(__file__).parent / "golden"
-WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql")
-                   if "tumble(" in path.read_text()}
+WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql") if "tumble(" in path.read_text()}
 EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
 DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob("*.sql")}
 # Models whose compiled SQL is their whole DDL: the Kafka source, the table the detections sink
@@ -28,8 +27,19 @@ def risingwave_sql(tmp_path_factory, monkeypatch_module) -> dict[str, str]:
     """Every model compiled for the risingwave target without a server: name → SQL."""
     target = tmp_path_factory.mktemp("rw-target")
     monkeypatch_module.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
-    code = run_dbt(["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect",
-                    "--target-path", str(target), "--quiet"], None)
+    code = run_dbt(
+        [
+            "compile",
+            "-t",
+            "risingwave",
+            "--no-populate-cache",
+            "--no-introspect",
+            "--target-path",
+            str(target),
+            "--quiet",
+        ],
+        None,
+    )
     assert code == 0
     compiled = (target / "compiled" / "secmon" / "models").rglob("*.sql")
     return {path.stem: path.read_text() for path in compiled}
@@ -93,8 +103,13 @@ def test_the_pattern_macro_is_generated_from_the_seeds():
 
 def test_every_windowed_view_uses_tumble_on_risingwave(risingwave_sql):
     # The dispatch trap: without risingwave__tumble the postgres date_bin form would render here.
-    assert WINDOWED_MODELS >= {"website_user_metrics", "top_user_actions", "referrer_activity_summary",
-                               "status_code_analysis_summary", "security_level_analysis_summary"}
+    assert WINDOWED_MODELS >= {
+        "website_user_metrics",
+        "top_user_actions",
+        "referrer_activity_summary",
+        "status_code_analysis_summary",
+        "security_level_analysis_summary",
+    }
     for name in WINDOWED_MODELS:
         assert "TUMBLE(" in risingwave_sql[name], name
         assert "date_bin" not in risingwave_sql[name], name
@@ -135,11 +150,28 @@ def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, mon
     monkeypatch.setenv("SECMON_KAFKA_SASL_USERNAME", "secmon")
     monkeypatch.setenv("SECMON_KAFKA_SASL_PASSWORD", "never-in-sql")
     monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "broker.example.com:9093")
-    assert run_dbt(["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path",
-                    str(tmp_path), "--quiet", "-s", "website_logs_source", "security_alerts_sink"], None) == 0
+    assert (
+        run_dbt(
+            [
+                "compile",
+                "-t",
+                "risingwave",
+                "--no-populate-cache",
+                "--no-introspect",
+                "--target-path",
+                str(tmp_path),
+                "--quiet",
+                "-s",
+                "website_logs_source",
+                "security_alerts_sink",
+            ],
+            None,
+        )
+        == 0
+    )
     for name in ("website_logs_source", "security_alerts_sink"):
         ddl = next(tmp_path.rglob(f"{name}.sql")).read_text()
-        with_clause = ddl[ddl.index(") WITH (") if name == "website_logs_source" else ddl.index("WITH ("):]
+        with_clause = ddl[ddl.index(") WITH (") if name == "website_logs_source" else ddl.index("WITH (") :]
         assert "connection = public.secmon_kafka" in with_clause, name
         assert "properties." not in with_clause, name
     written = b"".join(path.read_bytes() for path in tmp_path.rglob("*") if path.is_file())
@@ -149,18 +181,18 @@ def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, mon
 def test_every_pattern_seed_entry_matches_text_built_from_it():
     """What the detections look for (the macro's literals) is text each upstream entry matches, for
     regex lists too: `Black\\ Hole` must become `Black Hole`, which position() finds in an agent."""
-    from producer import patterns
+    from secmon.core import pattern_seeds
     from secmon.patterns import LISTS
 
     for name in LISTS:
-        for entry, literal in zip(patterns.seed_entries(name), patterns.load(name), strict=True):
+        for entry, literal in zip(pattern_seeds.seed_entries(name), pattern_seeds.load(name), strict=True):
             text = f"Mozilla/5.0 ({literal}) x"
             assert "\\ " not in literal, f"{name}: {entry!r} keeps a regex escape no request contains"
-            if name in patterns.REGEX_LISTS:
+            if name in pattern_seeds.REGEX_LISTS:
                 assert re.search(entry, text), f"{name}: {entry!r} does not match the text {literal!r}"
             else:
                 assert literal == entry, f"{name}: {entry!r} is literal text"
-    assert "Black Hole" in patterns.load("bad_user_agents")
+    assert "Black Hole" in pattern_seeds.load("bad_user_agents")
 
 
 def test_every_seed_lookup_is_a_temporal_join_on_risingwave(risingwave_sql):

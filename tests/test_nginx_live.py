@@ -20,8 +20,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from producer import patterns
 from secmon import settings, stack
+from secmon.core import pattern_seeds
+from secmon.core.endpoints import recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import ensure_landing_table
 
@@ -31,6 +32,7 @@ LOG_FORMAT = settings.PROJECT_DIR / "deploy" / "nginx" / "secmon-log-format.conf
 ALERT_WITHIN_SECONDS = 30
 
 pytestmark = [
+    pytest.mark.tools,
     pytest.mark.integration,
     pytest.mark.slow,
     pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed: `make test` installs it"),
@@ -39,7 +41,9 @@ pytestmark = [
 
 def nginx_conf(root: Path, port: int) -> str:
     user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""  # as root, workers would run as nobody
-    temp = "\n".join(f"    {kind}_temp_path {root}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    temp = "\n".join(
+        f"    {kind}_temp_path {root}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
     return f"""
 {user}
 worker_processes 1;
@@ -75,8 +79,12 @@ def nginx(tmp_path_factory, stack_options_factory):
     (root / "htpasswd").write_text("alice:{PLAIN}correct-horse\n")
     port = stack_options_factory().kafka_port  # a free port
     (root / "nginx.conf").write_text(nginx_conf(root, port))
-    server = subprocess.Popen([NGINX, "-p", str(root), "-c", str(root / "nginx.conf")],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [NGINX, "-p", str(root), "-c", str(root / "nginx.conf")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -90,15 +98,24 @@ def nginx(tmp_path_factory, stack_options_factory):
     server.wait(10)
 
 
-def request(port: int, path: str, client: str, method: str = "GET", user: str | None = None,
-            password: str = "", agent: str = "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0") -> int:
+def request(
+    port: int,
+    path: str,
+    client: str,
+    method: str = "GET",
+    user: str | None = None,
+    password: str = "",
+    agent: str = "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0",
+) -> int:
     headers = {"X-Forwarded-For": client, "User-Agent": agent}
     if user is not None:
         headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
     data = b"" if method == "POST" else None
     try:
-        with urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data,
-                                                           headers=headers, method=method), timeout=5) as response:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method),
+            timeout=5,
+        ) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -106,7 +123,7 @@ def request(port: int, path: str, client: str, method: str = "GET", user: str | 
 
 def alerts(pg_url: str) -> set[tuple[str, str]]:
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        cur.execute(f"select distinct detection, entity from {settings.PG_SCHEMA}.{settings.ALERTS_TABLE}")
+        cur.execute(f"select distinct detection, entity from {settings.pg_schema()}.{settings.ALERTS_TABLE}")
         rows = set(cur.fetchall())
     conn.close()
     return rows
@@ -126,17 +143,31 @@ def test_a_live_nginx_is_watched_from_browsing_to_alerts(nginx, tmp_path, stack_
     stack.up(state_dir, stack_options_factory())
     processes = []
     try:
-        endpoints = stack.endpoints(state_dir)
+        endpoints = recorded_endpoints(state_dir)
         ensure_landing_table(endpoints)
         assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
         environment = {**os.environ, "SECMON_STATE_DIR": str(state_dir)}
         for name in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL):
             environment.pop(name, None)
         log = root / "logs" / "access.log"
-        processes.append(subprocess.Popen([SECMON, "follow", str(log), "--from-start", "--trusted-proxy", "127.0.0.1/32"],
-                                          env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
-        processes.append(subprocess.Popen([SECMON, "stream", "--quiet"], env=environment,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
+        processes.append(
+            subprocess.Popen(
+                [SECMON, "follow", str(log), "--from-start", "--trusted-proxy", "127.0.0.1/32"],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
+        processes.append(
+            subprocess.Popen(
+                [SECMON, "stream", "--quiet"],
+                env=environment,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
 
         # Normal browsing by a few visitors, and one member who logs in.
         for visitor in range(1, 6):
@@ -153,10 +184,10 @@ def test_a_live_nginx_is_watched_from_browsing_to_alerts(nginx, tmp_path, stack_
         log.rename(root / "logs" / "access.log.1")
         subprocess.run([NGINX, "-p", str(root), "-c", str(root / "nginx.conf"), "-s", "reopen"], check=True)
 
-        for number, pattern in enumerate(patterns.load("sqli_patterns")[:6]):
+        for number, pattern in enumerate(pattern_seeds.load("sqli_patterns")[:6]):
             request(port, f"/products.html?id={number}{pattern}", "203.0.113.20", agent="python-requests/2.31.0")
         seconds["sqli_probing"] = wait_for_alert(endpoints.pg_url, ("sqli_probing", "203.0.113.20"))
-        for suffix in [p for p in patterns.load("sensitive_files") if p.startswith(".")][:5]:
+        for suffix in [p for p in pattern_seeds.load("sensitive_files") if p.startswith(".")][:5]:
             request(port, "/" + suffix, "203.0.113.30", agent="curl/8.5.0")
         seconds["sensitive_files"] = wait_for_alert(endpoints.pg_url, ("sensitive_files", "203.0.113.30"))
 
@@ -165,7 +196,7 @@ def test_a_live_nginx_is_watched_from_browsing_to_alerts(nginx, tmp_path, stack_
         with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
             deadline = time.monotonic() + 15
             while True:
-                cur.execute(f"select count(*) from {settings.PG_SCHEMA}.website_logs_source")
+                cur.execute(f"select count(*) from {settings.pg_schema()}.website_logs_source")
                 landed = cur.fetchone()[0]
                 conn.rollback()
                 if landed >= written or time.monotonic() > deadline:
@@ -173,8 +204,11 @@ def test_a_live_nginx_is_watched_from_browsing_to_alerts(nginx, tmp_path, stack_
                 time.sleep(0.5)
         conn.close()
         assert landed == written, "a line was lost or repeated across the rotation"
-        assert alerts(endpoints.pg_url) == {("brute_force", "203.0.113.10"), ("sqli_probing", "203.0.113.20"),
-                                            ("sensitive_files", "203.0.113.30")}
+        assert alerts(endpoints.pg_url) == {
+            ("brute_force", "203.0.113.10"),
+            ("sqli_probing", "203.0.113.20"),
+            ("sensitive_files", "203.0.113.30"),
+        }
         assert max(seconds.values()) <= ALERT_WITHIN_SECONDS, seconds
     finally:
         for process in processes:

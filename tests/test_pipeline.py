@@ -9,14 +9,15 @@ import psycopg2
 import pytest
 from kafka import KafkaProducer
 
-from producer.event import Event, EventEncoder, parse_event
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
 from secmon import settings
+from secmon.core import kafka_clients
+from secmon.core.events import Event, EventEncoder, parse_event
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import Ingester, ensure_landing_table
 from secmon.engine.stream import Stream
-from secmon.stack import postgres, topics
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
+from secmon.stack import postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -24,9 +25,22 @@ TOPIC, SCHEMA = "oracle_logs", "oracle"
 MIX = Mix(rate=40, seed=11, attacks_per_scenario=1)
 START_MS, DURATION_MS = 1_706_184_000_000, 4 * 60_000
 
-VALID = EventEncoder().encode(Event(START_MS + 1, "203.0.113.9", "<script>alert('x')</script>",
-                                    "/search?q=1' OR '1'='1'; DROP TABLE users;--\t\\N", "GET", 200, 12,
-                                    "direct", None, "robert'); DROP TABLE students;--", "navigate_page", "low"))
+VALID = EventEncoder().encode(
+    Event(
+        START_MS + 1,
+        "203.0.113.9",
+        "<script>alert('x')</script>",
+        "/search?q=1' OR '1'='1'; DROP TABLE users;--\t\\N",
+        "GET",
+        200,
+        12,
+        "direct",
+        None,
+        "robert'); DROP TABLE students;--",
+        "navigate_page",
+        "low",
+    )
+)
 
 
 def variant(**changes) -> bytes:
@@ -59,7 +73,7 @@ def schema_env():
 @pytest.fixture(scope="module")
 def pipeline(endpoints, schema_env):
     """Publishes a deterministic mix plus malformed messages, ingests it, runs `dbt build`."""
-    topics.ensure_topic(endpoints.bootstrap_servers, TOPIC, 3)
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, TOPIC, 3)
     postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
     summary = publish(plan(MIX, START_MS, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels"))
     assert summary.undelivered == 0
@@ -88,8 +102,9 @@ def query(endpoints, statement: str, params=()) -> list[tuple]:
 def test_ingest_lands_every_valid_event_and_rejects_the_rest(pipeline, endpoints):
     events, totals, _ = pipeline
     assert (totals.ingested, totals.rejected) == (len(events), len(MALFORMED) + 1)
-    assert query(endpoints, f"select count(*), count(distinct (kafka_partition, kafka_offset)) from {SCHEMA}.website_logs_source") \
-        == [(len(events), len(events))]
+    assert query(
+        endpoints, f"select count(*), count(distinct (kafka_partition, kafka_offset)) from {SCHEMA}.website_logs_source"
+    ) == [(len(events), len(events))]
     rejects = query(endpoints, f"select raw_value, reason from {SCHEMA}.website_logs_source_rejects")
     assert sorted(reason for raw, reason in rejects if raw is None) == ["no_value: message has no value (null)"]
     stored = {bytes(raw): reason for raw, reason in rejects if raw is not None}
@@ -101,8 +116,11 @@ def test_ingest_lands_every_valid_event_and_rejects_the_rest(pipeline, endpoints
 
 def test_sql_and_html_payloads_are_stored_verbatim(pipeline, endpoints):
     expected = json.loads(VALID)
-    assert query(endpoints, f"select user_agent, url, username from {SCHEMA}.website_logs_source where ip_address = %s",
-                 (expected["ip_address"],)) == [(expected["user_agent"], expected["url"], expected["username"])]
+    assert query(
+        endpoints,
+        f"select user_agent, url, username from {SCHEMA}.website_logs_source where ip_address = %s",
+        (expected["ip_address"],),
+    ) == [(expected["user_agent"], expected["url"], expected["username"])]
 
 
 def test_ingest_again_adds_nothing(pipeline, endpoints):
@@ -134,11 +152,19 @@ def streamed(pipeline, endpoints, tmp_path_factory):
     """More traffic over the same minutes (late events into built windows) and later ones,
     brought into the views by the stream engine's window-incremental refresh."""
     late = Mix(rate=25, seed=12, attacks_per_scenario=0)
-    summary = publish(plan(late, START_MS + 60_000, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels"))
+    summary = publish(
+        plan(late, START_MS + 60_000, DURATION_MS), KafkaSink(endpoints.bootstrap_servers, TOPIC, "oracle_labels")
+    )
     assert summary.undelivered == 0
     batches = []
-    runner = Stream(endpoints, tmp_path_factory.mktemp("stream-state"), max_batch=2000, topic=TOPIC, schema=SCHEMA,
-                    max_cycle_events=2000)
+    runner = Stream(
+        endpoints,
+        tmp_path_factory.mktemp("stream-state"),
+        max_batch=2000,
+        topic=TOPIC,
+        schema=SCHEMA,
+        max_cycle_events=2000,
+    )
     runner.run(batches.append, idle_exit_after=2)
     return pipeline[0] + list(plan(late, START_MS + 60_000, DURATION_MS).events()), batches
 

@@ -4,7 +4,7 @@ every panel draws its data. The screenshots are kept in build/preview/."""
 from __future__ import annotations
 
 import shutil
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import DASHBOARD_SCHEMA
@@ -35,9 +35,9 @@ def test_every_panel_has_data_and_no_error(pages):
 
 def test_an_empty_or_failing_panel_says_so():
     dashboard = dashboards.load_all()["secmon-website-activity"]
-    results = {panel["id"]: Result(error="relation \"x\" does not exist") for panel in dashboard["panels"]}
+    results = {panel["id"]: Result(error='relation "x" does not exist') for panel in dashboard["panels"]}
     results[1] = Result(columns=["time"], rows=[])
-    start = datetime(2024, 1, 25, 12, tzinfo=timezone.utc)
+    start = datetime(2024, 1, 25, 12, tzinfo=UTC)
     page = render(dashboard, results, start, start + timedelta(hours=1))
     assert page.count('class="error"') == len(results) - 1 and 'class="nodata">No data' in page
     assert 'data-drawn="true"' not in page
@@ -47,16 +47,26 @@ def test_an_empty_or_failing_panel_says_so():
 def browser():
     chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
     if not (chromium and chromedriver):
-        pytest.fail("Debian's chromium and chromium-driver are missing: `make test-tools` (part of `make test`) "
-                    "installs them")
+        pytest.fail(
+            "Debian's chromium and chromium-driver are missing: `make test-tools` (part of `make test`) installs them"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", "--window-size=1600,1200"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1600,1200",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(service=Service(chromedriver), options=options)
     yield driver
@@ -78,14 +88,17 @@ return Array.from(document.querySelectorAll('section.panel')).map(panel => ({
 """
 
 
+@pytest.mark.tools
 def test_every_panel_draws_its_data_in_chromium(pages, browser):
     from selenium.webdriver.support.ui import WebDriverWait
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for page in pages:
         browser.get(page.path.as_uri())
-        WebDriverWait(browser, 30).until(lambda driver: all(panel["drawn"] for panel in driver.execute_script(PANEL_STATE)),
-                                         message=f"{page.path.name}: not every panel was drawn")
+        WebDriverWait(browser, 30).until(
+            lambda driver: all(panel["drawn"] for panel in driver.execute_script(PANEL_STATE)),
+            message=f"{page.path.name}: not every panel was drawn",
+        )
         for panel in browser.execute_script(PANEL_STATE):
             where = f"{page.path.name} / {panel['title']}"
             assert panel["rows"] > 0, where

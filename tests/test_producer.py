@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from producer import patterns
-from producer.attacks import ATTACKER_FIRST_OCTETS, SCENARIOS
-from producer.event import FIELDS, SCHEMA, Event, EventEncoder, parse_event
-from producer.generate import Mix, plan
 from secmon.cli import cli
+from secmon.core import pattern_seeds
+from secmon.core.events import FIELDS, SCHEMA, Event, EventEncoder, parse_event
+from secmon.producer.attacks import ATTACKER_FIRST_OCTETS, SCENARIOS
+from secmon.producer.generate import Mix, plan
 
 START_MS = 1_706_184_000_000  # 2024-01-25T12:00:00Z
 
@@ -75,7 +75,7 @@ def test_normal_traffic_looks_like_a_website(mixed):
     for event in normal:
         if event.username:
             users_per_ip.setdefault(event.ip_address, set()).add(event.username)
-    for ip, users in users_per_ip.items():
+    for _ip, users in users_per_ip.items():
         for user in users:
             ips_per_user[user] += 1
     assert max(ips_per_user.values()) >= 2
@@ -91,13 +91,12 @@ def test_attackers_are_a_small_share_and_never_normal_visitors(mixed):
     assert 0.005 < attack_events / len(events) < 0.15
     assert all(int(ip.split(".")[0]) in ATTACKER_FIRST_OCTETS for ip in attackers)
     normal_ips = {event.ip_address for event in events if event.ip_address not in attackers}
-    assert not any(ip.split(".")[0].isdigit() and int(ip.split(".")[0]) in ATTACKER_FIRST_OCTETS
-                   for ip in normal_ips)
+    assert not any(ip.split(".")[0].isdigit() and int(ip.split(".")[0]) in ATTACKER_FIRST_OCTETS for ip in normal_ips)
 
 
 def test_no_normal_user_agent_matches_a_bad_agent_pattern(mixed):
     traffic, events = mixed
-    bad = [pattern.upper() for pattern in patterns.load("bad_user_agents")]
+    bad = [pattern.upper() for pattern in pattern_seeds.load("bad_user_agents")]
     agents = {event.user_agent.upper() for event in events if event.ip_address not in attack_ips(traffic)}
     assert [agent for agent in agents if any(pattern in agent for pattern in bad)] == []
 
@@ -121,29 +120,39 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
         return len({e.username for e in own}) >= 20 and len(failures) / len(own) > 0.9
     if scenario == "account_takeover":
         logins = [e for e in own if e.user_action == "login"]
-        return ([e.status_code for e in logins[:-1]] == [401] * (len(logins) - 1) and len(logins) >= 6
-                and logins[-1].status_code == 302 and all(e.username == target for e in own))
+        return (
+            [e.status_code for e in logins[:-1]] == [401] * (len(logins) - 1)
+            and len(logins) >= 6
+            and logins[-1].status_code == 302
+            and all(e.username == target for e in own)
+        )
     if scenario == "path_probing":
         return len({e.url for e in own}) >= 20 and all(e.status_code in (403, 404) for e in own)
     if scenario == "sensitive_files":
-        return all(any(e.url.endswith(p) for p in patterns.load("sensitive_files")) for e in own)
+        return all(any(e.url.endswith(p) for p in pattern_seeds.load("sensitive_files")) for e in own)
     if scenario in ("sqli_probing", "xss_probing", "path_traversal"):
         names = {"sqli_probing": "sqli_patterns", "xss_probing": "xss_patterns", "path_traversal": "path_traversal"}
-        listed = [p.upper() for p in patterns.load(names[scenario])]
+        listed = [p.upper() for p in pattern_seeds.load(names[scenario])]
         return all(any(p in url for p in listed) for url in upper_urls)
     if scenario in ("bad_user_agent", "scanner_user_agent"):
         listed = "bad_user_agents" if scenario == "bad_user_agent" else "scanner_user_agents"
-        scanner = any(p.upper() in own[0].user_agent.upper() for p in patterns.load("scanner_user_agents"))
+        scanner = any(p.upper() in own[0].user_agent.upper() for p in pattern_seeds.load("scanner_user_agents"))
         return scanner == (scenario == "scanner_user_agent") and all(
-            any(p.upper() in e.user_agent.upper() for p in patterns.load(listed)) for e in own)
+            any(p.upper() in e.user_agent.upper() for p in pattern_seeds.load(listed)) for e in own
+        )
     if scenario == "wordpress_brute_force":
-        return len(own) >= 40 and all(e.http_method == "POST" and e.status_code == 200 and e.username is None
-                                      and e.url in ("/wp-login.php", "/xmlrpc.php") for e in own)
+        return len(own) >= 40 and all(
+            e.http_method == "POST"
+            and e.status_code == 200
+            and e.username is None
+            and e.url in ("/wp-login.php", "/xmlrpc.php")
+            for e in own
+        )
     if scenario == "webshell_probing":
-        shells = [name.lower() for name in patterns.load("backdoors")]
+        shells = [name.lower() for name in pattern_seeds.load("backdoors")]
         return len(own) >= 5 and all(e.url.lower().rsplit("/", 1)[1].replace("%20", " ") in shells for e in own)
     if scenario == "exploit_probing":
-        signatures = [s.upper() for s in patterns.load("exploit_signatures")]
+        signatures = [s.upper() for s in pattern_seeds.load("exploit_signatures")]
         return all(any(s in e.url.upper() or s in (e.user_agent or "").upper() for s in signatures) for e in own)
     if scenario == "aggressive_crawling":
         seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000
@@ -174,15 +183,45 @@ def test_same_seed_and_options_give_byte_identical_output(tmp_path):
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / f"{run}.jsonl"
-        result = runner.invoke(cli, ["produce", "--backfill", "--minutes", "3", "--rate", "50", "--seed", "9",
-                                     "--start", "2024-01-25T12:00:00Z", "--output", str(out)])
+        result = runner.invoke(
+            cli,
+            [
+                "produce",
+                "--backfill",
+                "--minutes",
+                "3",
+                "--rate",
+                "50",
+                "--seed",
+                "9",
+                "--start",
+                "2024-01-25T12:00:00Z",
+                "--output",
+                str(out),
+            ],
+        )
         assert result.exit_code == 0, result.output
         outputs.append((out.read_bytes(), out.with_suffix(".labels.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
     assert outputs[0][0].count(b"\n") > 5000 and outputs[0][1].count(b"\n") == len(SCENARIOS)
     different = tmp_path / "c.jsonl"
-    runner.invoke(cli, ["produce", "--backfill", "--minutes", "3", "--rate", "50", "--seed", "10",
-                        "--start", "2024-01-25T12:00:00Z", "--output", str(different)])
+    runner.invoke(
+        cli,
+        [
+            "produce",
+            "--backfill",
+            "--minutes",
+            "3",
+            "--rate",
+            "50",
+            "--seed",
+            "10",
+            "--start",
+            "2024-01-25T12:00:00Z",
+            "--output",
+            str(different),
+        ],
+    )
     assert different.read_bytes() != outputs[0][0]
 
 
@@ -200,7 +239,18 @@ def test_produce_publishes_events_and_labels_through_the_broker(stack_env, tmp_p
 
     bootstrap = os.environ["SECMON_BOOTSTRAP_SERVERS"]
     file_out = tmp_path / "expected.jsonl"
-    args = ["produce", "--backfill", "--minutes", "2", "--rate", "100", "--seed", "4", "--start", "2024-02-01T00:00:00Z"]
+    args = [
+        "produce",
+        "--backfill",
+        "--minutes",
+        "2",
+        "--rate",
+        "100",
+        "--seed",
+        "4",
+        "--start",
+        "2024-02-01T00:00:00Z",
+    ]
     assert CliRunner().invoke(cli, args + ["--output", str(file_out)]).exit_code == 0
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     partitions = [TopicPartition(settings.EVENTS_TOPIC, p) for p in range(3)]
@@ -216,7 +266,7 @@ def test_produce_publishes_events_and_labels_through_the_broker(stack_env, tmp_p
     while len(received) < len(expected):
         batches = consumer.poll(timeout_ms=5000)
         assert batches, f"stalled at {len(received)} of {len(expected)}"
-        for tp, records in batches.items():
+        for records in batches.values():
             for record in records:
                 assert record.key == json.loads(record.value)["ip_address"].encode()
                 received.append(record.value)
@@ -254,7 +304,7 @@ def test_a_plan_without_end_plans_its_attacks_as_it_goes():
     attackers = {label.attacker_ip for label in labels if label.first_event_ms < START_MS + 20 * 60_000}
     assert attackers <= {event.ip_address for event in events}
     with pytest.raises(ValueError, match="without end"):
-        forever.labels
+        _ = forever.labels
 
 
 @pytest.mark.slow
@@ -297,8 +347,9 @@ def test_a_realtime_producer_of_a_year_or_without_end_publishes_within_2_s(stack
         consumer.position(tp)
     secmon = os.path.join(os.path.dirname(sys.executable), "secmon")
     started = clock.monotonic()
-    producer = subprocess.Popen([secmon, "produce", "--rate", "200", "--duration", duration],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    producer = subprocess.Popen(
+        [secmon, "produce", "--rate", "200", "--duration", duration], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     try:
         first = None
         while first is None and clock.monotonic() - started < 10:

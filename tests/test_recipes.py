@@ -26,8 +26,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 # ```sql file=models/x.sql   (a new file)   ```yaml append=…   (added at the end)
 # ```python panel=dashboards/….dashboard.py   (added at the end of the dashboard's `panels` list)
-RECIPE_BLOCK = re.compile(r"^(?P<indent> *)```\w+ (?P<action>file|append|panel)=(?P<path>\S+)\n(?P<body>.*?)^(?P=indent)```$",
-                          re.MULTILINE | re.DOTALL)
+RECIPE_BLOCK = re.compile(
+    r"^(?P<indent> *)```\w+ (?P<action>file|append|panel)=(?P<path>\S+)\n(?P<body>.*?)^(?P=indent)```$",
+    re.MULTILINE | re.DOTALL,
+)
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "README.md", "models", "macros", "seeds", "dashboards")
 SCHEMA = "recipes"
 NEW_VIEW, NEW_DETECTION = "url_hits", "server_error_burst"
@@ -86,17 +88,24 @@ def project(tmp_path_factory, endpoints, dashboard_data) -> Path:
 
 
 def secmon(project: Path, endpoints, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, **endpoints.environment(), "SECMON_PROJECT_DIR": str(project),
-           settings.ENV_PG_SCHEMA: SCHEMA}
-    return subprocess.run([sys.executable, "-c", "from secmon.cli import cli; cli()", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = {**os.environ, **endpoints.environment(), "SECMON_PROJECT_DIR": str(project), settings.ENV_PG_SCHEMA: SCHEMA}
+    return subprocess.run(
+        [sys.executable, "-c", "from secmon.cli import cli; cli()", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_the_recipes_touch_only_their_files():
     view_files = {path for _, path, _ in recipe("Add a view")}
     detection_files = {path for _, path, _ in recipe("Add a detection")}
-    assert view_files == {f"models/metrics/{NEW_VIEW}.sql", "models/metrics/_metrics__models.yml",
-                          "dashboards/website_activity.dashboard.py"}
+    assert view_files == {
+        f"models/metrics/{NEW_VIEW}.sql",
+        "models/metrics/_metrics__models.yml",
+        "dashboards/website_activity.dashboard.py",
+    }
     assert detection_files == {f"models/detections/{NEW_DETECTION}.sql", "models/detections/_detections__models.yml"}
 
 
@@ -107,8 +116,10 @@ def test_dbt_builds_and_tests_both_and_the_detection_fills_security_alerts(proje
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(f"select count(*) from {SCHEMA}.{NEW_VIEW}")
         assert cur.fetchone()[0] > 0
-        cur.execute(f"select count(*), count(distinct alert_id) from {SCHEMA}.{settings.ALERTS_TABLE} "
-                    "where detection = %s", (NEW_DETECTION,))
+        cur.execute(
+            f"select count(*), count(distinct alert_id) from {SCHEMA}.{settings.ALERTS_TABLE} where detection = %s",
+            (NEW_DETECTION,),
+        )
         alerts, distinct = cur.fetchone()
         cur.execute(f"select count(*) from {SCHEMA}.{NEW_DETECTION}")
         assert alerts == distinct == cur.fetchone()[0] > 0
@@ -122,8 +133,9 @@ def test_the_dashboards_show_both_and_the_detection_gets_its_alert_rule(project,
     built = {path.stem: json.loads(path.read_text()) for path in (tmp_path / "dashboards").glob("*.json")}
     for uid, dashboard in built.items():
         assert not list(validator.iter_errors(dashboard)), uid
-    queries = {panel["title"]: panel["targets"][0]["rawSql"] for dashboard in built.values()
-               for panel in dashboard["panels"]}
+    queries = {
+        panel["title"]: panel["targets"][0]["rawSql"] for dashboard in built.values() for panel in dashboard["panels"]
+    }
     assert any(f"from {NEW_VIEW}\n" in sql for sql in queries.values())
     stat = queries["Server error burst"]
     assert f"from {NEW_DETECTION} " in stat
@@ -140,8 +152,24 @@ def test_the_demo_summary_lists_the_new_view(project, endpoints):
 
 def test_the_suites_view_and_detection_checks_pass_on_the_copy(project):
     env = {**os.environ, "SECMON_PROJECT_DIR": str(project)}
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not integration",
-                             "tests/test_dashboards.py", "tests/test_models.py"],
-                            cwd=Path(__file__).parent.parent, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-m",
+            "not integration",
+            "tests/test_dashboards.py",
+            "tests/test_models.py",
+        ],
+        cwd=Path(__file__).parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-5000:]
     assert " passed" in result.stdout

@@ -14,11 +14,12 @@ import oracle
 import psycopg2
 import pytest
 
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, encode_chunks, send_chunks
 from secmon import settings, stack
+from secmon.core.endpoints import read_state, recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import ensure_landing_table
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, encode_chunks, send_chunks
 from secmon.stack.postgres import EmbeddedPostgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -32,7 +33,7 @@ def own_stack(tmp_path_factory, stack_options_factory):
     """A stack of its own: these tests kill and restart its processes."""
     state_dir = tmp_path_factory.mktemp("crash") / "state"
     stack.up(state_dir, stack_options_factory())
-    endpoints = stack.endpoints(state_dir)
+    endpoints = recorded_endpoints(state_dir)
     ensure_landing_table(endpoints)
     assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
     yield state_dir, endpoints
@@ -44,8 +45,13 @@ def start_stream(state_dir: Path, *args: str) -> subprocess.Popen:
     environment = {**os.environ, "SECMON_STATE_DIR": str(state_dir)}
     for name in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL):
         environment.pop(name, None)
-    return subprocess.Popen([SECMON, "stream", "--quiet", "--max-batch", "5000", *args], env=environment,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [SECMON, "stream", "--quiet", "--max-batch", "5000", *args],
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(condition, timeout: float, what: str) -> None:
@@ -67,8 +73,9 @@ def landed(endpoints) -> tuple[int, int]:
 
 def publish_mix(endpoints, seed: int, minutes: float, rate: float) -> list:
     events = list(plan(Mix(rate=rate, seed=seed, attacks_per_scenario=1), START_MS, int(minutes * 60_000)).events())
-    summary = send_chunks(encode_chunks(events),
-                          KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
+    summary = send_chunks(
+        encode_chunks(events), KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)
+    )
     assert summary.undelivered == 0
     return events
 
@@ -90,7 +97,9 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(own_stack):
     landed_after_kill = []
     for _ in range(6):
         proc = start_stream(state_dir)
-        wait_for(lambda: (state_dir / "stream.json").exists() or proc.poll() is not None, 60, "the stream to start")
+        wait_for(
+            lambda proc=proc: (state_dir / "stream.json").exists() or proc.poll() is not None, 60, "the stream to start"
+        )
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(chance.uniform(0.05, 1.0))
         proc.send_signal(signal.SIGKILL)
@@ -109,8 +118,7 @@ def test_postgres_restarted_under_a_running_stream_loses_nothing(own_stack):
     proc = start_stream(state_dir, "--exit-when-idle", "4")
     wait_for(lambda: (state_dir / "stream.json").exists(), 60, "the stream to start")
     first = publish_mix(endpoints, seed=22, minutes=0.5, rate=400)
-    recorded = stack.read_state(state_dir)["postgres"]
-    server = EmbeddedPostgres(state_dir, recorded["host"], recorded["port"])
+    server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
     server.stop()
     time.sleep(1)
     server.start()
@@ -125,8 +133,8 @@ def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_befor
     whose offsets restart at 0. The offsets stored for the old log must not skip the new events:
     by their cluster id even once the new log has grown past them; without one (stored by an older
     secmon), as soon as a fetch shows the log shorter than them."""
+    from secmon.core import kafka_clients
     from secmon.engine.ingest import Ingester
-    from secmon.stack import topics
     from secmon.stack.broker import EmbeddedBroker
 
     state_dir, endpoints = own_stack
@@ -140,11 +148,10 @@ def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_befor
             cur.execute("update secmon.website_logs_source_offsets set cluster_id = null")
         conn.close()
 
-    host, _, port = stack.read_state(state_dir)["kafka"]["address"].rpartition(":")
-    broker = EmbeddedBroker(state_dir, host, int(port))
+    broker = EmbeddedBroker.from_record(state_dir, read_state(state_dir)["kafka"])
     broker.stop()
     broker.start()
-    topics.ensure_topic(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
     # Without cluster ids only a log shorter than the stored offsets can be told from the old one.
     after_restart = publish_mix(endpoints, seed=25, minutes=0.05 if stored_before_cluster_ids else 0.3, rate=400)
     assert (len(after_restart) < len(before_restart)) == stored_before_cluster_ids

@@ -11,9 +11,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producer.event import EventEncoder, parse_timestamp
-from producer.replay import MalformedLine, ReplayStats, parse_line, read_log
 from secmon.cli import cli
+from secmon.core.events import EventEncoder, parse_timestamp
+from secmon.core.logs.formats import MalformedLine, ReplayStats, parse_line, read_log
 
 SAMPLE = Path(__file__).parent / "data" / "access.log"
 
@@ -31,14 +31,26 @@ def test_the_sample_parses_into_events_and_rejects():
     ]
     combined, login, ipv6, quoted, common, nginx_json, nginx_local = events
     assert combined.to_dict() == {
-        "request_timestamp": "2024-01-25T12:30:45.000Z", "ip_address": "203.0.113.7",
+        "request_timestamp": "2024-01-25T12:30:45.000Z",
+        "ip_address": "203.0.113.7",
         "user_agent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                      "Chrome/123.0.4567.89 Safari/537.36",
-        "url": "/products/42?ref=home", "http_method": "GET", "status_code": 200, "response_time": None,
-        "referrer": "https://www.google.com/", "user_id": None, "username": None,
-        "user_action": "navigate_page", "security_level": "low",
+        "Chrome/123.0.4567.89 Safari/537.36",
+        "url": "/products/42?ref=home",
+        "http_method": "GET",
+        "status_code": 200,
+        "response_time": None,
+        "referrer": "https://www.google.com/",
+        "user_id": None,
+        "username": None,
+        "user_action": "navigate_page",
+        "security_level": "low",
     }
-    assert (login.username, login.user_action, login.security_level, login.response_time) == ("john_doe", "login", "high", 245)
+    assert (login.username, login.user_action, login.security_level, login.response_time) == (
+        "john_doe",
+        "login",
+        "high",
+        245,
+    )
     assert ipv6.ip_address == "2001:db8:85a3::8a2e:370:7334"
     assert ipv6.request_timestamp == combined.request_timestamp + 2000  # +0100 zone honoured
     assert (ipv6.referrer, ipv6.user_agent, ipv6.user_action) == (None, None, "download_file")
@@ -62,8 +74,9 @@ def test_replay_command_reports_and_keeps_rejects(tmp_path):
 def test_retime_now_keeps_gaps_scaled_by_speed(tmp_path):
     out = tmp_path / "events.jsonl"
     lines = SAMPLE.read_text().splitlines()[:2]
-    result = CliRunner().invoke(cli, ["replay", "-", "--retime", "now", "--speed", "1000", "--output", str(out)],
-                                input="\n".join(lines) + "\n")
+    result = CliRunner().invoke(
+        cli, ["replay", "-", "--retime", "now", "--speed", "1000", "--output", str(out)], input="\n".join(lines) + "\n"
+    )
     assert result.exit_code == 0, result.output
     first, second = (parse_timestamp(json.loads(line)["request_timestamp"]) for line in out.read_text().splitlines())
     assert abs(first - time.time() * 1000) < 60_000
@@ -74,14 +87,20 @@ log_lines = (
     st.text(max_size=300)
     | st.sampled_from(SAMPLE.read_text().splitlines()).flatmap(
         lambda line: st.tuples(st.integers(0, len(line)), st.text(max_size=12)).map(
-            lambda cut: line[:cut[0]] + cut[1] + line[cut[0]:]))
+            lambda cut: line[: cut[0]] + cut[1] + line[cut[0] :]
+        )
+    )
     | st.sampled_from(SAMPLE.read_text().splitlines()).map(lambda line: line.replace("200", "9" * 400))
     | st.just('{"a":' * 5000 + "1" + "}" * 5000)
-    | st.sampled_from(['{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
-                       '"status":1e999,"request_time":"inf"}',
-                       '{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
-                       '"status":"200","request_time":"nan"}',
-                       '1.2.3.4 - - [25/Jan/2024:12:00:00 +0000] "GET /\udcff HTTP/1.1" 200 5'])
+    | st.sampled_from(
+        [
+            '{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
+            '"status":1e999,"request_time":"inf"}',
+            '{"remote_addr":"1.2.3.4","time_iso8601":"2024-01-25T12:00:00Z","request":"GET / HTTP/1.1",'
+            '"status":"200","request_time":"nan"}',
+            '1.2.3.4 - - [25/Jan/2024:12:00:00 +0000] "GET /\udcff HTTP/1.1" 200 5',
+        ]
+    )
 )
 
 

@@ -11,8 +11,11 @@ from secmon import risingwave
 from secmon.errors import SecmonError
 
 GOLDEN = Path(__file__).parent / "golden"
-SASL = {"SECMON_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "SECMON_KAFKA_SASL_USERNAME": "secmon",
-        "SECMON_KAFKA_SASL_PASSWORD": "s3cret'--"}
+SASL = {
+    "SECMON_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
+    "SECMON_KAFKA_SASL_USERNAME": "secmon",
+    "SECMON_KAFKA_SASL_PASSWORD": "s3cret'--",
+}
 
 
 @pytest.fixture
@@ -46,8 +49,11 @@ def test_without_a_licence_the_password_is_a_quoted_literal(kafka_env):
 
 def test_sasl_without_its_settings_is_a_one_line_error(kafka_env):
     kafka_env.setenv("SECMON_KAFKA_SECURITY_PROTOCOL", "SASL_SSL")
-    with pytest.raises(SecmonError, match=r"^SECMON_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs SECMON_KAFKA_SASL_MECHANISM, "
-                                          r"SECMON_KAFKA_SASL_USERNAME, SECMON_KAFKA_SASL_PASSWORD$"):
+    with pytest.raises(
+        SecmonError,
+        match=r"^SECMON_KAFKA_SECURITY_PROTOCOL=SASL_SSL needs SECMON_KAFKA_SASL_MECHANISM, "
+        r"SECMON_KAFKA_SASL_USERNAME, SECMON_KAFKA_SASL_PASSWORD$",
+    ):
         risingwave.kafka_connection_properties()
 
 

@@ -15,17 +15,20 @@ import oracle
 import psycopg2
 import pytest
 
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
 from secmon import settings
 from secmon.dbt_runner import run_dbt
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
 from secmon.risingwave import RisingWave, ensure_kafka_connection
 
 URL = os.environ.get("SECMON_RISINGWAVE_URL")
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(not URL, reason="SECMON_RISINGWAVE_URL is not set: no RisingWave to test against "
-                                       "(RisingWave cannot run here; see deploy/docker-compose.yml)"),
+    pytest.mark.skipif(
+        not URL,
+        reason="SECMON_RISINGWAVE_URL is not set: no RisingWave to test against "
+        "(RisingWave cannot run here; see deploy/docker-compose.yml)",
+    ),
 ]
 
 START_MS, DURATION_MS = 1_706_184_000_000, 4 * 60_000
@@ -42,8 +45,9 @@ def risingwave():
         patch.setenv("SECMON_RISINGWAVE_USER", parsed.username or "root")
         patch.setenv("SECMON_RISINGWAVE_PASSWORD", parsed.password or "")
         patch.setenv("SECMON_RISINGWAVE_DATABASE", (parsed.path or "/dev").lstrip("/") or "dev")
-        summary = publish(plan(MIX, START_MS, DURATION_MS),
-                          KafkaSink(bootstrap, settings.EVENTS_TOPIC, settings.LABELS_TOPIC))
+        summary = publish(
+            plan(MIX, START_MS, DURATION_MS), KafkaSink(bootstrap, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)
+        )
         assert summary.undelivered == 0
         deployer = RisingWave.from_environment()
         conn = deployer.connect()

@@ -6,9 +6,10 @@
 {% macro alert_columns(entity, target_username, event_count, distinct_count, example) -%}
     {%- do ref('security_alerts') -%}
     {%- set meta = model.config.meta if execute else {} -%}
-    {%- if execute and meta.get('severity') not in ['low', 'medium', 'high', 'critical'] -%}
+    {%- if execute and meta.get('severity') not in var('severities') -%}
         {{ exceptions.raise_compiler_error(
-            "detection " ~ model.name ~ ": set config.meta.severity (low, medium, high or critical) in its yml entry") }}
+            "detection " ~ model.name ~ ": set config.meta.severity (one of " ~ var('severities') | join(', ')
+            ~ ") in its yml entry") }}
     {%- endif -%}
     {%- if execute and meta.get('entity') not in ['ip', 'username'] -%}
         {{ exceptions.raise_compiler_error(

@@ -1,4 +1,4 @@
-{#- Generated from the pattern seeds (producer/patterns.py) by `secmon patterns`: do not edit by hand. -#}
+{#- Generated from the pattern seeds (secmon/core/pattern_seeds.py) by `secmon patterns`: do not edit by hand. -#}
 {% macro pattern_list(name) -%}
 {{ return({
     "admin_interfaces": ["/admin", "/manager", "/phpmyadmin", "/pma", "/wp-admin", "/wp-login", "/phpinfo", "/boaform/", "/kcfinder/upload.php", "/+cscoe+/", "/dana-na/", "/repeater.php", "/sitecore/admin/login.aspx", "/sitecore/login/default.aspx", "/sitecore/admin/cache.aspx", "/solr/", "/sphider/admin/admin.php", "/sitefinity/authenticate/swt", "/scriptcase/devel/iface/", "/scriptcase/prod/lib/php/", "/web/database/manager", "/sfmc/login", "/dms/out/out.login.php", "/rsso/admin/", "/admin/login_uid.php", "/remote/login", "/commandcenter/restservlet/"],

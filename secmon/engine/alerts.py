@@ -9,18 +9,17 @@ so a crash between sending and noting an alert neither loses nor repeats it.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator
 
 from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from producer.kafka_client import consumer_settings
-from producer.publish import kafka_producer
 from secmon import settings
+from secmon.core import kafka_clients
+from secmon.core.kafka_clients import consumer_settings, kafka_producer
 from secmon.errors import SecmonError
-from secmon.stack import topics
 
 
 def alert_json(columns: list[str], row: tuple) -> bytes:
@@ -29,11 +28,14 @@ def alert_json(columns: list[str], row: tuple) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
-def read_topic(bootstrap_servers: str, topic: str, follow: bool = False,
-               poll_ms: int = 1000) -> Iterator[bytes]:
+def read_topic(bootstrap_servers: str, topic: str, follow: bool = False, poll_ms: int = 1000) -> Iterator[bytes]:
     """Every message of `topic` from the beginning; with `follow`, then waits for new ones."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None, enable_auto_commit=False,
-                             **consumer_settings("secmon-alerts"))
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        **consumer_settings("secmon-alerts"),
+    )
     try:
         numbers = consumer.partitions_for_topic(topic) or set()
         partitions = [TopicPartition(topic, number) for number in sorted(numbers)]
@@ -46,8 +48,10 @@ def read_topic(bootstrap_servers: str, topic: str, follow: bool = False,
             for records in batches.values():
                 for record in records:
                     yield record.value
-            caught_up = all(consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp)
-                            for tp in partitions)
+            caught_up = all(
+                consumer.highwater(tp) is not None and consumer.position(tp) >= consumer.highwater(tp)
+                for tp in partitions
+            )
             if not batches and caught_up and not follow:
                 return
     finally:
@@ -58,38 +62,60 @@ class AlertPublisher:
     def __init__(self, conn, bootstrap_servers: str, schema: str, topic: str = settings.ALERTS_TOPIC) -> None:
         self.conn, self.topic = conn, topic
         self.alerts = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE))
-        self.published = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(f"{settings.ALERTS_TABLE}_published"))
-        topics.ensure_topic(bootstrap_servers, topic, 1)
+        self.published = sql.SQL("{}.{}").format(
+            sql.Identifier(schema), sql.Identifier(f"{settings.ALERTS_TABLE}_published")
+        )
+        kafka_clients.ensure_topic(bootstrap_servers, topic, 1)
         with conn.cursor() as cur:
-            cur.execute(sql.SQL("create table if not exists {} (alert_id text primary key, "
-                                "published_at timestamptz not null default now())").format(self.published))
+            cur.execute(
+                sql.SQL(
+                    "create table if not exists {} (alert_id text primary key, "
+                    "published_at timestamptz not null default now())"
+                ).format(self.published)
+            )
             already = [(json.loads(raw)["alert_id"],) for raw in read_topic(bootstrap_servers, topic)]
             if already:
-                execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
-                               .format(self.published).as_string(cur), already)
+                execute_values(
+                    cur,
+                    sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
+                    .format(self.published)
+                    .as_string(cur),
+                    already,
+                )
         conn.commit()
         self.producer = kafka_producer(bootstrap_servers, "secmon-alerts")
 
     def publish_closed(self, watermark: datetime) -> int:
         """Sends the alerts of windows ending at or before `watermark` not published yet; returns how many."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select * from {} as alert where alert.window_end <= %s and not exists "
-                                "(select from {} as done where done.alert_id = alert.alert_id)").format(
-                self.alerts, self.published), (watermark,))
+            cur.execute(
+                sql.SQL(
+                    "select * from {} as alert where alert.window_end <= %s and not exists "
+                    "(select from {} as done where done.alert_id = alert.alert_id)"
+                ).format(self.alerts, self.published),
+                (watermark,),
+            )
             rows = cur.fetchall()
             columns = [column.name for column in cur.description]
         self.conn.rollback()
         if not rows:
             return 0
-        futures = [self.producer.send(self.topic, key=row[columns.index("alert_id")].encode(),
-                                       value=alert_json(columns, row)) for row in rows]
+        futures = [
+            self.producer.send(self.topic, key=row[columns.index("alert_id")].encode(), value=alert_json(columns, row))
+            for row in rows
+        ]
         self.producer.flush()
         failed = sum(1 for future in futures if future.failed())
         if failed:
             raise SecmonError(f"{failed} of {len(rows)} alerts could not be sent to {self.topic}")
         with self.conn.cursor() as cur:
-            execute_values(cur, sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
-                           .format(self.published).as_string(cur), [(row[columns.index("alert_id")],) for row in rows])
+            execute_values(
+                cur,
+                sql.SQL("insert into {} (alert_id) values %s on conflict do nothing")
+                .format(self.published)
+                .as_string(cur),
+                [(row[columns.index("alert_id")],) for row in rows],
+            )
         self.conn.commit()
         return len(rows)
 

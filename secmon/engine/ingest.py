@@ -16,11 +16,12 @@ from kafka import KafkaConsumer, TopicPartition
 from psycopg2 import sql
 from psycopg2.extras import execute_values
 
-from producer.event import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
-from producer.kafka_client import consumer_settings
 from secmon import settings
+from secmon.core import kafka_clients
+from secmon.core.endpoints import Endpoints
+from secmon.core.events import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
+from secmon.core.kafka_clients import consumer_settings
 from secmon.errors import SecmonError
-from secmon.stack import Endpoints, topics
 
 LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
 OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
@@ -43,13 +44,29 @@ def copy_row(event: Event, partition: int, offset: int, format_timestamp: Timest
     texts = (ip, agent, url, method, referrer, user_id, username, action, level)
     if _NEEDS_ESCAPE("\x00".join(text for text in texts if text is not None)):
         ip, agent, url, method, referrer, user_id, username, action, level = (
-            None if text is None else text.translate(_COPY_ESCAPES) for text in texts)
-    return "\t".join((
-        format_timestamp(event.request_timestamp), ip, _NULL if agent is None else agent, url, method,
-        str(status), _NULL if response_time is None else str(response_time),
-        _NULL if referrer is None else referrer, _NULL if user_id is None else user_id,
-        _NULL if username is None else username, action, level, str(partition), str(offset),
-    )).encode("utf-8") + b"\n"
+            None if text is None else text.translate(_COPY_ESCAPES) for text in texts
+        )
+    return (
+        "\t".join(
+            (
+                format_timestamp(event.request_timestamp),
+                ip,
+                _NULL if agent is None else agent,
+                url,
+                method,
+                str(status),
+                _NULL if response_time is None else str(response_time),
+                _NULL if referrer is None else referrer,
+                _NULL if user_id is None else user_id,
+                _NULL if username is None else username,
+                action,
+                level,
+                str(partition),
+                str(offset),
+            )
+        ).encode("utf-8")
+        + b"\n"
+    )
 
 
 @dataclass
@@ -80,12 +97,14 @@ class IngestTotals:
     seconds: float = 0.0
 
 
-def landing_table_exists(endpoints: Endpoints, schema: str = settings.PG_SCHEMA) -> bool:
+def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
     """The landing tables exist in their current shape (the offsets' newest column, cluster_id, included)."""
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
-        cur.execute("select count(*) from information_schema.columns "
-                    "where table_schema = %s and table_name = %s and column_name = 'cluster_id'",
-                    (schema, OFFSETS_TABLE))
+        cur.execute(
+            "select count(*) from information_schema.columns "
+            "where table_schema = %s and table_name = %s and column_name = 'cluster_id'",
+            (schema or settings.pg_schema(), OFFSETS_TABLE),
+        )
         present = cur.fetchone()[0] == 1
     conn.close()
     return present
@@ -106,18 +125,29 @@ class Ingester:
     """Consumes every partition of `topic` by assignment (no consumer group: the offsets live in
     PostgreSQL next to the rows) and appends each poll's messages as one batch."""
 
-    def __init__(self, endpoints: Endpoints, topic: str = settings.EVENTS_TOPIC,
-                 schema: str = settings.PG_SCHEMA, max_batch: int = 50_000,
-                 future_tolerance_ms: int = settings.FUTURE_TOLERANCE_MS) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        topic: str = settings.EVENTS_TOPIC,
+        schema: str | None = None,
+        max_batch: int = 50_000,
+        future_tolerance_ms: int = settings.FUTURE_TOLERANCE_MS,
+    ) -> None:
+        schema = schema or settings.pg_schema()
         self.endpoints, self.topic, self.schema, self.max_batch = endpoints, topic, schema, max_batch
         self.future_tolerance_ms = future_tolerance_ms
         if not landing_table_exists(endpoints, schema):
-            raise SecmonError(f"landing table {schema}.{LANDING_TABLE} does not exist: "
-                              f"run `secmon dbt run -s {LANDING_TABLE}` first")
+            raise SecmonError(
+                f"landing table {schema}.{LANDING_TABLE} does not exist: run `secmon dbt run -s {LANDING_TABLE}` first"
+            )
         self.conn = psycopg2.connect(endpoints.pg_url)
-        self.consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, group_id=None,
-                                      enable_auto_commit=False, **consumer_settings("secmon-ingest"))
-        self.cluster_id = topics.cluster_id(endpoints.bootstrap_servers)
+        self.consumer = KafkaConsumer(
+            bootstrap_servers=endpoints.bootstrap_servers,
+            group_id=None,
+            enable_auto_commit=False,
+            **consumer_settings("secmon-ingest"),
+        )
+        self.cluster_id = kafka_clients.cluster_id(endpoints.bootstrap_servers)
         # Partitions whose stored offsets pointed into a log that is gone, now read from its start.
         self.restarted_partitions: list[int] = []
         self.partitions = self._assign()
@@ -141,9 +171,11 @@ class Ingester:
         """One line for the user when stored offsets pointed into a log that is gone."""
         if not self.restarted_partitions:
             return None
-        return (f"{self.topic} is a new log (an in-memory broker restarted?): partitions "
-                f"{', '.join(map(str, self.restarted_partitions))} are read from the beginning; "
-                "the events landed before stay")
+        return (
+            f"{self.topic} is a new log (an in-memory broker restarted?): partitions "
+            f"{', '.join(map(str, self.restarted_partitions))} are read from the beginning; "
+            "the events landed before stay"
+        )
 
     def _seek_to_stored(self, partitions: list[TopicPartition]) -> None:
         stored = self.stored_offsets()
@@ -157,9 +189,13 @@ class Ingester:
         """The next offset to read per partition. Rows stored before offsets named their cluster
         count as this cluster's."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select kafka_partition, next_offset from {} where topic = %s and "
-                                "coalesce(cluster_id = %s, true) <> %s")
-                        .format(self._table(OFFSETS_TABLE)), (self.topic, self.cluster_id, of_other_clusters))
+            cur.execute(
+                sql.SQL(
+                    "select kafka_partition, next_offset from {} where topic = %s and "
+                    "coalesce(cluster_id = %s, true) <> %s"
+                ).format(self._table(OFFSETS_TABLE)),
+                (self.topic, self.cluster_id, of_other_clusters),
+            )
             offsets = dict(cur.fetchall())
         self.conn.rollback()
         return offsets
@@ -170,11 +206,17 @@ class Ingester:
         if not partitions:
             return
         with self.conn.cursor() as cur:
-            execute_values(cur, sql.SQL(
-                "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
-                "on conflict (topic, kafka_partition) do update set next_offset = 0, cluster_id = excluded.cluster_id"
-            ).format(self._table(OFFSETS_TABLE)).as_string(cur),
-                [(self.topic, tp.partition, 0, self.cluster_id) for tp in partitions])
+            execute_values(
+                cur,
+                sql.SQL(
+                    "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
+                    "on conflict (topic, kafka_partition) "
+                    "do update set next_offset = 0, cluster_id = excluded.cluster_id"
+                )
+                .format(self._table(OFFSETS_TABLE))
+                .as_string(cur),
+                [(self.topic, tp.partition, 0, self.cluster_id) for tp in partitions],
+            )
         self.conn.commit()
         for tp in partitions:
             self.consumer.seek_to_beginning(tp)
@@ -184,8 +226,11 @@ class Ingester:
         """Partitions positioned beyond the high watermark of their last fetch: the log they were
         read from is gone, and this one has not grown back as far (an in-memory broker restarted
         under a stored offset without a cluster id). Kafka itself would answer OFFSET_OUT_OF_RANGE."""
-        return [tp for tp in self.partitions
-                if (highwater := self.consumer.highwater(tp)) is not None and self.consumer.position(tp) > highwater]
+        return [
+            tp
+            for tp in self.partitions
+            if (highwater := self.consumer.highwater(tp)) is not None and self.consumer.position(tp) > highwater
+        ]
 
     def newest_event_time(self):
         """The newest request_timestamp landed so far (None when empty): reads the whole table once."""
@@ -224,8 +269,12 @@ class Ingester:
                 except InvalidEvent as exc:
                     rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))
                     continue
-                rows.append((copy_row(event, tp.partition, message.offset, self._format_timestamp),
-                             (self.topic, tp.partition, message.offset, message.value, "")))
+                rows.append(
+                    (
+                        copy_row(event, tp.partition, message.offset, self._format_timestamp),
+                        (self.topic, tp.partition, message.offset, message.value, ""),
+                    )
+                )
                 ts = event.request_timestamp
                 minutes.add(ts // MINUTE_MS * MINUTE_MS)
                 if result.newest_event_ms is None or ts > result.newest_event_ms:
@@ -236,8 +285,9 @@ class Ingester:
         result.rejected = len(rejects) + refused
         return result
 
-    def _commit(self, rows: list[tuple[bytes, Reject]], rejects: list[Reject], offsets: dict[int, int],
-                minutes: set[int]) -> int:
+    def _commit(
+        self, rows: list[tuple[bytes, Reject]], rejects: list[Reject], offsets: dict[int, int], minutes: set[int]
+    ) -> int:
         """One transaction: rows, rejects, offsets and pending minutes. Returns how many rows the
         database refused (moved to the rejects table) so that one bad row cannot wedge the batch."""
         refused = 0
@@ -252,20 +302,35 @@ class Ingester:
                     rejects = rejects + refused_rows
                     refused = len(refused_rows)
                 if rejects:
-                    execute_values(cur, sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) "
-                                                "values %s").format(self._table(REJECTS_TABLE)).as_string(cur),
-                                   rejects)
-                execute_values(cur, sql.SQL(
-                    "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
-                    "on conflict (topic, kafka_partition) do update "
-                    "set next_offset = excluded.next_offset, cluster_id = excluded.cluster_id"
-                ).format(self._table(OFFSETS_TABLE)).as_string(cur),
-                    [(self.topic, partition, offset, self.cluster_id) for partition, offset in offsets.items()])
+                    execute_values(
+                        cur,
+                        sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) values %s")
+                        .format(self._table(REJECTS_TABLE))
+                        .as_string(cur),
+                        rejects,
+                    )
+                execute_values(
+                    cur,
+                    sql.SQL(
+                        "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
+                        "on conflict (topic, kafka_partition) do update "
+                        "set next_offset = excluded.next_offset, cluster_id = excluded.cluster_id"
+                    )
+                    .format(self._table(OFFSETS_TABLE))
+                    .as_string(cur),
+                    [(self.topic, partition, offset, self.cluster_id) for partition, offset in offsets.items()],
+                )
                 if minutes:
-                    execute_values(cur, sql.SQL(
-                        "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
-                        "on conflict do nothing").format(self._table(PENDING_TABLE)).as_string(cur),
-                        [(minute,) for minute in sorted(minutes)])
+                    execute_values(
+                        cur,
+                        sql.SQL(
+                            "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
+                            "on conflict do nothing"
+                        )
+                        .format(self._table(PENDING_TABLE))
+                        .as_string(cur),
+                        [(minute,) for minute in sorted(minutes)],
+                    )
             self.conn.commit()
         except psycopg2.Error:
             self.conn.rollback()
@@ -275,8 +340,10 @@ class Ingester:
 
     def _copy(self, cur, rows: bytes) -> None:
         columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))
-        cur.copy_expert(sql.SQL("copy {} ({}) from stdin").format(self._table(LANDING_TABLE), columns)
-                        .as_string(cur), io.BytesIO(rows))
+        cur.copy_expert(
+            sql.SQL("copy {} ({}) from stdin").format(self._table(LANDING_TABLE), columns).as_string(cur),
+            io.BytesIO(rows),
+        )
 
     def _copy_one_by_one(self, cur, rows: list[tuple[bytes, Reject]]) -> list[Reject]:
         """After the batch's COPY failed: each row on its own; the ones PostgreSQL refuses become rejects."""
@@ -287,7 +354,9 @@ class Ingester:
                 self._copy(cur, row)
             except psycopg2.DataError as exc:
                 cur.execute("rollback to savepoint one_row")
-                refused.append((topic, partition, offset, raw, f"database_refused: {(exc.pgerror or str(exc)).splitlines()[0]}"))
+                refused.append(
+                    (topic, partition, offset, raw, f"database_refused: {(exc.pgerror or str(exc)).splitlines()[0]}")
+                )
         return refused
 
     def _rewind(self) -> None:
@@ -307,8 +376,9 @@ class Ingester:
             elif self.drained():
                 break
             elif time.monotonic() - last_progress > idle_timeout_s:
-                raise SecmonError(f"no progress for {idle_timeout_s:.0f} s reading {self.topic} "
-                                  f"at {self.endpoints.bootstrap_servers}")
+                raise SecmonError(
+                    f"no progress for {idle_timeout_s:.0f} s reading {self.topic} at {self.endpoints.bootstrap_servers}"
+                )
         totals.seconds = time.monotonic() - started
         return totals
 

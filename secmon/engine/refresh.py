@@ -18,11 +18,11 @@ from queue import Queue
 from psycopg2 import sql
 
 from secmon import settings
+from secmon.core.endpoints import Endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
 from secmon.errors import SecmonError
 from secmon.manifest import WINDOW_MACRO, is_stale
-from secmon.stack import Endpoints
 
 
 @dataclass(frozen=True)
@@ -51,16 +51,31 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     key_path, manifest_path = target_dir / "secmon-compile-key.json", target_dir / "manifest.json"
     if is_stale(manifest_path) or not key_path.exists() or key_path.read_text() != key:
         key_path.unlink(missing_ok=True)  # a failed compile must not be reused
-        code = run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(target_dir), *selection,
-                        "--exclude", "resource_type:test", "--vars", json.dumps({"secmon_incremental": True})],
-                       endpoints)
+        code = run_dbt(
+            [
+                "compile",
+                "-t",
+                "local",
+                "--quiet",
+                "--target-path",
+                str(target_dir),
+                *selection,
+                "--exclude",
+                "resource_type:test",
+                "--vars",
+                json.dumps({"secmon_incremental": True}),
+            ],
+            endpoints,
+        )
         if code != 0:
             raise SecmonError(f"`dbt compile` for the stream engine failed with exit code {code}")
         key_path.write_text(key)
     manifest = json.loads(manifest_path.read_text())
-    nodes = {uid: node for uid, node in manifest["nodes"].items()
-             if node["resource_type"] == "model" and node["config"]["materialized"] == "table"
-             and node.get("compiled_code")}
+    nodes = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "table" and node.get("compiled_code")
+    }
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -77,11 +92,17 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
 
     for uid in sorted(nodes):
         visit(uid)
-    return [View(nodes[uid]["alias"], nodes[uid]["schema"], nodes[uid]["compiled_code"],
-                 windowed=WINDOW_MACRO in nodes[uid]["depends_on"]["macros"],
-                 parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
-                 sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None)
-            for uid in ordered]
+    return [
+        View(
+            nodes[uid]["alias"],
+            nodes[uid]["schema"],
+            nodes[uid]["compiled_code"],
+            windowed=WINDOW_MACRO in nodes[uid]["depends_on"]["macros"],
+            parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
+            sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
+        )
+        for uid in ordered
+    ]
 
 
 class Refresher:
@@ -99,8 +120,10 @@ class Refresher:
 
     def missing_views(self) -> list[str]:
         with self.conn.cursor() as cur:
-            cur.execute("select name from unnest(%s::text[]) as name where to_regclass(%s || '.' || name) is null",
-                        ([view.name for view in self.views], self.views[0].schema if self.views else ""))
+            cur.execute(
+                "select name from unnest(%s::text[]) as name where to_regclass(%s || '.' || name) is null",
+                ([view.name for view in self.views], self.views[0].schema if self.views else ""),
+            )
             missing = [row[0] for row in cur.fetchall()]
         self.conn.rollback()
         return missing
@@ -111,12 +134,19 @@ class Refresher:
         with self.conn.cursor() as cur:
             for view in self.views:
                 if view.windowed:
-                    cur.execute(sql.SQL("create index if not exists {} on {} (window_start)").format(
-                        sql.Identifier(f"{view.name}__window_start"), view.table))
+                    cur.execute(
+                        sql.SQL("create index if not exists {} on {} (window_start)").format(
+                            sql.Identifier(f"{view.name}__window_start"), view.table
+                        )
+                    )
             for sink in sorted({view.sinks_into for view in self.views if view.sinks_into}):
-                cur.execute(sql.SQL("create index if not exists {} on {}.{} (detection, window_start)").format(
-                    sql.Identifier(f"{sink}__detection_window"), sql.Identifier(self.views[0].schema),
-                    sql.Identifier(sink)))
+                cur.execute(
+                    sql.SQL("create index if not exists {} on {}.{} (detection, window_start)").format(
+                        sql.Identifier(f"{sink}__detection_window"),
+                        sql.Identifier(self.views[0].schema),
+                        sql.Identifier(sink),
+                    )
+                )
         self.conn.commit()
 
     def summarize_time_index(self) -> None:
@@ -219,8 +249,10 @@ class Refresher:
         mine = sql.SQL("detection = {}").format(sql.Literal(view.name))
         if view.windowed:
             cur.execute(sql.SQL("delete from {} where {} and ").format(sink, mine) + self._pending_windows(sink))
-            cur.execute(sql.SQL("insert into {} select * from {} where ").format(sink, view.table)
-                        + self._pending_windows(view.table))
+            cur.execute(
+                sql.SQL("insert into {} select * from {} where ").format(sink, view.table)
+                + self._pending_windows(view.table)
+            )
         else:
             cur.execute(sql.SQL("delete from {} where {}").format(sink, mine))
             cur.execute(sql.SQL("insert into {} select * from {}").format(sink, view.table))

@@ -5,19 +5,19 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 import psycopg2
 
 from secmon import settings, status_file
+from secmon.core.endpoints import Endpoints
 from secmon.engine.alerts import AlertPublisher
 from secmon.engine.ingest import BatchResult, Ingester, ensure_landing_table
 from secmon.engine.refresh import Refresher, compile_views
 from secmon.errors import SecmonError
-from secmon.stack import Endpoints
 
 
 @dataclass
@@ -72,14 +72,22 @@ class Stream:
 
     RECONNECT_BACKOFF = (0.2, 0.5, 1, 2, 4, 8)
 
-    def __init__(self, endpoints: Endpoints, state_dir: Path, max_batch: int = 50_000,
-                 topic: str = settings.EVENTS_TOPIC, schema: str = settings.PG_SCHEMA,
-                 watermark_delay_ms: int = settings.WATERMARK_DELAY_MS, select: str | None = None,
-                 max_cycle_events: int = 1_000_000, refresh_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: Endpoints,
+        state_dir: Path,
+        max_batch: int = 50_000,
+        topic: str = settings.EVENTS_TOPIC,
+        schema: str | None = None,
+        watermark_delay_ms: int = settings.WATERMARK_DELAY_MS,
+        select: str | None = None,
+        max_cycle_events: int = 1_000_000,
+        refresh_workers: int | None = None,
+    ) -> None:
         self.endpoints, self.state_dir, self.max_batch = endpoints, state_dir, max_batch
         self.max_cycle_events = max_cycle_events
         self.refresh_workers = refresh_workers or min(4, os.cpu_count() or 1)
-        self.topic, self.schema = topic, schema
+        self.topic, self.schema = topic, schema or settings.pg_schema()
         ensure_landing_table(endpoints)
         self.views = compile_views(endpoints, state_dir / "engine-target", select)
         self.stopping = False
@@ -125,7 +133,7 @@ class Stream:
     def _publish_closed_alerts(self) -> None:
         if self.alerts is None or self.newest_event_ms is None:
             return
-        watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, timezone.utc)
+        watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, UTC)
         self.status.alerts_published += self.alerts.publish_closed(watermark)
 
     def _close(self) -> None:
@@ -174,8 +182,13 @@ class Stream:
         """Everything on the topic now (up to max_cycle_events), each poll committed with its offsets."""
         total = self.ingester.poll_batch(timeout_ms=200)
         empty_polls = 0
-        while (total.ingested or total.rejected) and not self.stopping and empty_polls < 3 \
-                and total.ingested + total.rejected < self.max_cycle_events and not self.ingester.drained():
+        while (
+            (total.ingested or total.rejected)
+            and not self.stopping
+            and empty_polls < 3
+            and total.ingested + total.rejected < self.max_cycle_events
+            and not self.ingester.drained()
+        ):
             more = self.ingester.poll_batch(timeout_ms=50)
             if not (more.ingested or more.rejected):
                 empty_polls += 1
@@ -203,11 +216,22 @@ class Stream:
         self.status.batches += 1
         self.status.last_refresh_seconds = sum(timings.values())
         # A cycle takes everything that waited when it began: that is the lag (plus what a cap left).
-        self._write_status(waiting=result.ingested + result.rejected,
-                           oldest_waited=max(0.0, started_at - min(result.produced_ms) / 1000))
-        return BatchReport(result.ingested, result.rejected, ingested_at - started, refreshed_at - ingested_at,
-                           percentile(lags, 0.5) if lags else None, lags[-1] if lags else None, lags, timings,
-                           self.status.lag_events, self.status.lag_seconds)
+        self._write_status(
+            waiting=result.ingested + result.rejected,
+            oldest_waited=max(0.0, started_at - min(result.produced_ms) / 1000),
+        )
+        return BatchReport(
+            result.ingested,
+            result.rejected,
+            ingested_at - started,
+            refreshed_at - ingested_at,
+            percentile(lags, 0.5) if lags else None,
+            lags[-1] if lags else None,
+            lags,
+            timings,
+            self.status.lag_events,
+            self.status.lag_seconds,
+        )
 
     def _write_status(self, waiting: int | None = None, oldest_waited: float = 0.0) -> None:
         """The stream's counters and lag, for `secmon status`: the events that waited on the topic when
@@ -219,8 +243,9 @@ class Stream:
             for tp in self.ingester.partitions
         }
         if waiting is not None:
-            left = sum(max(0, (offsets["highwater"] or 0) - offsets["position"])
-                       for offsets in self.status.partitions.values())
+            left = sum(
+                max(0, (offsets["highwater"] or 0) - offsets["position"]) for offsets in self.status.partitions.values()
+            )
             self.status.lag_events = waiting + left
             self.status.lag_seconds = oldest_waited
         status_file.write(status_path(self.state_dir), self.status)

@@ -8,7 +8,7 @@ when there is at least one. The same rules go to Grafana through the provisionin
 from __future__ import annotations
 
 from secmon.grafana import panels
-from secmon.manifest import HIGH_SEVERITIES, Detection, detections
+from secmon.manifest import HIGH_SEVERITIES, SEVERITIES, Detection, detections
 
 RULE_GROUP = "secmon-detections"
 EVALUATION_INTERVAL_SECONDS = 60
@@ -30,9 +30,10 @@ def rules(folder_uid: str, datasource_uid: str, dashboards: dict[str, dict] | No
     """
     panels_of_detections = detection_panels(dashboards or {})
     selected = [detection for detection in detections() if detection.severity in HIGH_SEVERITIES]
-    selected.sort(key=lambda detection: (detection.severity != "critical", detection.name))
-    return [_rule(detection, folder_uid, datasource_uid, panels_of_detections.get(detection.name))
-            for detection in selected]
+    selected.sort(key=lambda detection: (-SEVERITIES.index(detection.severity), detection.name))
+    return [
+        _rule(detection, folder_uid, datasource_uid, panels_of_detections.get(detection.name)) for detection in selected
+    ]
 
 
 def _rule(detection: Detection, folder_uid: str, datasource_uid: str, panel: tuple[str, int] | None) -> dict:
@@ -60,28 +61,51 @@ def _rule(detection: Detection, folder_uid: str, datasource_uid: str, panel: tup
                 "refId": "A",
                 "datasourceUid": datasource_uid,
                 "relativeTimeRange": {"from": LOOKBACK_SECONDS, "to": 0},
-                "model": {"refId": "A", "datasource": {"type": panels.DATASOURCE_TYPE, "uid": datasource_uid},
-                          "editorMode": "code", "format": "table", "rawQuery": True,
-                          "rawSql": alert_query(detection.name)},
+                "model": {
+                    "refId": "A",
+                    "datasource": {"type": panels.DATASOURCE_TYPE, "uid": datasource_uid},
+                    "editorMode": "code",
+                    "format": "table",
+                    "rawQuery": True,
+                    "rawSql": alert_query(detection.name),
+                },
             },
             _expression("B", {"type": "reduce", "expression": "A", "reducer": "last"}),
-            _expression("C", {"type": "threshold", "expression": "B",
-                              "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]}),
+            _expression(
+                "C",
+                {"type": "threshold", "expression": "B", "conditions": [{"evaluator": {"type": "gt", "params": [0]}}]},
+            ),
         ],
     }
 
 
 def _expression(ref_id: str, model: dict) -> dict:
-    return {"refId": ref_id, "datasourceUid": "__expr__", "relativeTimeRange": {"from": LOOKBACK_SECONDS, "to": 0},
-            "model": {"refId": ref_id, "datasource": {"type": "__expr__", "uid": "__expr__"}, **model}}
+    return {
+        "refId": ref_id,
+        "datasourceUid": "__expr__",
+        "relativeTimeRange": {"from": LOOKBACK_SECONDS, "to": 0},
+        "model": {"refId": ref_id, "datasource": {"type": "__expr__", "uid": "__expr__"}, **model},
+    }
 
 
 def provisioning_file(folder_title: str, datasource_uid: str, dashboards: dict[str, dict] | None = None) -> dict:
     """The same rules in Grafana's file-provisioning format (provisioning/alerting/*.yaml)."""
-    file_rules = [{key: value for key, value in rule.items() if key not in ("ruleGroup", "folderUID", "orgID")}
-                  for rule in rules("", datasource_uid, dashboards)]
-    return {"apiVersion": 1, "groups": [{"orgId": 1, "name": RULE_GROUP, "folder": folder_title,
-                                         "interval": f"{EVALUATION_INTERVAL_SECONDS}s", "rules": file_rules}]}
+    file_rules = [
+        {key: value for key, value in rule.items() if key not in ("ruleGroup", "folderUID", "orgID")}
+        for rule in rules("", datasource_uid, dashboards)
+    ]
+    return {
+        "apiVersion": 1,
+        "groups": [
+            {
+                "orgId": 1,
+                "name": RULE_GROUP,
+                "folder": folder_title,
+                "interval": f"{EVALUATION_INTERVAL_SECONDS}s",
+                "rules": file_rules,
+            }
+        ],
+    }
 
 
 def detection_panels(dashboards: dict[str, dict]) -> dict[str, tuple[str, int]]:

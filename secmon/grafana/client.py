@@ -23,8 +23,14 @@ class Change(NamedTuple):
 
 
 class GrafanaClient:
-    def __init__(self, url: str, token: str | None = None, user: str | None = None, password: str | None = None,
-                 timeout: float = 15):
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        timeout: float = 15,
+    ):
         if not token and not user:
             raise SecmonError("Grafana needs credentials: --token (a service account token) or --user/--password")
         self.url = url.rstrip("/")
@@ -37,11 +43,18 @@ class GrafanaClient:
     def request(self, method: str, path: str, body: dict | None = None, missing_ok: bool = False):
         """The JSON answer; None for a 404 when `missing_ok`; SecmonError for any other failure."""
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": self._authorization, "Accept": "application/json", "Content-Type": "application/json",
-            # Rules stay editable in Grafana's UI, as dashboards pushed with overwrite are.
-            "X-Disable-Provenance": "true",
-        })
+        request = urllib.request.Request(
+            self.url + path,
+            data=data,
+            method=method,
+            headers={
+                "Authorization": self._authorization,
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                # Rules stay editable in Grafana's UI, as dashboards pushed with overwrite are.
+                "X-Disable-Provenance": "true",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
@@ -65,10 +78,16 @@ class GrafanaClient:
         existing = self.request("GET", f"/api/dashboards/uid/{dashboard['uid']}", missing_ok=True)
         if existing is not None and _same_dashboard(existing.get("dashboard", {}), dashboard):
             return Change("dashboard", dashboard["title"], "unchanged", existing.get("meta", {}).get("url", ""))
-        answer = self.request("POST", "/api/dashboards/db", {
-            "dashboard": {**dashboard, "id": None}, "folderUid": folder_uid, "overwrite": True,
-            "message": "secmon dashboards push",
-        })
+        answer = self.request(
+            "POST",
+            "/api/dashboards/db",
+            {
+                "dashboard": {**dashboard, "id": None},
+                "folderUid": folder_uid,
+                "overwrite": True,
+                "message": "secmon dashboards push",
+            },
+        )
         return Change("dashboard", dashboard["title"], "updated" if existing else "created", answer.get("url", ""))
 
     def upload_rule(self, rule: dict) -> Change:
@@ -85,12 +104,14 @@ class GrafanaClient:
 
 def _same_dashboard(stored: dict, ours: dict) -> bool:
     """Grafana adds id and version; the rest must be ours, key for key."""
-    return {key: value for key, value in stored.items() if key not in ("id", "version")} == \
-        {key: value for key, value in ours.items() if key not in ("id", "version")}
+    return {key: value for key, value in stored.items() if key not in ("id", "version")} == {
+        key: value for key, value in ours.items() if key not in ("id", "version")
+    }
 
 
-def push(client: GrafanaClient, dashboards: dict[str, dict], rules: list[dict], folder_uid: str,
-         folder_title: str) -> list[Change]:
+def push(
+    client: GrafanaClient, dashboards: dict[str, dict], rules: list[dict], folder_uid: str, folder_title: str
+) -> list[Change]:
     """The folder, then every dashboard into it, then every rule; what each step did."""
     changes = [client.ensure_folder(folder_uid, folder_title)]
     changes += [client.upload_dashboard(dashboard, folder_uid) for dashboard in dashboards.values()]

@@ -26,7 +26,7 @@ from grafanalib.core import (
 )
 
 from secmon.errors import SecmonError
-from secmon.manifest import models
+from secmon.manifest import SEVERITIES, models
 
 DATASOURCE_TYPE = "grafana-postgresql-datasource"
 # The provisioned datasources' uids (secmon.dashboards writes the provisioning files).
@@ -36,13 +36,19 @@ DATASOURCE = {"type": DATASOURCE_TYPE, "uid": "${datasource}"}
 
 # Grafana 11 dashboards; an older version makes Grafana run its panel migrations on load.
 SCHEMA_VERSION = 39
-SEVERITY_COLORS = {"critical": "dark-red", "high": "red", "medium": "orange", "low": "yellow"}
+# Least to most severe, as manifest.SEVERITIES orders them.
+SEVERITY_COLORS = dict(zip(SEVERITIES, ("yellow", "orange", "red", "dark-red"), strict=True))
 
 
 def datasource_variable() -> Template:
     """The `datasource` variable: any PostgreSQL-type datasource, RisingWave by default."""
-    return Template(name="datasource", label="Datasource", type="datasource", query=DATASOURCE_TYPE,
-                    default=RISINGWAVE_DATASOURCE_UID)
+    return Template(
+        name="datasource",
+        label="Datasource",
+        type="datasource",
+        query=DATASOURCE_TYPE,
+        default=RISINGWAVE_DATASOURCE_UID,
+    )
 
 
 GRID_COLUMNS = 24
@@ -66,52 +72,119 @@ def flow(panels: list) -> list:
 
 
 def secmon_dashboard(title: str, uid: str, description: str, panels: list, tags: list[str]) -> Dashboard:
-    return Dashboard(title=title, uid=uid, description=description, tags=["secmon", *tags], panels=flow(panels),
-                     templating=Templating([datasource_variable()]), time=Time("now-1h", "now"), refresh="10s",
-                     schemaVersion=SCHEMA_VERSION, timezone="browser")
+    return Dashboard(
+        title=title,
+        uid=uid,
+        description=description,
+        tags=["secmon", *tags],
+        panels=flow(panels),
+        templating=Templating([datasource_variable()]),
+        time=Time("now-1h", "now"),
+        refresh="10s",
+        schemaVersion=SCHEMA_VERSION,
+        timezone="browser",
+    )
 
 
 def _target(sql: str, fmt: str) -> dict:
     # A plain dict: grafanalib's SqlTarget also writes Prometheus-era keys (expr, step, …).
-    return {"refId": "A", "datasource": DATASOURCE, "editorMode": "code", "format": fmt, "rawQuery": True,
-            "rawSql": sql.strip()}
+    return {
+        "refId": "A",
+        "datasource": DATASOURCE,
+        "editorMode": "code",
+        "format": fmt,
+        "rawQuery": True,
+        "rawSql": sql.strip(),
+    }
 
 
-def time_series(title: str, sql: str, width: int = 12, height: int = 8, description: str = "", bars: bool = False,
-                unit: str = "short") -> TimeSeries:
+def time_series(
+    title: str,
+    sql: str,
+    width: int = 12,
+    height: int = 8,
+    description: str = "",
+    bars: bool = False,
+    unit: str = "short",
+) -> TimeSeries:
     """Lines (or bars) over time; `sql` returns `time`, optionally `metric`, and numbers."""
-    return TimeSeries(title=title, description=description, dataSource=DATASOURCE, gridPos=_size(width, height), unit=unit,
-                      targets=[_target(sql, "time_series")], drawStyle="bars" if bars else "line",
-                      fillOpacity=60 if bars else 10, stacking={"mode": "normal" if bars else "none"},
-                      legendDisplayMode="list", legendPlacement="bottom")
+    return TimeSeries(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        gridPos=_size(width, height),
+        unit=unit,
+        targets=[_target(sql, "time_series")],
+        drawStyle="bars" if bars else "line",
+        fillOpacity=60 if bars else 10,
+        stacking={"mode": "normal" if bars else "none"},
+        legendDisplayMode="list",
+        legendPlacement="bottom",
+    )
 
 
-def bar_chart(title: str, sql: str, width: int = 12, height: int = 8, description: str = "", stacked: bool = False,
-              horizontal: bool = False) -> BarChart:
+def bar_chart(
+    title: str,
+    sql: str,
+    width: int = 12,
+    height: int = 8,
+    description: str = "",
+    stacked: bool = False,
+    horizontal: bool = False,
+) -> BarChart:
     """One bar group per row: the first text column labels it, the numeric columns are the bars."""
-    return BarChart(title=title, description=description, dataSource=DATASOURCE, gridPos=_size(width, height),
-                    targets=[_target(sql, "table")], stacking="normal" if stacked else "none",
-                    orientation="horizontal" if horizontal else "auto", showValue="auto")
+    return BarChart(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        gridPos=_size(width, height),
+        targets=[_target(sql, "table")],
+        stacking="normal" if stacked else "none",
+        orientation="horizontal" if horizontal else "auto",
+        showValue="auto",
+    )
 
 
 def pie_chart(title: str, sql: str, width: int = 12, height: int = 8, description: str = "") -> PieChartv2:
     """One slice per row: the first text column names it, the first numeric column sizes it."""
-    return PieChartv2(title=title, description=description, dataSource=DATASOURCE, gridPos=_size(width, height),
-                      targets=[_target(sql, "table")], pieType="donut", reduceOptionsValues=True,
-                      reduceOptionsCalcs=["lastNotNull"], legendPlacement="right",
-                      legendValues=["value", "percent"])
+    return PieChartv2(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        gridPos=_size(width, height),
+        targets=[_target(sql, "table")],
+        pieType="donut",
+        reduceOptionsValues=True,
+        reduceOptionsCalcs=["lastNotNull"],
+        legendPlacement="right",
+        legendValues=["value", "percent"],
+    )
 
 
 def table(title: str, sql: str, width: int = 12, height: int = 8, description: str = "") -> Table:
-    return Table(title=title, description=description, dataSource=DATASOURCE, gridPos=_size(width, height),
-                 targets=[_target(sql, "table")], filterable=True)
+    return Table(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        gridPos=_size(width, height),
+        targets=[_target(sql, "table")],
+        filterable=True,
+    )
 
 
 def stat(title: str, sql: str, color: str, width: int = 4, height: int = 4, description: str = "") -> Stat:
     """One number; green at 0, `color` from 1 up."""
-    return Stat(title=title, description=description, dataSource=DATASOURCE, gridPos=_size(width, height),
-                targets=[_target(sql, "table")], reduceCalc="lastNotNull", graphMode="none", colorMode="background",
-                thresholds=[{"color": "green", "value": None}, {"color": color, "value": 1}])
+    return Stat(
+        title=title,
+        description=description,
+        dataSource=DATASOURCE,
+        gridPos=_size(width, height),
+        targets=[_target(sql, "table")],
+        reduceCalc="lastNotNull",
+        graphMode="none",
+        colorMode="background",
+        thresholds=[{"color": "green", "value": None}, {"color": color, "value": 1}],
+    )
 
 
 def view_table(view: str, width: int = 24, height: int = 8, rows: int = 50) -> Table:
@@ -119,11 +192,16 @@ def view_table(view: str, width: int = 24, height: int = 8, rows: int = 50) -> T
     model = models().get(view)
     if model is None:
         raise SecmonError(f"view_table({view!r}): the dbt project has no model {view!r}")
-    return table(view.replace("_", " ").capitalize(), width=width, height=height, description=model.description,
-                 sql=f"""
+    return table(
+        view.replace("_", " ").capitalize(),
+        width=width,
+        height=height,
+        description=model.description,
+        sql=f"""
 select *
 from {view}
 where $__timeFilter(window_start)
 order by window_start desc
 limit {rows}
-""")
+""",
+    )

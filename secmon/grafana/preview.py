@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
@@ -28,8 +28,14 @@ from secmon.grafana.dashboards import Panel, expand_macros, load_all, panels_of,
 
 # Grafana's dark theme and named colours.
 PAGE_COLOR, PANEL_COLOR, TEXT_COLOR, GRID_COLOR = "#111217", "#181b1f", "#ccccdc", "#2c3235"
-NAMED_COLORS = {"green": "#73bf69", "red": "#f2495c", "dark-red": "#c4162a", "orange": "#ff9830",
-                "yellow": "#fade2a", "blue": "#5794f2"}
+NAMED_COLORS = {
+    "green": "#73bf69",
+    "red": "#f2495c",
+    "dark-red": "#c4162a",
+    "orange": "#ff9830",
+    "yellow": "#fade2a",
+    "blue": "#5794f2",
+}
 ROW_HEIGHT_PX, GAP_PX = 30, 8
 
 
@@ -80,18 +86,34 @@ def run_queries(dashboard: dict, pg_url: str, schema: str, start: datetime, end:
     return results
 
 
-def render(dashboard: dict, results: dict[int, Result], start: datetime, end: datetime,
-           refresh_seconds: int | None = None, links: dict[str, str] | None = None) -> str:
+def render(
+    dashboard: dict,
+    results: dict[int, Result],
+    start: datetime,
+    end: datetime,
+    refresh_seconds: int | None = None,
+    links: dict[str, str] | None = None,
+) -> str:
     """The dashboard as a self-contained HTML page."""
     panels_html = "\n".join(_panel_html(panel, results[panel.id]) for panel in panels_of(dashboard))
     refresh = f'<meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
     nav = " · ".join(f'<a href="{html.escape(href)}">{html.escape(title)}</a>' for title, href in (links or {}).items())
-    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     return _PAGE.format(
-        title=html.escape(dashboard["title"]), refresh=refresh, plotly=get_plotlyjs(), nav=nav, panels=panels_html,
-        range=f"{start:%Y-%m-%d %H:%M:%S} → {end:%H:%M:%S} UTC", generated=generated,
+        title=html.escape(dashboard["title"]),
+        refresh=refresh,
+        plotly=get_plotlyjs(),
+        nav=nav,
+        panels=panels_html,
+        range=f"{start:%Y-%m-%d %H:%M:%S} → {end:%H:%M:%S} UTC",
+        generated=generated,
         description=html.escape(dashboard.get("description", "")),
-        page=PAGE_COLOR, panel=PANEL_COLOR, text=TEXT_COLOR, grid=GRID_COLOR, row=ROW_HEIGHT_PX, gap=GAP_PX,
+        page=PAGE_COLOR,
+        panel=PANEL_COLOR,
+        text=TEXT_COLOR,
+        grid=GRID_COLOR,
+        row=ROW_HEIGHT_PX,
+        gap=GAP_PX,
     )
 
 
@@ -113,15 +135,23 @@ def _panel_html(panel: Panel, result: Result) -> str:
 
 def _chart(panel: Panel, figure: go.Figure) -> tuple[str, bool]:
     """A Plotly chart; the page marks the panel drawn once Plotly has rendered it."""
-    figure.update_layout(template="plotly_dark", paper_bgcolor=PANEL_COLOR, plot_bgcolor=PANEL_COLOR,
-                         font={"color": TEXT_COLOR, "size": 11}, margin={"l": 40, "r": 10, "t": 4, "b": 30},
-                         legend={"orientation": "h", "y": -0.15}, autosize=True)
+    figure.update_layout(
+        template="plotly_dark",
+        paper_bgcolor=PANEL_COLOR,
+        plot_bgcolor=PANEL_COLOR,
+        font={"color": TEXT_COLOR, "size": 11},
+        margin={"l": 40, "r": 10, "t": 4, "b": 30},
+        legend={"orientation": "h", "y": -0.15},
+        autosize=True,
+    )
     figure.update_xaxes(gridcolor=GRID_COLOR, automargin=True)
     figure.update_yaxes(gridcolor=GRID_COLOR, automargin=True)
     chart_id = f"chart-{panel.id}"
-    script = (f"Plotly.newPlot('{chart_id}', ...(f => [f.data, f.layout])({plotly.io.to_json(figure)}), "
-              "{displayModeBar: false, responsive: true})"
-              f".then(() => document.getElementById('panel-{panel.id}').dataset.drawn = 'true');")
+    script = (
+        f"Plotly.newPlot('{chart_id}', ...(f => [f.data, f.layout])({plotly.io.to_json(figure)}), "
+        "{displayModeBar: false, responsive: true})"
+        f".then(() => document.getElementById('panel-{panel.id}').dataset.drawn = 'true');"
+    )
     # data-drawn is set by the script, not here: a chart counts as drawn only when Plotly drew it.
     return f'<div class="chart" id="{chart_id}"></div><script>{script}</script>', False
 
@@ -155,8 +185,11 @@ def _bar_chart(panel: Panel, result: Result) -> tuple[str, bool]:
     traces = []
     for index in result.numeric_columns():
         values = result.column(index)
-        traces.append(go.Bar(x=values, y=labels, orientation="h", name=result.columns[index]) if horizontal
-                      else go.Bar(x=labels, y=values, name=result.columns[index]))
+        traces.append(
+            go.Bar(x=values, y=labels, orientation="h", name=result.columns[index])
+            if horizontal
+            else go.Bar(x=labels, y=values, name=result.columns[index])
+        )
     figure = go.Figure(traces)
     figure.update_layout(barmode="stack" if panel.options.get("stacking") == "normal" else "group")
     if horizontal:
@@ -167,18 +200,26 @@ def _bar_chart(panel: Panel, result: Result) -> tuple[str, bool]:
 
 
 def _pie_chart(panel: Panel, result: Result) -> tuple[str, bool]:
-    figure = go.Figure([go.Pie(labels=result.column(result.text_columns()[0]),
-                               values=result.column(result.numeric_columns()[0]),
-                               hole=0.45 if panel.options.get("pieType") == "donut" else 0, sort=False,
-                               textposition="inside")])
+    figure = go.Figure(
+        [
+            go.Pie(
+                labels=result.column(result.text_columns()[0]),
+                values=result.column(result.numeric_columns()[0]),
+                hole=0.45 if panel.options.get("pieType") == "donut" else 0,
+                sort=False,
+                textposition="inside",
+            )
+        ]
+    )
     figure.update_layout(legend={"orientation": "v", "x": 1.02, "y": 0.5}, uniformtext={"minsize": 10, "mode": "hide"})
     return _chart(panel, figure)
 
 
 def _table(panel: Panel, result: Result) -> tuple[str, bool]:
     head = "".join(f"<th>{html.escape(name)}</th>" for name in result.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(value))}</td>" for value in row) + "</tr>"
-                   for row in result.rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(_cell(value))}</td>" for value in row) + "</tr>" for row in result.rows
+    )
     return f'<div class="table"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>', True
 
 
@@ -186,7 +227,7 @@ def _cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, int) or (isinstance(value, Decimal) and value == value.to_integral_value()):
         return f"{int(value):,}"
     if isinstance(value, (float, Decimal)):
@@ -200,12 +241,19 @@ def _stat(panel: Panel, result: Result) -> tuple[str, bool]:
     for step in panel.field_config.get("defaults", {}).get("thresholds", {}).get("steps", []):
         if step["value"] is None or value >= step["value"]:
             color = step["color"]
-    return (f'<div class="stat" style="background: {NAMED_COLORS.get(color, color)}">'
-            f'<span class="value">{html.escape(_cell(value))}</span></div>'), True
+    return (
+        f'<div class="stat" style="background: {NAMED_COLORS.get(color, color)}">'
+        f'<span class="value">{html.escape(_cell(value))}</span></div>'
+    ), True
 
 
-_RENDERERS = {"timeseries": _time_series, "barchart": _bar_chart, "piechart": _pie_chart, "table": _table,
-              "stat": _stat}
+_RENDERERS = {
+    "timeseries": _time_series,
+    "barchart": _bar_chart,
+    "piechart": _pie_chart,
+    "table": _table,
+    "stat": _stat,
+}
 
 
 class Page(NamedTuple):
@@ -215,8 +263,15 @@ class Page(NamedTuple):
     errors: list[str]
 
 
-def write_pages(dashboards: dict[str, dict], pg_url: str, schema: str, output: Path, start: datetime,
-                end: datetime, refresh_seconds: int | None = None) -> list[Page]:
+def write_pages(
+    dashboards: dict[str, dict],
+    pg_url: str,
+    schema: str,
+    output: Path,
+    start: datetime,
+    end: datetime,
+    refresh_seconds: int | None = None,
+) -> list[Page]:
     """Render every dashboard to `output/<uid>.html`, plus `index.html`; each file is replaced atomically."""
     output.mkdir(parents=True, exist_ok=True)
     links = {dashboard["title"]: f"{uid}.html" for uid, dashboard in dashboards.items()}
@@ -224,11 +279,16 @@ def write_pages(dashboards: dict[str, dict], pg_url: str, schema: str, output: P
     for uid, dashboard in dashboards.items():
         results = run_queries(dashboard, pg_url, schema, start, end)
         path = _write_atomically(output / f"{uid}.html", render(dashboard, results, start, end, refresh_seconds, links))
-        errors = [f"{panel.title}: {results[panel.id].error}" for panel in panels_of(dashboard) if results[panel.id].error]
+        errors = [
+            f"{panel.title}: {results[panel.id].error}" for panel in panels_of(dashboard) if results[panel.id].error
+        ]
         pages.append(Page(path, len(results), sum(1 for result in results.values() if result.rows), errors))
     index = "".join(f'<li><a href="{html.escape(href)}">{html.escape(title)}</a></li>' for title, href in links.items())
-    _write_atomically(output / "index.html", f'<!doctype html><meta charset="utf-8"><title>secmon dashboards</title>'
-                                             f"<h1>secmon dashboards</h1><ul>{index}</ul>")
+    _write_atomically(
+        output / "index.html",
+        f'<!doctype html><meta charset="utf-8"><title>secmon dashboards</title>'
+        f"<h1>secmon dashboards</h1><ul>{index}</ul>",
+    )
     return pages
 
 
@@ -239,10 +299,11 @@ def _write_atomically(path: Path, text: str) -> Path:
     return path
 
 
-def time_range(dashboards: dict[str, dict], time_from: str | None = None,
-               time_to: str | None = None) -> tuple[datetime, datetime]:
+def time_range(
+    dashboards: dict[str, dict], time_from: str | None = None, time_to: str | None = None
+) -> tuple[datetime, datetime]:
     """The range to render now: the given ends, else the dashboards' own (`now-1h` to `now`)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     default = next(iter(dashboards.values()))["time"]
     time_from, time_to = time_from or default["from"], time_to or default["to"]
     start, end = resolve_time(time_from, now), resolve_time(time_to, now)
@@ -251,8 +312,14 @@ def time_range(dashboards: dict[str, dict], time_from: str | None = None,
     return start, end
 
 
-def preview(pg_url: str, schema: str, output: Path, time_from: str | None = None, time_to: str | None = None,
-            refresh_seconds: int | None = None) -> Iterator[list[Page]]:
+def preview(
+    pg_url: str,
+    schema: str,
+    output: Path,
+    time_from: str | None = None,
+    time_to: str | None = None,
+    refresh_seconds: int | None = None,
+) -> Iterator[list[Page]]:
     """Render all dashboards once, or every `refresh_seconds` for ever; yield each round's pages.
 
     The time range is each dashboard's own (`now-1h` to `now`) unless given.

@@ -1,26 +1,29 @@
 """The local stack: a broker and a PostgreSQL, embedded (started here) or external (given by URL).
 
-What runs is recorded in `<state dir>/stack.json`, so every later command finds the addresses.
+Both are components of one kind (`Component`): the stack starts, finds, checks and stops them the
+same way. What runs is recorded in `<state dir>/stack.json` (`secmon.core.endpoints` reads it), so
+every later command finds the addresses.
 """
 
 from __future__ import annotations
 
 import fcntl
-import json
-import os
 import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
-
-from psycopg2.extensions import parse_dsn
 
 from secmon import settings
+from secmon.core import kafka_clients
+from secmon.core.endpoints import Endpoints, read_state, recorded_endpoints, redacted, state_file
+from secmon.core.files import write_json
 from secmon.errors import SecmonError
-from secmon.stack import postgres, topics
+from secmon.stack import postgres
 from secmon.stack.broker import EmbeddedBroker
 from secmon.stack.postgres import EmbeddedPostgres
+from secmon.stack.processes import Embedded
 
 
 @dataclass(frozen=True)
@@ -34,32 +37,6 @@ class StackOptions:
 
 
 @dataclass(frozen=True)
-class Endpoints:
-    bootstrap_servers: str
-    pg_url: str
-
-    @classmethod
-    def default(cls) -> Endpoints:
-        """Where `secmon up` starts the embedded stack with its default ports."""
-        return cls(f"{settings.DEFAULT_HOST}:{settings.DEFAULT_KAFKA_PORT}",
-                   settings.pg_url(settings.DEFAULT_HOST, settings.DEFAULT_PG_PORT))
-
-    def environment(self) -> dict[str, str]:
-        """The addresses as the plain variables profiles.yml's `local` target and scripts read."""
-        dsn = parse_dsn(self.pg_url)
-        return {
-            settings.ENV_BOOTSTRAP: self.bootstrap_servers,
-            settings.ENV_PG_URL: self.pg_url,
-            "SECMON_PG_HOST": dsn.get("host", settings.DEFAULT_HOST),
-            "SECMON_PG_PORT": dsn.get("port", "5432"),
-            "SECMON_PG_USER": dsn.get("user", settings.PG_USER),
-            "SECMON_PG_PASSWORD": dsn.get("password", ""),
-            "SECMON_PG_DATABASE": dsn.get("dbname", settings.PG_DATABASE),
-            settings.ENV_PG_SCHEMA: settings.pg_schema(),
-        }
-
-
-@dataclass(frozen=True)
 class ComponentStatus:
     component: str
     address: str
@@ -67,105 +44,117 @@ class ComponentStatus:
     managed: bool
     healthy: bool
     action: str = ""
+    auth: str = ""
 
 
-def _state_file(state_dir: Path) -> Path:
-    return state_dir / "stack.json"
+@dataclass(frozen=True)
+class Component:
+    """One kind of server the stack needs: how to find it given, embedded, or recorded."""
+
+    name: str  # its key in stack.json
+    option: str  # the CLI option that gives an external one
+    given: Callable[[StackOptions], str | None]
+    embedded: Callable[[Path, StackOptions], Embedded]
+    from_record: Callable[[Path, dict], Embedded]
+    answers: Callable[[str], bool]
+    external_auth: Callable[[str], str]
 
 
-def read_state(state_dir: Path) -> dict:
-    try:
-        return json.loads(_state_file(state_dir).read_text())
-    except FileNotFoundError:
-        return {}
+COMPONENTS = (
+    Component(
+        "kafka",
+        "--bootstrap-server",
+        lambda o: o.bootstrap_servers,
+        lambda state_dir, o: EmbeddedBroker(state_dir, o.host, o.kafka_port),
+        EmbeddedBroker.from_record,
+        lambda address: kafka_clients.broker_answers(address, timeout_ms=5000),
+        lambda _address: kafka_clients.auth_description(),
+    ),
+    Component(
+        "postgres",
+        "--pg-url",
+        lambda o: o.pg_url,
+        lambda state_dir, o: EmbeddedPostgres(state_dir, o.host, o.pg_port),
+        EmbeddedPostgres.from_record,
+        lambda url: postgres.database_answers(url, timeout=5),
+        postgres.auth_description,
+    ),
+)
 
 
 def _write_state(state_dir: Path, state: dict) -> None:
-    tmp = _state_file(state_dir).with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2) + "\n")
-    tmp.replace(_state_file(state_dir))
+    write_json(state_file(state_dir), state)
+
+
+def ensure_private_dir(state_dir: Path) -> None:
+    """The state dir holds the database's password and the broker's data: its owner's alone. One that
+    another user may write to is refused (they could swap a file under us), one they may read is closed."""
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    mode = state_dir.stat().st_mode
+    if mode & 0o022:
+        raise SecmonError(
+            f"state dir {state_dir} is writable by other users (mode {mode & 0o777:o}): "
+            f"run `chmod 700 {state_dir}` or choose another with --state-dir"
+        )
+    if mode & 0o067:  # group execute stays: as root, the PostgreSQL server's own group enters it
+        state_dir.chmod(mode & 0o710)
 
 
 @contextmanager
 def _locked(state_dir: Path) -> Iterator[None]:
     """One `up` or `down` at a time per state dir: never two brokers on one state dir."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(state_dir)
     with open(state_dir / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    host, _, port = address.rpartition(":")
-    return host, int(port)
+def _recorded_server(component: Component, state_dir: Path, record: dict) -> Embedded | None:
+    """The embedded server `up` recorded for `component`, if it still runs."""
+    if not record.get("managed"):
+        return None
+    server = component.from_record(state_dir, record)
+    return server if server.process() is not None else None
 
 
-def _embedded_broker(state_dir: Path, state: dict, options: StackOptions) -> EmbeddedBroker:
-    recorded = state.get("kafka", {})
-    if recorded.get("managed"):
-        running = EmbeddedBroker(state_dir, *_host_port(recorded["address"]))
-        if running.process() is not None:
-            return running
-    return EmbeddedBroker(state_dir, options.host, options.kafka_port)
-
-
-def _embedded_postgres(state_dir: Path, state: dict, options: StackOptions) -> EmbeddedPostgres:
-    recorded = state.get("postgres", {})
-    if recorded.get("managed"):
-        running = EmbeddedPostgres(state_dir, recorded["host"], recorded["port"])
-        if running.process() is not None:
-            return running
-    return EmbeddedPostgres(state_dir, options.host, options.pg_port)
-
-
-def _is_external(given: str | None, recorded: dict, key: str) -> bool:
+def _is_external(given: str | None, record: dict) -> bool:
     # `eval "$(secmon env)"` exports our own addresses; they are not external components.
-    return bool(given) and not (recorded.get("managed") and recorded.get(key) == given)
+    return bool(given) and not (record.get("managed") and record.get("endpoint") == given)
+
+
+def _up_one(component: Component, state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
+    record, given = state.get(component.name, {}), component.given(options)
+    if _is_external(given, record):
+        if not component.answers(given):
+            raise SecmonError(f"{component.name} at {given} does not answer (from {component.option})")
+        state[component.name] = {"endpoint": given, "managed": False}
+        return ComponentStatus(
+            component.name, redacted(given), None, False, True, "external", component.external_auth(given)
+        )
+    server = _recorded_server(component, state_dir, record) or component.embedded(state_dir, options)
+    action = "already running" if server.process() is not None else "started"
+    if action == "started":
+        server.start()
+    state[component.name] = server.record()
+    return ComponentStatus(
+        component.name, redacted(server.endpoint), server.process().pid, True, True, action, server.auth
+    )
 
 
 def up(state_dir: Path, options: StackOptions) -> list[ComponentStatus]:
     """Start (or find running) the broker and PostgreSQL, then create the topic, database and schema."""
     with _locked(state_dir):
         state = read_state(state_dir)
+        statuses = []
         try:
-            statuses = [_up_kafka(state_dir, state, options), _up_postgres(state_dir, state, options)]
+            for component in COMPONENTS:
+                statuses.append(_up_one(component, state_dir, state, options))
         finally:
             _write_state(state_dir, state)  # so that `down` stops whatever did start
-        topics.ensure_topic(state["kafka"]["address"], settings.EVENTS_TOPIC, options.partitions)
-        postgres.ensure_database(state["postgres"]["url"], settings.PG_DATABASE, settings.PG_SCHEMA)
+        endpoints = recorded_endpoints(state_dir)
+        kafka_clients.ensure_topic(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, options.partitions)
+        postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, settings.DEFAULT_PG_SCHEMA)
     return statuses
-
-
-def _ensure_started(server: EmbeddedBroker | EmbeddedPostgres) -> str:
-    """Starts the server unless it runs; says which."""
-    if server.process() is not None:
-        return "already running"
-    server.start()
-    return "started"
-
-
-def _up_kafka(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
-    if _is_external(options.bootstrap_servers, state.get("kafka", {}), "address"):
-        if not topics.broker_answers(options.bootstrap_servers, timeout_ms=5000):
-            raise SecmonError(f"Kafka broker at {options.bootstrap_servers} does not answer (from --bootstrap-server)")
-        state["kafka"] = {"address": options.bootstrap_servers, "managed": False}
-        return ComponentStatus("kafka", options.bootstrap_servers, None, False, True, "external")
-    broker = _embedded_broker(state_dir, state, options)
-    action = _ensure_started(broker)
-    state["kafka"] = {"address": broker.address, "managed": True}
-    return ComponentStatus("kafka", broker.address, broker.process().pid, True, True, action)
-
-
-def _up_postgres(state_dir: Path, state: dict, options: StackOptions) -> ComponentStatus:
-    if _is_external(options.pg_url, state.get("postgres", {}), "url"):
-        if not postgres.database_answers(options.pg_url.rsplit("/", 1)[0] + "/postgres", timeout=5):
-            raise SecmonError(f"PostgreSQL at {options.pg_url} does not answer (from --pg-url)")
-        state["postgres"] = {"url": options.pg_url, "managed": False}
-        return ComponentStatus("postgres", options.pg_url, None, False, True, "external")
-    server = _embedded_postgres(state_dir, state, options)
-    action = _ensure_started(server)
-    state["postgres"] = {"url": server.url, "host": server.host, "port": server.port, "managed": True}
-    return ComponentStatus("postgres", server.url, server.process().pid, True, True, action)
 
 
 def down(state_dir: Path, purge: bool = False) -> list[str]:
@@ -175,20 +164,17 @@ def down(state_dir: Path, purge: bool = False) -> list[str]:
         return stopped
     with _locked(state_dir):
         state = read_state(state_dir)
-        kafka_state, pg_state = state.get("kafka", {}), state.get("postgres", {})
-        if kafka_state.get("managed"):
-            broker = EmbeddedBroker(state_dir, *_host_port(kafka_state["address"]))
-            if broker.process() is not None:
-                broker.stop()
-                stopped.append(f"kafka {broker.address}")
-        if pg_state.get("managed"):
-            server = EmbeddedPostgres(state_dir, pg_state["host"], pg_state["port"])
+        for component in COMPONENTS:
+            record = state.get(component.name, {})
+            if not record.get("managed"):
+                continue
+            server = component.from_record(state_dir, record)
             if server.process() is not None:
                 server.stop()
-                stopped.append(f"postgres {server.host}:{server.port}")
-            if purge and server.socket_dir != state_dir / "run":
-                shutil.rmtree(server.socket_dir, ignore_errors=True)
-        _state_file(state_dir).unlink(missing_ok=True)
+                stopped.append(f"{component.name} {server.address}")
+            if purge:
+                server.purge()
+        state_file(state_dir).unlink(missing_ok=True)
     if purge:
         shutil.rmtree(state_dir)
     return stopped
@@ -197,58 +183,46 @@ def down(state_dir: Path, purge: bool = False) -> list[str]:
 def status(state_dir: Path) -> list[ComponentStatus]:
     state = read_state(state_dir)
     statuses = []
-    kafka_state, pg_state = state.get("kafka"), state.get("postgres")
-    if kafka_state:
-        pid = None
-        if kafka_state["managed"]:
-            proc = EmbeddedBroker(state_dir, *_host_port(kafka_state["address"])).process()
-            pid = proc.pid if proc else None
-        statuses.append(ComponentStatus("kafka", kafka_state["address"], pid, kafka_state["managed"],
-                                        topics.broker_answers(kafka_state["address"])))
-    if pg_state:
-        pid = None
-        if pg_state["managed"]:
-            proc = EmbeddedPostgres(state_dir, pg_state["host"], pg_state["port"]).process()
-            pid = proc.pid if proc else None
-        statuses.append(ComponentStatus("postgres", pg_state["url"], pid, pg_state["managed"],
-                                        postgres.database_answers(pg_state["url"])))
+    for component in COMPONENTS:
+        record = state.get(component.name)
+        if not record:
+            continue
+        if record.get("managed"):
+            server = component.from_record(state_dir, record)
+            proc = server.process()
+            statuses.append(
+                ComponentStatus(
+                    component.name,
+                    redacted(server.endpoint),
+                    proc.pid if proc else None,
+                    True,
+                    server.answers(),
+                    auth=server.auth,
+                )
+            )
+        else:
+            endpoint = record["endpoint"]
+            statuses.append(
+                ComponentStatus(
+                    component.name,
+                    redacted(endpoint),
+                    None,
+                    False,
+                    component.answers(endpoint),
+                    auth=component.external_auth(endpoint),
+                )
+            )
     return statuses
-
-
-def _address(state_dir: Path, given: str | None, env_name: str, component: str, key: str) -> str:
-    """The option, else the environment, else what `up` recorded for `component`."""
-    found = given or os.environ.get(env_name) or read_state(state_dir).get(component, {}).get(key)
-    if not found:
-        raise SecmonError(f"no stack is recorded in {state_dir}: run `secmon up` first (or set {env_name})")
-    return found
-
-
-def postgres_url(state_dir: Path, pg_url: str | None = None) -> str:
-    return _address(state_dir, pg_url, settings.ENV_PG_URL, "postgres", "url")
-
-
-def bootstrap_servers(state_dir: Path, servers: str | None = None) -> str:
-    return _address(state_dir, servers, settings.ENV_BOOTSTRAP, "kafka", "address")
-
-
-def endpoints(state_dir: Path, servers: str | None = None, pg_url: str | None = None) -> Endpoints:
-    """Where the broker and PostgreSQL are: options and environment first, then what `up` recorded."""
-    return Endpoints(bootstrap_servers(state_dir, servers), postgres_url(state_dir, pg_url))
-
-
-def as_dict(status_row: ComponentStatus) -> dict:
-    return asdict(status_row)
 
 
 @contextmanager
 def temporary(options: StackOptions) -> Iterator[tuple[Path, Endpoints]]:
-    """A stack of its own in a temporary state dir, purged on exit (benchmarks, one-off runs)."""
-    import tempfile
-
+    """A stack of its own in a temporary state dir, purged on exit (tests, benchmarks, one-off runs).
+    It yields that stack's own addresses, never the environment's."""
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp) / "state"
         up(state_dir, options)
         try:
-            yield state_dir, endpoints(state_dir)
+            yield state_dir, recorded_endpoints(state_dir)
         finally:
             down(state_dir, purge=True)

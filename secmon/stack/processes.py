@@ -5,12 +5,33 @@ from __future__ import annotations
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Protocol
 
 import psutil
 
 from secmon.errors import SecmonError
+
+
+class Embedded(Protocol):
+    """A server the stack starts and stops itself (the broker, PostgreSQL)."""
+
+    host: str
+    port: int
+
+    @property
+    def address(self) -> str: ...  # host:port
+    @property
+    def endpoint(self) -> str: ...  # what clients are given: a bootstrap address, a URL
+    @property
+    def auth(self) -> str: ...  # how clients authenticate, in a few words (`secmon status`, `doctor`)
+    def record(self) -> dict: ...  # what stack.json keeps of it: `endpoint`, `managed` and how to find it again
+    def process(self) -> psutil.Process | None: ...
+    def answers(self) -> bool: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def purge(self) -> None: ...  # delete what it keeps outside the state dir
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -83,11 +104,3 @@ def log_tail(path: Path, lines: int = 5) -> str:
         return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
-
-
-def processes_mentioning(marker: str) -> list[psutil.Process]:
-    found = []
-    for proc in psutil.process_iter(["cmdline"]):
-        if marker in " ".join(proc.info["cmdline"] or []):
-            found.append(proc)
-    return found

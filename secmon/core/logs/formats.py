@@ -21,7 +21,7 @@ from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import IO, Iterable, Iterator
 
-from .event import ENUMS, Event, parse_timestamp
+from secmon.core.events import ENUMS, Event, parse_timestamp
 
 # [vhost[:port]] host ident user [time] "request" status bytes ["referer" "agent" [request_time]]
 CLF = re.compile(

@@ -15,11 +15,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from secmon.core.files import read_json, write_json
 
 MAX_READ = 8 << 20  # bytes per file per poll: one huge burst cannot hold the other files back
 
@@ -142,13 +143,8 @@ class LogFollower:
 
 
 def load_positions(path: Path) -> dict[str, dict]:
-    try:
-        return json.loads(path.read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return {}
+    return read_json(path, {})
 
 
 def save_positions(path: Path, positions: dict[str, dict]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(positions))
-    os.replace(temporary, path)
+    write_json(path, positions)

@@ -7,17 +7,23 @@ import time
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
-from producer import kafka_client
-from producer.generate import Mix, plan
-from producer.publish import KafkaSink, publish
-from secmon.stack import topics
+from secmon.core import kafka_clients
+from secmon.core import kafka_clients as kafka_client
+from secmon.producer.generate import Mix, plan
+from secmon.producer.publish import KafkaSink, publish
 
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for name in (kafka_client.ENV_SECURITY_PROTOCOL, kafka_client.ENV_SASL_MECHANISM, kafka_client.ENV_SASL_USERNAME,
-                 kafka_client.ENV_SASL_PASSWORD, kafka_client.ENV_SSL_CAFILE, kafka_client.ENV_PROFILE,
-                 kafka_client.ENV_AZ):
+    for name in (
+        kafka_client.ENV_SECURITY_PROTOCOL,
+        kafka_client.ENV_SASL_MECHANISM,
+        kafka_client.ENV_SASL_USERNAME,
+        kafka_client.ENV_SASL_PASSWORD,
+        kafka_client.ENV_SSL_CAFILE,
+        kafka_client.ENV_PROFILE,
+        kafka_client.ENV_AZ,
+    ):
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 
@@ -35,16 +41,22 @@ def test_sasl_ssl_from_the_environment(clean_environment):
     clean_environment.setenv(kafka_client.ENV_SASL_PASSWORD, "s3cret")
     clean_environment.setenv(kafka_client.ENV_SSL_CAFILE, "/etc/ssl/ca.pem")
     assert kafka_client.connection_settings() == {
-        "security_protocol": "SASL_SSL", "ssl_cafile": "/etc/ssl/ca.pem", "sasl_mechanism": "SCRAM-SHA-512",
-        "sasl_plain_username": "secmon", "sasl_plain_password": "s3cret"}
+        "security_protocol": "SASL_SSL",
+        "ssl_cafile": "/etc/ssl/ca.pem",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "secmon",
+        "sasl_plain_password": "s3cret",
+    }
     assert kafka_client.consumer_settings("c")["security_protocol"] == "SASL_SSL"
 
 
 def test_sasl_without_credentials_names_what_is_missing(clean_environment):
     clean_environment.setenv(kafka_client.ENV_SECURITY_PROTOCOL, "SASL_PLAINTEXT")
     clean_environment.setenv(kafka_client.ENV_SASL_MECHANISM, "PLAIN")
-    with pytest.raises(kafka_client.KafkaSettingsError,
-                       match="SASL_PLAINTEXT needs SECMON_KAFKA_SASL_USERNAME, SECMON_KAFKA_SASL_PASSWORD"):
+    with pytest.raises(
+        kafka_client.KafkaSettingsError,
+        match="SASL_PLAINTEXT needs SECMON_KAFKA_SASL_USERNAME, SECMON_KAFKA_SASL_PASSWORD",
+    ):
         kafka_client.producer_settings("p")
 
 
@@ -75,12 +87,13 @@ def test_the_warpstream_profile_publishes_and_consumes(endpoints, clean_environm
     """kafka-python accepts every setting of the profile: a round trip through the real broker."""
     clean_environment.setenv(kafka_client.ENV_PROFILE, "warpstream")
     clean_environment.setenv(kafka_client.ENV_AZ, "local-1")
-    topics.ensure_topic(endpoints.bootstrap_servers, "profile_logs", 1)
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, "profile_logs", 1)
     traffic = plan(Mix(rate=50, seed=3, attacks_per_scenario=0), 1_706_184_000_000, 20_000)
     summary = publish(traffic, KafkaSink(endpoints.bootstrap_servers, "profile_logs", "profile_labels"))
     assert summary.undelivered == 0 and summary.events > 0
-    consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, group_id=None,
-                             **kafka_client.consumer_settings("secmon-test"))
+    consumer = KafkaConsumer(
+        bootstrap_servers=endpoints.bootstrap_servers, group_id=None, **kafka_client.consumer_settings("secmon-test")
+    )
     consumer.assign([TopicPartition("profile_logs", 0)])
     consumer.seek_to_beginning()
     received, deadline = 0, time.monotonic() + 20

@@ -6,9 +6,10 @@ from __future__ import annotations
 import csv
 import re
 from functools import cache
-from pathlib import Path
 
-SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
+from secmon.settings import PROJECT_DIR
+
+SEEDS_DIR = PROJECT_DIR / "seeds"
 # list name → its seed file (seeds/<file>.csv, a `pattern` column); see seeds/README.md for sources.
 SEED_FILES = {
     "admin_interfaces": "crowdsec_admin_interfaces",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
@@ -12,9 +12,7 @@ SCHEMA_PATH = Path(__file__).with_name("event.schema.json")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
 SQL_TYPES: dict[str, str] = {name: spec["x-sql-type"] for name, spec in SCHEMA["properties"].items()}
-NULLABLE: frozenset[str] = frozenset(
-    name for name, spec in SCHEMA["properties"].items() if "null" in spec["type"]
-)
+NULLABLE: frozenset[str] = frozenset(name for name, spec in SCHEMA["properties"].items() if "null" in spec["type"])
 ENUMS: dict[str, frozenset[str]] = {
     name: frozenset(spec["enum"]) for name, spec in SCHEMA["properties"].items() if "enum" in spec
 }
@@ -53,7 +51,7 @@ def parse_timestamp(text: str) -> int:
     """ISO-8601 → epoch milliseconds; a timestamp without zone is taken as UTC."""
     parsed = datetime.fromisoformat(text)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return int(parsed.timestamp() * 1000 + 0.5)
 
 
@@ -144,8 +142,10 @@ def _limits(spec: dict) -> tuple:
 
 # (name, is_integer, nullable, allowed values or None, (minimum, maximum, minLength, maxLength))
 # per field, in order: parse_event's hot loop.
-_CHECKS = tuple((name, SQL_TYPES[name] == "integer", name in NULLABLE, ENUMS.get(name),
-                 _limits(SCHEMA["properties"][name])) for name in FIELDS)
+_CHECKS = tuple(
+    (name, SQL_TYPES[name] == "integer", name in NULLABLE, ENUMS.get(name), _limits(SCHEMA["properties"][name]))
+    for name in FIELDS
+)
 
 
 def _check_text(name: str, value: str, min_length: int | None, max_length: int | None) -> None:
@@ -164,7 +164,7 @@ def _check_integer(name: str, value, minimum: int | None, maximum: int | None) -
     if type(value) is not int:
         shown = json.dumps(value)[:40] if isinstance(value, (str, float, bool)) else type(value).__name__
         raise InvalidEvent("bad_type", f"{name}: expected a 32-bit integer, got {shown}")
-    low = -2**31 if minimum is None else minimum
+    low = -(2**31) if minimum is None else minimum
     high = 2**31 - 1 if maximum is None else maximum
     if not low <= value <= high:
         raise InvalidEvent("bad_value", f"{name}: {str(value)[:40]} is outside {low}..{high}")
@@ -229,10 +229,15 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
     try:
         values[0] = parse_timestamp(values[0])
     except (ValueError, OverflowError):
-        raise InvalidEvent("bad_timestamp", f"request_timestamp: {values[0][:40]!r} is not an ISO-8601 timestamp") from None
+        raise InvalidEvent(
+            "bad_timestamp", f"request_timestamp: {values[0][:40]!r} is not an ISO-8601 timestamp"
+        ) from None
     if values[0] < 0:
         raise InvalidEvent("bad_timestamp", f"request_timestamp: {doc['request_timestamp'][:40]!r} is before 1970")
     if latest_ms is not None and values[0] > latest_ms:
-        raise InvalidEvent("future_timestamp", f"request_timestamp {iso_timestamp(values[0])} is {(values[0] - latest_ms) / 1000:,.0f} s "
-                           "beyond the ingest clock plus the tolerated skew")
+        raise InvalidEvent(
+            "future_timestamp",
+            f"request_timestamp {iso_timestamp(values[0])} is {(values[0] - latest_ms) / 1000:,.0f} s "
+            "beyond the ingest clock plus the tolerated skew",
+        )
     return Event(*values)

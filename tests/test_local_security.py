@@ -1,0 +1,165 @@
+"""The embedded stack on a shared machine: another OS user (the web application's `www-data`, here
+`nobody`) reaches neither PostgreSQL nor the broker nor the state dir's secrets. Run as root, as CI
+runs, switching user with `runuser`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from psycopg2.extensions import parse_dsn
+
+from secmon import settings
+from secmon.cli import cli
+from secmon.core.endpoints import read_state
+from secmon.stack import firewall
+from secmon.stack.postgres import EmbeddedPostgres
+
+OTHER_USER = "nobody"
+
+
+def needs_root(test):
+    """Switches to another OS user: needs root (CI runs as root), runuser and the test tools."""
+    skip = pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("runuser") is None,
+        reason="switching to another OS user needs root and runuser (CI runs as root)",
+    )
+    return pytest.mark.tools(skip(test))
+
+
+def as_other_user(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [shutil.which("runuser"), "-u", OTHER_USER, "--", *argv],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin", "PGCONNECT_TIMEOUT": "5"},
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture(scope="module")
+def server(running_stack) -> EmbeddedPostgres:
+    state_dir, _ = running_stack
+    return EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+
+
+ROLES = (settings.PG_SUPERUSER, settings.PG_USER, settings.PG_READER)
+# Over TCP a role's own password is what lets its owner in; every other way is closed to another user:
+# no password, a guessed one, the superuser even with its real one, and the socket whatever is given.
+ATTEMPTS = (
+    [(role, password, "tcp") for role in ROLES for password in (None, "guess")]
+    + [(settings.PG_SUPERUSER, "real", "tcp")]
+    + [(role, password, "socket") for role in ROLES for password in (None, "guess", "real")]
+)
+
+
+@needs_root
+@pytest.mark.parametrize(("role", "password", "where"), ATTEMPTS)
+def test_another_user_connects_to_postgresql_as_no_role(server, role, password, where):
+    if shutil.which("psql") is None:
+        pytest.fail("psql is missing: scripts/ensure-test-tools installs postgresql-client")
+    host = server.host if where == "tcp" else str(server.socket_dir)
+    conninfo = f"host={host} port={server.port} user={role} dbname={settings.PG_DATABASE}"
+    if password:
+        secret = server.passwords()[role] if password == "real" else password
+        conninfo += f" password={secret}"
+    result = as_other_user("psql", "-w", conninfo, "-c", "select 1")
+    assert result.returncode != 0, f"{OTHER_USER} connected as {role} over {where}"
+
+
+@needs_root
+def test_another_user_reads_no_file_of_the_state_dir(server):
+    for path in (server.passwords_file, server.state_dir / "stack.json", server.log_file):
+        result = as_other_user("cat", str(path))
+        assert result.returncode != 0 and "Permission denied" in result.stderr, path
+    result = as_other_user("ls", str(server.state_dir))
+    assert result.returncode != 0
+
+
+def test_state_files_and_folders_are_their_owners_alone(server):
+    state_dir = server.state_dir
+    assert stat.S_IMODE(state_dir.stat().st_mode) & 0o067 == 0  # group may only enter (the server's own group)
+    for path in (server.passwords_file, state_dir / "stack.json", server.socket_dir, server.data_dir):
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+def test_no_trust_anywhere_in_pg_hba(server):
+    lines = [
+        line.split()
+        for line in (server.data_dir / "pg_hba.conf").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert lines and all(fields[-1] in ("scram-sha-256", "reject") for fields in lines)
+    assert "trust" not in (server.data_dir / "pg_hba.conf").read_text().replace("# ", "")
+
+
+def test_the_owner_cannot_run_programs_on_the_server(endpoints):
+    import psycopg2
+
+    with pytest.raises(psycopg2.Error, match="permission denied|must be superuser|pg_execute_server_program"):
+        with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+            cur.execute("copy (select 1) to program 'true'")
+    conn.close()
+
+
+@needs_root
+def test_another_user_cannot_connect_to_the_broker(running_stack, endpoints):
+    state_dir, _ = running_stack
+    port = int(endpoints.bootstrap_servers.rpartition(":")[2])
+    probe = f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf connected"
+    if firewall.unavailable_reason() is not None:
+        pytest.fail(
+            f"the broker guard is unavailable: {firewall.unavailable_reason()} (ensure-test-tools installs iptables)"
+        )
+    assert firewall.guarded(state_dir, port)
+    assert as_other_user("bash", "-c", probe).stdout != "connected"
+    mine = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=10)
+    assert mine.stdout == "connected"  # the stack's owner still does
+
+
+def test_status_says_how_each_component_authenticates(stack_env):
+    result = CliRunner().invoke(cli, ["status", "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    components = {row["component"]: row for row in json.loads(result.output)["components"]}
+    assert "SCRAM" in components["postgres"]["auth"] and ":***@" in components["postgres"]["address"]
+    assert components["kafka"]["auth"]
+    assert parse_dsn(os.environ["SECMON_PG_URL"])["password"] not in result.output
+
+
+def test_a_state_dir_others_may_write_is_refused(tmp_path):
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    state_dir.chmod(0o777)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("secmon")), "up", "--state-dir", str(state_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    message = result.stderr.strip().splitlines()
+    assert len(message) == 1 and "writable by other users" in message[0] and str(state_dir) in message[0]
+
+
+def test_plain_dbt_works_after_eval_secmon_env(stack_env):
+    secmon = Path(sys.executable).with_name("secmon")
+    dbt = Path(sys.executable).with_name("dbt")
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("SECMON_PG")}
+    result = subprocess.run(
+        ["bash", "-c", f'eval "$({secmon} env)" && cd {settings.PROJECT_DIR} && {dbt} debug --profiles-dir . -t local'],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**environment, "SECMON_STATE_DIR": str(stack_env)},
+    )
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "All checks passed" in result.stdout
