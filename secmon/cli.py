@@ -308,7 +308,7 @@ def _send_with_progress(send, expected: int | None, destination: str):
 
 def log_options(fn):
     """How `replay` and `follow` read a log: its format and the proxies in front of the server."""
-    from secmon.core.logs.formats import FORMATS
+    from secmon.core.logs.formats import REGISTRY
 
     fn = click.option(
         "--trusted-proxy",
@@ -318,14 +318,34 @@ def log_options(fn):
         help="A reverse proxy or load balancer in front of the server (repeatable): behind one, the "
         "client is the right-most X-Forwarded-For address that is not a trusted proxy.",
     )(fn)
+    fn = click.option(
+        "--log-format",
+        "declared",
+        metavar="FORMAT|NAME",
+        help="Your server's own format, pasted from its config: nginx's `log_format …` line or Apache's "
+        "`LogFormat …` line (or only the format string), or a name in the project's log_formats.yml. "
+        "It wins over recognition.",
+    )(fn)
     return click.option(
         "--format",
         "log_format",
-        type=click.Choice(FORMATS),
+        type=click.Choice(["auto", *REGISTRY]),
         default="auto",
         show_default=True,
-        help="The log's format (clf: common, combined, vhost_combined); auto recognises each line's.",
+        help="A built-in format (`secmon formats` lists them); auto recognises each line's.",
     )(fn)
+
+
+def _line_format(log_format: str, declared: str | None):
+    """The --format name, or the --log-format compiled: what a LineParser is given."""
+    from secmon.core.logs.formats import declared_format
+
+    if declared is None:
+        return log_format
+    try:
+        return declared_format(declared, settings.PROJECT_DIR)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--log-format") from None
 
 
 def _trusted(trusted_proxies: tuple[str, ...]):
@@ -414,6 +434,56 @@ def produce(
     )
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def formats(ctx):
+    """The access-log formats `replay` and `follow` read: list them, or check a file against them.
+
+    Example: secmon formats check /var/log/nginx/access.log
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from secmon.core.logs.formats import REGISTRY
+
+    table = Table(title="log formats (recognised line by line unless --format or --log-format names one)")
+    table.add_column("name")
+    table.add_column("what writes it", overflow="fold")
+    for entry in REGISTRY.values():
+        table.add_row(entry.name, entry.description + ("" if entry.auto else " (only with --format)"))
+    console.print(table)
+    console.print("yours: --log-format with nginx's `log_format …` or Apache's `LogFormat …` line")
+
+
+@formats.command("check")
+@click.argument("log_file", type=click.File("r", encoding="utf-8", errors="surrogateescape"))
+@click.option("--log-format", "declared", metavar="FORMAT|NAME", help="Check against your declared format.")
+@click.option("--shown", default=5, show_default=True, help="How many unmatched lines to show.")
+def formats_check(log_file, declared, shown):
+    """How many lines of a log each format reads, and why the first unmatched lines fail (GoAccess's
+    invalid-requests report): the field and its column.
+
+    Example: secmon formats check access.log --log-format "$(grep -h log_format /etc/nginx/nginx.conf)"
+    """
+    from secmon.core.logs.formats import LineParser, MalformedLine
+
+    parser = LineParser(_line_format("auto", declared))
+    failed, total = [], 0
+    for number, line in enumerate(log_file, start=1):
+        if not line.strip():
+            continue
+        total += 1
+        try:
+            parser.parse(line.rstrip("\r\n"))
+        except MalformedLine as exc:
+            failed.append((number, str(exc), line.rstrip()[:100]))
+    console.print(
+        f"{total:,} lines: {total - len(failed):,} parsed ({parser.summary()}), {len(failed):,} matched no format"
+    )
+    for number, reason, text in failed[:shown]:
+        console.print(f"  line {number}: {reason}\n    {text}", highlight=False, soft_wrap=True)
+    sys.exit(1 if failed else 0)
+
+
 @cli.command()
 def scenarios():
     """List the attack scenarios the producer can generate.
@@ -437,12 +507,23 @@ def scenarios():
     help="Keep malformed lines in this file.",
 )
 @log_options
-def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed, rejects, trusted_proxies, log_format):
+def replay(
+    state_dir,
+    bootstrap_servers,
+    output,
+    labels,
+    log_file,
+    retime,
+    speed,
+    rejects,
+    trusted_proxies,
+    declared,
+    log_format,
+):
     """Publish a real access log as events, each line's format recognised on its own.
 
-    Formats: combined and common (Apache, nginx), Apache vhost_combined, nginx JSON, Caddy's and
-    Traefik's JSON access logs. LOG_FILE may be `-` for standard input. Malformed lines are counted
-    and reported; the rest go on.
+    Every built-in format (`secmon formats`), or yours with --log-format. LOG_FILE may be `-` for
+    standard input. Malformed lines are counted and reported with the field that failed; the rest go on.
 
     Example: secmon replay /var/log/nginx/access.log --retime now --speed 10 --trusted-proxy 10.0.0.0/8
     """
@@ -452,13 +533,15 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
     stats = replaying.ReplayStats()
-    events = replaying.read_log(log_file, stats, rejects, trusted=_trusted(trusted_proxies), log_format=log_format)
+    parser = replaying.LineParser(_line_format(log_format, declared), _trusted(trusted_proxies))
+    events = replaying.read_log(log_file, stats, parser, rejects)
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
     _send_with_progress(
         lambda progress: send_chunks(encode_chunks(events), sink, retime == "now", progress), None, destination
     )
+    console.print(f"{getattr(log_file, 'name', '-')}: format {parser.summary()}")
     console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
     for description in stats.first_rejects:
         console.print(f"  rejected {description}")
@@ -476,7 +559,7 @@ def replay(state_dir, bootstrap_servers, output, labels, log_file, retime, speed
 @click.option("--from-start", is_flag=True, help="Read each file from its start (default: only new lines, as tail -F).")
 @log_options
 @click.option("--poll", "poll_seconds", default=0.2, show_default=True, help="Seconds between two reads of the files.")
-def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, log_format, poll_seconds):
+def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, declared, log_format, poll_seconds):
     """Publish a web server's access logs live, as tail -F: rotation, restarts and late files included.
 
     Every format `secmon replay` reads, recognised line by line. Positions are kept in the state
@@ -486,14 +569,25 @@ def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, log
     Example: secmon follow /var/log/nginx/access.log --bootstrap-server warpstream:9092
     """
     from secmon.core import endpoints, kafka_clients
+    from secmon.core.logs.formats import sniff
     from secmon.follow import follow as run_follow
 
     trusted = _trusted(trusted_proxies)
+    line_format = _line_format(log_format, declared)
+    for path in paths:
+        console.print(f"{path}: format {sniff(path, line_format, trusted)}")
     servers = endpoints.bootstrap_servers(state_dir, bootstrap_servers)
     kafka_clients.ensure_topic(servers, settings.EVENTS_TOPIC, settings.DEFAULT_PARTITIONS)
     console.print(f"following {', '.join(map(str, paths))} → {settings.EVENTS_TOPIC} at {servers} (Ctrl-C stops)")
     result = run_follow(
-        list(paths), servers, settings.EVENTS_TOPIC, state_dir, from_start, trusted, poll_seconds, log_format=log_format
+        list(paths),
+        servers,
+        settings.EVENTS_TOPIC,
+        state_dir,
+        from_start,
+        trusted,
+        poll_seconds,
+        log_format=line_format,
     )
     console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 

@@ -28,7 +28,9 @@ from secmon import status_file
 from secmon.core.children import die_with_parent
 from secmon.core.events import EventEncoder
 from secmon.core.kafka_clients import kafka_producer
-from secmon.core.logs.formats import MalformedLine, Networks, parse_line
+from secmon.core.logs.declared import DeclaredFormat
+from secmon.core.logs.fields import Networks
+from secmon.core.logs.formats import LineParser, MalformedLine
 from secmon.core.logs.tail import LogFollower, load_positions, save_positions
 from secmon.errors import SecmonError
 
@@ -64,30 +66,33 @@ class Parsed(NamedTuple):
     last_reject: str
 
 
-def parse_lines(lines: list[str], trusted: Networks, log_format: str, encode) -> Parsed:
+def parse_lines(lines: list[str], parser: LineParser, encode) -> Parsed:
     messages, newest_ms, rejected, last_reject = [], None, 0, ""
     for line in lines:
         if not line.strip():
             continue
         try:
-            event = parse_line(line, trusted, log_format)
+            event = parser.parse(line)
         except MalformedLine as exc:
             rejected += 1
             last_reject = f"{exc}: {line[:120]}"
+            continue
+        if event is None:  # a line about the log (W3C's #Fields:), not a request
             continue
         messages.append((event.ip_address.encode(), encode(event)))
         newest_ms = max(newest_ms or 0, event.request_timestamp)
     return Parsed(messages, newest_ms, rejected, last_reject)
 
 
-def _parse_in_child(requests, results, trusted: Networks, log_format: str, parent_pid: int) -> None:
+def _parse_in_child(requests, results, log_format, trusted, parent_pid: int) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     results.cancel_join_thread()  # asked to stop, it need not wait for results nobody will read
     encode = EventEncoder().encode
+    parser = LineParser(log_format, trusted)
     while (lines := requests.get()) is not None:
-        results.put(parse_lines(lines, trusted, log_format, encode))
+        results.put(parse_lines(lines, parser, encode))
 
 
 class Parser:
@@ -95,11 +100,11 @@ class Parser:
     Queues, not a pipe: a queue's own thread writes it, so a large poll submitted while the child
     writes a large result cannot leave both ends blocked on a full pipe."""
 
-    def __init__(self, trusted: Networks, log_format: str) -> None:
+    def __init__(self, log_format, trusted) -> None:
         context = multiprocessing.get_context("fork")
         self.requests, self.results = context.Queue(), context.Queue()
         self.child = context.Process(
-            target=_parse_in_child, args=(self.requests, self.results, trusted, log_format, os.getpid()), daemon=True
+            target=_parse_in_child, args=(self.requests, self.results, log_format, trusted, os.getpid()), daemon=True
         )
         self.child.start()
 
@@ -139,13 +144,13 @@ def follow(
     trusted: Networks = (),
     poll_seconds: float = 0.2,
     stop_after_idle: float | None = None,
-    log_format: str = "auto",
+    log_format: str | DeclaredFormat = "auto",
 ) -> FollowStatus:
     """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     positions_path = state_dir / "follow-positions.json"
     follower = LogFollower(paths, load_positions(positions_path), from_start)
-    parser = Parser(trusted, log_format)  # forked before the Kafka client starts its threads
+    parser = Parser(log_format, trusted)  # forked before the Kafka client starts its threads
     producer = kafka_producer(bootstrap_servers, "secmon-follow")
     status = FollowStatus(pid=os.getpid(), files=[str(path) for path in paths])
     stopping = False

@@ -29,10 +29,21 @@ def _wait_for_children(proc: subprocess.Popen, count: int = 1, timeout: float = 
 
 
 def _produce(state_dir: Path, *extra: str) -> list[str]:
-    return [SECMON, "produce", "--state-dir", str(state_dir), "--rate", "50", *extra]
+    """A realtime producer writing to a file: the same forked generator as to Kafka, and no other test's topic."""
+    return [
+        SECMON,
+        "produce",
+        "--state-dir",
+        str(state_dir),
+        "--rate",
+        "50",
+        "--output",
+        str(state_dir.with_suffix(".jsonl")),
+        *extra,
+    ]
 
 
-def test_timeout_of_a_realtime_producer_leaves_no_process(stack_env, tmp_path):
+def test_timeout_of_a_realtime_producer_leaves_no_process(tmp_path):
     marker = tmp_path / "producer-state"
     result = subprocess.run(
         ["timeout", "5", *_produce(marker, "--duration", "0")], capture_output=True, text=True, timeout=60
@@ -43,6 +54,7 @@ def test_timeout_of_a_realtime_producer_leaves_no_process(stack_env, tmp_path):
 
 @pytest.mark.parametrize("command", ["produce", "follow"])
 def test_kill_9_of_a_parent_takes_its_child_within_2_s(stack_env, tmp_path, command):
+    """`follow` publishes to the session's broker, but only what its empty log holds: nothing."""
     marker = tmp_path / f"{command}-state"
     if command == "produce":
         argv = _produce(marker, "--duration", "0")

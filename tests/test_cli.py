@@ -1,6 +1,9 @@
+import re
+
 import click
 from click.testing import CliRunner
 
+from secmon import settings
 from secmon.cli import cli
 
 
@@ -33,3 +36,16 @@ def test_env_without_a_stack_is_a_one_line_error(tmp_path, monkeypatch):
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
     assert "run `secmon up` first" in result.output
+
+
+def test_the_readme_command_table_lists_every_command_and_no_other():
+    """The README's table of `secmon` commands is the CLI's, command for command."""
+    readme = (settings.PROJECT_DIR / "README.md").read_text()
+    table = readme.split("## The runner: `secmon`", 1)[1].split("\n\n", 2)[1]
+    documented = {
+        re.match(r"\| `secmon ([a-z]+(?: [a-z][a-z-]*)?)", line)[1]
+        for line in table.splitlines()
+        if line.startswith("| `secmon ")
+    }
+    commands = {" ".join(path) for path, command in walk(cli) if not isinstance(command, click.Group)}
+    assert documented == commands

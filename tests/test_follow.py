@@ -167,7 +167,7 @@ def test_the_parser_takes_a_poll_while_it_returns_a_large_one():
     read must not leave both processes blocked on a full pipe."""
     from secmon.follow import Parser
 
-    parser = Parser((), "auto")
+    parser = Parser("auto", ())
     try:
         polls = [[LINE.format(n=n) for n in range(start, start + 40_000)] for start in (0, 40_000)]
         for lines in polls:
@@ -183,7 +183,7 @@ def test_a_dead_parser_is_a_one_line_error():
     from secmon.errors import SecmonError
     from secmon.follow import Parser
 
-    parser = Parser((), "auto")
+    parser = Parser("auto", ())
     os.kill(parser.child.pid, signal.SIGKILL)
     parser.child.join()
     with pytest.raises(SecmonError, match=r"^follow: the parser process exited with code -9$"):

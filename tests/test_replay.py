@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from secmon.cli import cli
 from secmon.core.events import EventEncoder, parse_timestamp
-from secmon.core.logs.formats import MalformedLine, ReplayStats, parse_line, read_log
+from secmon.core.logs.formats import LineParser, MalformedLine, ReplayStats, parse_line, read_log
 
 SAMPLE = Path(__file__).parent / "data" / "access.log"
 
@@ -21,10 +21,10 @@ SAMPLE = Path(__file__).parent / "data" / "access.log"
 def test_the_sample_parses_into_events_and_rejects():
     stats = ReplayStats()
     with open(SAMPLE) as log:
-        events = list(read_log(log, stats))
+        events = list(read_log(log, stats, LineParser()))
     assert (stats.lines, stats.parsed, stats.rejected) == (11, 7, 4)
     assert stats.first_rejects == [
-        "line 6: not combined/common log format (optionally vhost-prefixed)",
+        "line 6: no known format matches: name yours with --log-format (see `secmon formats`)",
         "line 7: bad time '31/Foo/2024:12:30:49 +0000'",
         "line 10: missing key 'time_local'",
         "line 11: bad JSON: Expecting property name enclosed in double quotes",
@@ -65,7 +65,7 @@ def test_replay_command_reports_and_keeps_rejects(tmp_path):
     result = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--output", str(out), "--rejects", str(rejects)])
     assert result.exit_code == 0, result.output
     assert "lines read 11, published 7, rejected 4" in result.output
-    assert "rejected line 6: not combined/common log format" in result.output
+    assert "rejected line 6: no known format matches" in result.output
     assert len(out.read_text().splitlines()) == 7
     assert rejects.read_text().splitlines()[0] == "this line is not an access log line"
     assert len(rejects.read_text().splitlines()) == 4

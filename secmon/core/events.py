@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,6 +14,11 @@ SCHEMA = json.loads(SCHEMA_PATH.read_text())
 FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
 SQL_TYPES: dict[str, str] = {name: spec["x-sql-type"] for name, spec in SCHEMA["properties"].items()}
 NULLABLE: frozenset[str] = frozenset(name for name, spec in SCHEMA["properties"].items() if "null" in spec["type"])
+PATTERNS: dict[str, re.Pattern] = {
+    name: re.compile(spec["pattern"])
+    for name, spec in SCHEMA["properties"].items()
+    if "pattern" in spec and name != "request_timestamp"  # checked by parsing it
+}
 ENUMS: dict[str, frozenset[str]] = {
     name: frozenset(spec["enum"]) for name, spec in SCHEMA["properties"].items() if "enum" in spec
 }
@@ -140,10 +146,17 @@ def _limits(spec: dict) -> tuple:
     return spec.get("minimum"), spec.get("maximum"), spec.get("minLength"), spec.get("maxLength")
 
 
-# (name, is_integer, nullable, allowed values or None, (minimum, maximum, minLength, maxLength))
-# per field, in order: parse_event's hot loop.
+# (name, is_integer, nullable, allowed values or None, pattern or None, (minimum, maximum, minLength,
+# maxLength)) per field, in order: parse_event's hot loop.
 _CHECKS = tuple(
-    (name, SQL_TYPES[name] == "integer", name in NULLABLE, ENUMS.get(name), _limits(SCHEMA["properties"][name]))
+    (
+        name,
+        SQL_TYPES[name] == "integer",
+        name in NULLABLE,
+        ENUMS.get(name),
+        PATTERNS.get(name),
+        _limits(SCHEMA["properties"][name]),
+    )
     for name in FIELDS
 )
 
@@ -208,7 +221,7 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
     if not isinstance(doc, dict):
         raise InvalidEvent("not_object", f"expected a JSON object, got {type(doc).__name__}")
     values = []
-    for name, is_integer, nullable, allowed, (minimum, maximum, min_length, max_length) in _CHECKS:
+    for name, is_integer, nullable, allowed, pattern, (minimum, maximum, min_length, max_length) in _CHECKS:
         try:
             value = doc[name]
         except KeyError:
@@ -225,6 +238,8 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
             _check_text(name, value, min_length, max_length)
             if allowed is not None and value not in allowed:
                 raise InvalidEvent("bad_value", f"{name}: {value[:40]!r} is not one of {', '.join(sorted(allowed))}")
+            if pattern is not None and not pattern.match(value):
+                raise InvalidEvent("bad_value", f"{name}: {value[:40]!r} does not match {pattern.pattern}")
         values.append(value)
     try:
         values[0] = parse_timestamp(values[0])
