@@ -3,11 +3,38 @@
 from __future__ import annotations
 
 import json
+import re
 import time
+import urllib.error
+import urllib.request
+from base64 import b64encode
 from pathlib import Path
 
 import jsonschema
 import psutil
+import psycopg2
+
+from secmon import settings
+
+# ```sql file=models/x.sql   (a new file)   ```yaml append=…   (added at the end)
+# ```python panel=dashboards/….dashboard.py   (added at the end of the dashboard's `panels` list)
+RECIPE_BLOCK = re.compile(
+    r"^(?P<indent> *)```\w+ (?P<action>file|append|panel)=(?P<path>\S+)\n(?P<body>.*?)^(?P=indent)```$",
+    re.MULTILINE | re.DOTALL,
+)
+
+
+def recipe(section: str) -> list[tuple[str, str, str]]:
+    """The (action, path, text) steps of one README section, each block's list indentation removed."""
+    readme = (settings.PROJECT_DIR / "README.md").read_text()
+    body = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    steps = []
+    for match in RECIPE_BLOCK.finditer(body):
+        indent = len(match["indent"])
+        text = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
+        steps.append((match["action"], match["path"], text))
+    return steps
+
 
 # Grafana's own JSON schemas (Apache-2.0), copied from grafana/grafana-foundation-sdk.
 SCHEMAS = Path(__file__).parent / "grafana-schema"
@@ -50,3 +77,148 @@ def _alive(proc: psutil.Process) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
+
+
+# --- a real web server's traffic (the nginx and Apache end-to-end tests) ---------------------------
+
+
+def request(
+    port: int,
+    path: str,
+    client: str,
+    method: str = "GET",
+    user: str | None = None,
+    password: str = "",
+    agent: str = "Mozilla/5.0 (X11; Linux x86_64; rv:123.0) Gecko/20100101 Firefox/123.0",
+) -> int:
+    headers = {"X-Forwarded-For": client, "User-Agent": agent}
+    if user is not None:
+        headers["Authorization"] = "Basic " + b64encode(f"{user}:{password}".encode()).decode()
+    data = b"" if method == "POST" else None
+    try:
+        with urllib.request.urlopen(
+            urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers=headers, method=method),
+            timeout=5,
+        ) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def alerts(pg_url: str) -> set[tuple[str, str]]:
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(f"select distinct detection, entity from {settings.pg_schema()}.{settings.ALERTS_TABLE}")
+        rows = set(cur.fetchall())
+    conn.close()
+    return rows
+
+
+def wait_for_alert(pg_url: str, alert: tuple[str, str], within: float = 30) -> float:
+    started = time.monotonic()
+    while alert not in alerts(pg_url):
+        assert time.monotonic() - started < within, f"no {alert} within {within} s"
+        time.sleep(0.5)
+    return time.monotonic() - started
+
+
+ALERT_WITHIN_SECONDS = 30
+
+
+def _landed(pg_url: str, written: int) -> int:
+    """Rows in the landing table, once they reach `written` or 15 s have passed."""
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        deadline = time.monotonic() + 15
+        while True:
+            cur.execute(f"select count(*) from {settings.pg_schema()}.website_logs_source")
+            landed = cur.fetchone()[0]
+            conn.rollback()
+            if landed >= written or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    conn.close()
+    return landed
+
+
+def watch_a_live_server(
+    port: int, log: Path, follow_options: list[str], rotate, state_dir: Path, options, check=None
+) -> None:
+    """A real web server on `port` writing `log`, watched by `secmon follow` (with `follow_options`) and
+    `secmon stream` on a stack of their own, behind a trusted "load balancer" (the client sets
+    X-Forwarded-For, as a proxy would): visitors browse, one member logs in, three attackers each raise
+    their alert within ALERT_WITHIN_SECONDS; `rotate()` rotates the log in the middle; every line lands
+    once, and no other alert is raised. `check(pg_url, landing table)` asserts what is the format's own."""
+    import os
+    import subprocess
+    import sys
+
+    from secmon import stack
+    from secmon.core import pattern_seeds
+    from secmon.core.endpoints import recorded_endpoints
+    from secmon.dbt_runner import run_dbt
+    from secmon.engine.ingest import ensure_landing_table
+
+    secmon = str(Path(sys.executable).with_name("secmon"))
+    stack.up(state_dir, options)
+    processes = []
+    try:
+        endpoints = recorded_endpoints(state_dir)
+        ensure_landing_table(endpoints)
+        assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
+        environment = {**os.environ, "SECMON_STATE_DIR": str(state_dir)}
+        for name in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL):
+            environment.pop(name, None)
+        follow = [secmon, "follow", str(log), "--from-start", "--trusted-proxy", "127.0.0.1/32", *follow_options]
+        for argv in (follow, [secmon, "stream", "--quiet"]):
+            processes.append(
+                subprocess.Popen(argv, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            )
+
+        # Normal browsing by a few visitors, and one member who logs in.
+        for visitor in range(1, 6):
+            for page in ("/", "/about.html", "/products.html", "/static/app.css", "/contact.html", "/missing.html"):
+                request(port, page, f"198.51.100.{visitor}")
+        assert request(port, "/login/", "198.51.100.9", user="alice", password="correct-horse") == 200
+
+        # Login brute force on the basic-auth location: the server logs the user name that was tried.
+        for attempt in range(12):
+            assert request(port, "/login/", "203.0.113.10", "POST", user="admin", password=f"guess{attempt}") == 401
+        seconds = {"brute_force": wait_for_alert(endpoints.pg_url, ("brute_force", "203.0.113.10"))}
+
+        rotate()
+
+        for number, pattern in enumerate(pattern_seeds.load("sqli_patterns")[:6]):
+            request(port, f"/products.html?id={number}{pattern}", "203.0.113.20", agent="python-requests/2.31.0")
+        seconds["sqli_probing"] = wait_for_alert(endpoints.pg_url, ("sqli_probing", "203.0.113.20"))
+        for suffix in [p for p in pattern_seeds.load("sensitive_files") if p.startswith(".")][:5]:
+            request(port, "/" + suffix, "203.0.113.30", agent="curl/8.5.0")
+        seconds["sensitive_files"] = wait_for_alert(endpoints.pg_url, ("sensitive_files", "203.0.113.30"))
+
+        time.sleep(3)  # the normal visitors' windows have had every chance to alert
+        written = sum(len(path.read_text().splitlines()) for path in log.parent.glob(log.name + "*"))
+        assert _landed(endpoints.pg_url, written) == written, "a line was lost or repeated across the rotation"
+        assert alerts(endpoints.pg_url) == {
+            ("brute_force", "203.0.113.10"),
+            ("sqli_probing", "203.0.113.20"),
+            ("sensitive_files", "203.0.113.30"),
+        }
+        assert max(seconds.values()) <= ALERT_WITHIN_SECONDS, seconds
+        with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+            # Every client came through the trusted proxy: none is the proxy itself.
+            cur.execute(
+                f"select count(*) from {settings.pg_schema()}.website_logs_source where ip_address = '127.0.0.1'"
+            )
+            assert cur.fetchone()[0] == 0
+            cur.execute(
+                f"select username from {settings.pg_schema()}.website_logs_source "
+                "where ip_address = '203.0.113.10' group by username"
+            )
+            assert cur.fetchall() == [("admin",)]
+        conn.close()
+        if check is not None:
+            check(endpoints.pg_url, f"{settings.pg_schema()}.website_logs_source")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(20)
+        stack.down(state_dir, purge=True)

@@ -183,26 +183,21 @@ separator = st.sampled_from([" ", " - ", ' "', '" ', " [", "] ", "|", "\t", ""])
 line_text = st.text(alphabet=string.printable + 'é\x00\\"', max_size=200)
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(separator, nginx_variable), min_size=1, max_size=12), line_text)
-def test_fuzzed_nginx_formats_never_crash(pieces, line):
-    text = "".join(f"{sep}${var}" for sep, var in pieces)
-    try:
-        parser = compile_nginx(text)
-    except ValueError:
-        return
-    try:
-        parser.parse(line)
-    except MalformedLine as exc:
-        assert str(exc)
+# A format is pieces of text and variables: `$name` in nginx's syntax, Apache's directives as they are.
+SYNTAXES = {
+    "nginx": (compile_nginx, nginx_variable.map(lambda name: f"${name}")),
+    "apache": (compile_apache, apache_directive),
+}
 
 
+@pytest.mark.parametrize("syntax", sorted(SYNTAXES))
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(separator, apache_directive), min_size=1, max_size=12), line_text)
-def test_fuzzed_apache_formats_never_crash(pieces, line):
-    text = "".join(f"{sep}{directive}" for sep, directive in pieces)
+@given(data=st.data(), line=line_text)
+def test_fuzzed_formats_never_crash(syntax, data, line):
+    compile_format, variable = SYNTAXES[syntax]
+    pieces = data.draw(st.lists(st.tuples(separator, variable), min_size=1, max_size=12))
     try:
-        parser = compile_apache(text)
+        parser = compile_format("".join(sep + var for sep, var in pieces))
     except ValueError:
         return
     try:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -18,34 +17,17 @@ import psycopg2
 import pytest
 import yaml
 from conftest import DASHBOARD_TOPIC
+from support import recipe
 
 from secmon import settings
 from secmon.stack import postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-# ```sql file=models/x.sql   (a new file)   ```yaml append=…   (added at the end)
-# ```python panel=dashboards/….dashboard.py   (added at the end of the dashboard's `panels` list)
-RECIPE_BLOCK = re.compile(
-    r"^(?P<indent> *)```\w+ (?P<action>file|append|panel)=(?P<path>\S+)\n(?P<body>.*?)^(?P=indent)```$",
-    re.MULTILINE | re.DOTALL,
-)
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "README.md", "models", "macros", "seeds", "dashboards")
 SCHEMA = "recipes"
 NEW_VIEW, NEW_DETECTION = "url_hits", "server_error_burst"
 GRAFANA_SCHEMA = Path(__file__).parent / "grafana-schema" / "dashboard.jsonschema.json"
-
-
-def recipe(section: str) -> list[tuple[str, str, str]]:
-    """The (action, path, text) steps of one README section, each block's list indentation removed."""
-    readme = (settings.PROJECT_DIR / "README.md").read_text()
-    body = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    steps = []
-    for match in RECIPE_BLOCK.finditer(body):
-        indent = len(match["indent"])
-        text = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
-        steps.append((match["action"], match["path"], text))
-    return steps
 
 
 def follow(project: Path, steps: list[tuple[str, str, str]]) -> None:

@@ -108,7 +108,22 @@ class LineParser:
                 line.encode("utf-8")
             except UnicodeEncodeError as exc:  # read with errors="surrogateescape": the bytes were not UTF-8
                 raise MalformedLine(f"not UTF-8 at character {exc.start}") from None
-        entry = self._fixed or self._recognise(line)
+        entry = self._fixed
+        if entry is None:
+            # One log is one format: the previous line's parses this one unless it refuses it; only then is
+            # the line recognised (so recognition costs a regex match per line only where the format changes).
+            entry = self._candidates[0]
+            try:
+                event = entry.parse(line, self.trusted)
+            except (MalformedLine, ValueError, TypeError, OverflowError, RecursionError):
+                try:
+                    entry = self._recognise(line)
+                except RecursionError:
+                    raise MalformedLine("JSON nested too deeply") from None
+            else:
+                if event is not None:
+                    self.chosen[entry.name] += 1
+                return event
         try:
             event = entry.parse(line, self.trusted)
         except RecursionError:
