@@ -10,7 +10,7 @@ import random
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from secmon.core import pattern_seeds
 from secmon.core.events import Event, iso_timestamp
@@ -356,6 +356,107 @@ def w00tw00t(kit: AttackKit, start_ms: int):
     return [kit.event(start_ms, ip, None, "/w00tw00t.at.ISC.SANS.DFind:)", "GET", 400, "view_page", LOW)], None
 
 
+# Payloads as tools and people write them, before encoding (the encoding is chosen per request).
+SSI_PAYLOADS = (
+    '<!--#include file="/etc/passwd"-->',
+    '<!--#exec cmd="id"-->',
+    '<!--#echo var="DOCUMENT_ROOT"-->',
+    '<!--#include virtual="/etc/shadow"-->',
+    "<!--#printenv -->",
+)
+CRLF_PAYLOADS = (
+    "\r\nSet-Cookie: sessionid=attacker",
+    "\r\nLocation: http://evil.example/",
+    "\nX-Injected: 1",
+    "\r\n\r\n<script>alert(1)</script>",
+    "\r\nContent-Type: text/html",
+)
+SQLI_PAYLOADS = (
+    "1' AND '1'='1",
+    "1' OR 1=1--",
+    "1'; DROP TABLE users; SELECT * FROM orders",
+    "1' waitfor delay '0:0:15'--",
+    "1 AND SLEEP(5)",
+    "-1' UNION SELECT username,password FROM users#",
+    "1'/**/OR/**/'x'='x",
+)
+XSS_PAYLOADS = (
+    "<script>alert(1)</script>",
+    "<ScRiPt>alert(document.cookie)</sCrIpT>",
+    "<img src=x onerror=alert(1)>",
+    '<div style="background:url(javascript:alert(1))">',
+    "<svg/onload=confirm(1)>",
+    "<a href=data:text/html;base64,PHNjcmlwdD4=>x</a>",
+)
+FILE_PROBES = (
+    "/config.php.bak",
+    "/index.php.old",
+    "/.env",
+    "/db/backup.sql",
+    "/WEB-INF/web.xml",
+    "/_vti_bin/shtml.dll",
+    "/download?file=../../../../etc/passwd",
+)
+
+
+def encoded_payload(kit: AttackKit, payload: str) -> str:
+    """A payload as it reaches the log: percent-encoded once or twice (sqlmap's and Burp's habits), or with
+    `+` for spaces and only its unsafe characters encoded, as a browser's form does."""
+    style = kit.rng.randrange(3)
+    if style == 0:
+        return quote_plus(payload, safe="'()*=,;:/")
+    once = quote(payload, safe="")
+    return once if style == 1 else quote(once, safe="")
+
+
+def _payload_requests(kit: AttackKit, start_ms: int, payloads: tuple[str, ...], paths: tuple[str, ...], count: int):
+    ip, agent = kit.attacker_ip(), kit.browser()
+    chosen = kit.rng.sample(payloads, min(count, len(payloads)))
+    return [
+        kit.event(
+            ts,
+            ip,
+            agent,
+            kit.rng.choice(paths) + encoded_payload(kit, payload),
+            "GET",
+            kit.rng.choice((200, 200, 302, 400, 500)),
+            "navigate_page",
+            LOW,
+        )
+        for ts, payload in zip(kit.gaps(start_ms, len(chosen), 500, 4000), chosen)
+    ], None
+
+
+def ssi_injection(kit: AttackKit, start_ms: int):
+    """Server-side includes in a parameter (`<!--#include file=…-->`, `<!--#exec cmd=…-->`)."""
+    return _payload_requests(
+        kit, start_ms, SSI_PAYLOADS, ("/page.shtml?name=", "/search?q=", "/contact?msg="), kit.rng.randrange(1, 4)
+    )
+
+
+def crlf_injection(kit: AttackKit, start_ms: int):
+    """CR/LF then a header (`Set-Cookie:`, `Location:`) in a redirect parameter: header injection."""
+    return _payload_requests(
+        kit, start_ms, CRLF_PAYLOADS, ("/redirect?to=", "/lang?set=", "/logout?next="), kit.rng.randrange(1, 4)
+    )
+
+
+def mixed_web_attack(kit: AttackKit, start_ms: int):
+    """An attacker who mixes techniques, each below its family's own threshold: three SQL injections, two
+    XSS and two file probes."""
+    ip, agent = kit.attacker_ip(), kit.browser()
+    urls = (
+        [f"/products?id={encoded_payload(kit, p)}" for p in kit.rng.sample(SQLI_PAYLOADS, 3)]
+        + [f"/search?q={encoded_payload(kit, p)}" for p in kit.rng.sample(XSS_PAYLOADS, 2)]
+        + kit.rng.sample(FILE_PROBES, 2)
+    )
+    kit.rng.shuffle(urls)
+    return [
+        kit.event(ts, ip, agent, url, "GET", kit.rng.choice((200, 403, 404, 500)), "navigate_page", LOW)
+        for ts, url in zip(kit.gaps(start_ms, len(urls), 1000, 8000), urls)
+    ], None
+
+
 def request_flood(kit: AttackKit, start_ms: int):
     """One IP at many times a visitor's rate: tens of requests a second for a minute or two."""
     ip, agent = kit.attacker_ip(), kit.browser()
@@ -406,6 +507,9 @@ SCENARIOS: dict[str, Callable] = {
         aggressive_crawling,
         open_proxy_probing,
         w00tw00t,
+        ssi_injection,
+        crlf_injection,
+        mixed_web_attack,
     )
 }
 

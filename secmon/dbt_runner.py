@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from secmon import settings
 from secmon.core.endpoints import Endpoints
+from secmon.errors import SecmonError
 
 
 def dbt_environment(endpoints: Endpoints | None) -> dict[str, str]:
@@ -45,3 +46,15 @@ def run_dbt(args: Sequence[str], endpoints: Endpoints | None) -> int:
     if result.exception is not None:
         return 2
     return 0 if result.success else 1
+
+
+def compile_inline(sql: str, endpoints: Endpoints | None, target: str = "local") -> str:
+    """`sql` with the project's macros rendered for `target`, offline (tests check macros this way)."""
+    from dbt.cli.main import dbtRunner
+
+    args = ["compile", "--inline", sql, "-t", target, "--no-populate-cache", "--no-introspect", "--quiet"]
+    with _environment(dbt_environment(endpoints)):
+        result = dbtRunner().invoke(args)
+    if not result.success:
+        raise SecmonError(f"dbt could not compile {sql[:60]!r}: {result.exception}")
+    return result.result.results[0].node.compiled_code

@@ -20,11 +20,28 @@ LISTS = tuple(pattern_seeds.SEED_FILES)
 
 def render_macro() -> str:
     entries = ",\n".join(f"    {json.dumps(name)}: {json.dumps(list(pattern_seeds.load(name)))}" for name in LISTS)
+    families = ",\n".join(
+        f"    {json.dumps(family)}: {json.dumps(pattern_seeds.family_regex(family))}"
+        for family in pattern_seeds.families()
+    )
+    keyword_lists = json.dumps(pattern_seeds.FAMILY_KEYWORD_LISTS)
     return (
         "{#- Generated from the pattern seeds (secmon/core/pattern_seeds.py) by `secmon patterns`: "
         "do not edit by hand. -#}\n"
         "{% macro pattern_list(name) -%}\n"
         "{{ return({\n" + entries + "\n}[name]) }}\n"
+        "{%- endmacro %}\n\n"
+        "{#- An attack family's regular expressions as one alternation (seeds/attack_families.csv). -#}\n"
+        "{% macro family_regex(name) -%}\n"
+        "{{ return({\n" + families + "\n}[name]) }}\n"
+        "{%- endmacro %}\n\n"
+        "{#- The attack families, in seed order. -#}\n"
+        "{% macro attack_families() -%}\n"
+        "{{ return(" + json.dumps(list(pattern_seeds.families())) + ") }}\n"
+        "{%- endmacro %}\n\n"
+        "{#- The CrowdSec keyword list a family also matches on the raw URL, if any. -#}\n"
+        "{% macro family_keyword_list(name) -%}\n"
+        "{{ return(" + keyword_lists + ".get(name)) }}\n"
         "{%- endmacro %}\n"
     )
 

@@ -7,6 +7,7 @@ import math
 import os
 import tracemalloc
 from collections import Counter
+from urllib.parse import unquote_plus
 
 import jsonschema
 import pytest
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from secmon.cli import cli
 from secmon.core import pattern_seeds
 from secmon.core.events import FIELDS, SCHEMA, Event, EventEncoder, parse_event
+from secmon.producer import attacks
 from secmon.producer.attacks import ATTACKER_FIRST_OCTETS, SCENARIOS
 from secmon.producer.generate import Mix, plan
 
@@ -161,6 +163,11 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
         return all(e.http_method == "CONNECT" or e.url.startswith("http://") for e in own)
     if scenario == "w00tw00t":
         return [e.url.startswith("/w00tw00t.at.") for e in own] == [True]
+    if scenario in ("ssi_injection", "crlf_injection"):
+        payloads = attacks.SSI_PAYLOADS if scenario == "ssi_injection" else attacks.CRLF_PAYLOADS
+        return 1 <= len(own) <= 3 and all(unquote_plus(unquote_plus(e.url.split("=", 1)[1])) in payloads for e in own)
+    if scenario == "mixed_web_attack":
+        return len(own) == 7 and len({e.url for e in own}) == 7
     if scenario == "request_flood":
         seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000
         return len(own) / seconds >= 15 and seconds >= 50

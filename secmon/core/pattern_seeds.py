@@ -46,3 +46,27 @@ def literal_text(name: str, entry: str) -> str:
 def load(name: str) -> tuple[str, ...]:
     """The literal texts of list `name`, e.g. load("sqli_patterns")."""
     return tuple(literal_text(name, entry) for entry in seed_entries(name))
+
+
+# Attack families (SQL injection, XSS, …): regular expressions in the subset PostgreSQL and RisingWave
+# (Rust's regex) share, matched case-insensitively against the decoded URL (macro url_decoded);
+# seeds/attack_families.csv, each row with its source and licence.
+FAMILIES_SEED = "attack_families"
+# Families that also match a CrowdSec keyword list against the raw URL, whose entries are often
+# written encoded (`%20union%20select%20`).
+FAMILY_KEYWORD_LISTS = {"sqli": "sqli_patterns", "xss": "xss_patterns", "path_traversal": "path_traversal"}
+
+
+@cache
+def families() -> dict[str, tuple[str, ...]]:
+    """family → its regular expressions, in seed order."""
+    found: dict[str, list[str]] = {}
+    with open(SEEDS_DIR / f"{FAMILIES_SEED}.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            found.setdefault(row["family"], []).append(row["pattern"])
+    return {family: tuple(patterns) for family, patterns in found.items()}
+
+
+def family_regex(family: str) -> str:
+    """One alternation of a family's expressions: one regex match per row and family."""
+    return "|".join(f"({pattern})" for pattern in families()[family])

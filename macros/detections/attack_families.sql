@@ -1,0 +1,41 @@
+{#- True when a request is of `family`: its decoded URL (`decoded`, from url_decoded) matches the
+    family's expressions, or its raw URL one of the family's CrowdSec keywords. -#}
+{% macro is_family(decoded, raw, family) -%}
+    {%- set keywords = family_keyword_list(family) -%}
+    ({{ decoded }} ~ '{{ family_regex(family) | replace("'", "''") }}'
+    {%- if keywords %} or {{ matches_any(raw, keywords, 'contains_ci') }}{% endif %})
+{%- endmacro %}
+
+{#- How serious a server's answer to a payload is: 3 a 5xx (the payload reached the code), 2 a 2xx
+    (served), 1 a redirect, 0 refused (4xx). -#}
+{% macro answered_rank(status) -%}
+    case when {{ status }} >= 500 then 3 when {{ status }} < 300 then 2 when {{ status }} < 400 then 1 else 0 end
+{%- endmacro %}
+
+{#- Every row of `relation` (with a `url`) and, per attack family, `is_<family>`. RisingWave
+    classifies each row as it streams in, decoding its URL once; the local engine recomputes whole
+    windows, so it classifies each distinct URL once and joins back (as matching_rows does). -#}
+{% macro classified_requests(relation) -%}
+    {{ return(adapter.dispatch('classified_requests')(relation)) }}
+{%- endmacro %}
+
+{% macro family_columns(decoded, raw) -%}
+    {%- for family in attack_families() %}
+    {{ is_family(decoded, raw, family) }} as is_{{ family }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{% macro risingwave__classified_requests(relation) -%}
+    select decoded.*, {{ family_columns('decoded.' ~ decoded_url(), 'decoded.url') }}
+    from {{ with_decoded_url(relation, 'url') }} as decoded
+{%- endmacro %}
+
+{% macro postgres__classified_requests(relation) -%}
+    select {{ relation }}.*, {% for family in attack_families() %}classified_urls.is_{{ family }}{% if not loop.last %}, {% endif %}{% endfor %}
+    from {{ relation }}
+    inner join (
+        select decoded.value, {{ family_columns('decoded.decoded', 'decoded.value') }}
+        {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
+        from ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
+    ) as classified_urls on classified_urls.value = {{ relation }}.url
+{%- endmacro %}

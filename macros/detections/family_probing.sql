@@ -1,0 +1,21 @@
+{#- The body of a one-family detection: one row per IP per `window` with at least `min_requests`
+    distinct URLs of attack `family` (seeds/attack_families.csv, on the decoded URL). -#}
+{% macro family_probing(family, window, min_requests) -%}
+with
+
+requests as (
+    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', window) }} as windowed
+),
+
+probes as (
+    {{ matching_rows('requests', 'url', family, how='family') }}
+),
+
+per_ip as (
+    {{ distinct_per_ip('probes', 'url', min_requests) }}
+)
+
+select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+from per_ip
+{{ emit_on_window_close() }}
+{%- endmacro %}
