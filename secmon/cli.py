@@ -689,15 +689,27 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
 
 
 @cli.command()
-def patterns():
-    """Regenerate macros/detections/pattern_lists.sql from the pattern seeds (seeds/*.csv with a `pattern` column).
+@click.option(
+    "--crowdsec-hub",
+    "hub",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Import a CrowdSec hub first (cscli's /etc/crowdsec/hub or a checkout of crowdsecurity/hub): its "
+    "HTTP scenarios and virtual-patching rules become seeds/crowdsec_hub_signatures.csv.",
+)
+def patterns(hub):
+    """Regenerate macros/detections/pattern_lists.sql from the pattern seeds (seeds/*.csv).
 
-    Run it after editing a pattern seed; a test fails while the two disagree.
+    Run it after editing a pattern seed; a test fails while the two disagree. With --crowdsec-hub, the
+    hub's rules are translated first; every rule not translated is reported with why.
 
-    Example: secmon patterns
+    Example: secmon patterns --crowdsec-hub /etc/crowdsec/hub
     """
-    from secmon.patterns import write_macro
+    from secmon.patterns import import_hub, write_macro
 
+    if hub is not None:
+        seed, report = import_hub(hub)
+        console.print(report.splitlines()[0], highlight=False)
+        console.print(f"wrote {seed} (every rule not translated, and why: {seed.with_suffix('.report.txt').name})")
     console.print(f"wrote {write_macro()}")
 
 

@@ -8,10 +8,12 @@ when it is out of date.
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
 from secmon.core import pattern_seeds
+from secmon.errors import SecmonError
 from secmon.settings import PROJECT_DIR
 
 MACRO_PATH = PROJECT_DIR / "macros" / "detections" / "pattern_lists.sql"
@@ -39,6 +41,10 @@ def render_macro() -> str:
         "{% macro attack_families() -%}\n"
         "{{ return(" + json.dumps(list(pattern_seeds.families())) + ") }}\n"
         "{%- endmacro %}\n\n"
+        "{#- CrowdSec hub signatures (seeds/crowdsec_hub_signatures.csv): [name, CVE, SQL condition]. -#}\n"
+        "{% macro hub_signatures() -%}\n"
+        "{{ return(" + json.dumps(hub_signatures(), indent=1) + ") }}\n"
+        "{%- endmacro %}\n\n"
         "{#- The CrowdSec keyword list a family also matches on the raw URL, if any. -#}\n"
         "{% macro family_keyword_list(name) -%}\n"
         "{{ return(" + keyword_lists + ".get(name)) }}\n"
@@ -46,6 +52,33 @@ def render_macro() -> str:
     )
 
 
-def write_macro(path: Path = MACRO_PATH) -> Path:
+HUB_SEED = PROJECT_DIR / "seeds" / "crowdsec_hub_signatures.csv"
+
+
+def import_hub(hub: Path, seed: Path | None = None) -> tuple[Path, str]:
+    """The hub's signatures → the seed, and the report of what was not translated beside it."""
+    from secmon.crowdsec_hub import hub_commit, read_hub, report, seed_csv
+
+    seed = seed or HUB_SEED
+    try:
+        signatures, refused = read_hub(hub)
+    except FileNotFoundError as exc:
+        raise SecmonError(str(exc)) from None
+    seed.write_text(seed_csv(signatures, hub_commit(hub)))
+    text = report(signatures, refused)
+    seed.with_suffix(".report.txt").write_text(text)
+    return seed, text
+
+
+def hub_signatures() -> list[list[str]]:
+    """[name, cve, condition] of every hub signature in the seed."""
+    if not HUB_SEED.exists():
+        return []
+    with open(HUB_SEED, newline="") as handle:
+        return [[row["name"], row["cve"], row["condition"]] for row in csv.DictReader(handle)]
+
+
+def write_macro(path: Path | None = None) -> Path:
+    path = path or MACRO_PATH
     path.write_text(render_macro())
     return path

@@ -61,4 +61,7 @@ def test_every_fixture_has_its_expectations():
 @pytest.mark.parametrize("fixture", sorted(EXPECTED))
 def test_the_fixture_raises_exactly_its_alerts(alerts_by_ip, fixture):
     raised = set().union(*(alerts_by_ip.get(ip, set()) for ip in ips_of(FIXTURES / fixture)))
-    assert raised == {tuple(alert) for alert in EXPECTED[fixture]}
+    expected = {tuple(alert) for alert in EXPECTED[fixture]}
+    assert raised == expected, (
+        f"raised but not expected {sorted(raised - expected)}, expected but not raised {sorted(expected - raised)}"
+    )
