@@ -36,7 +36,8 @@ needs_hub = pytest.mark.skipif(
             "lower(url) like '%eval-stdin.php'",
         ),
         (
-            "evt.Meta.log_type in ['http_access-log'] and Upper(evt.Parsed.verb) == 'POST' and evt.Meta.http_status == '302'",
+            "evt.Meta.log_type in ['http_access-log'] and Upper(evt.Parsed.verb) == 'POST' "
+            "and evt.Meta.http_status == '302'",
             "(upper(http_method) = 'POST' and cast(status_code as varchar) = '302')",
         ),
         ("Upper(evt.Meta.http_path) matches '/PUBLIC/PLUGINS/[^/]+/../'", "upper(url) ~ '/PUBLIC/PLUGINS/[^/]+/../'"),
