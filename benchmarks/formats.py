@@ -41,21 +41,34 @@ def rate(parse, sample: list[str]) -> float:
     return len(sample) / (time.perf_counter() - started)
 
 
+def best_rates(parsers: dict, sample: list[str], rounds: int = 3) -> dict[str, float]:
+    """Each parser's best of `rounds`, the parsers taking turns: a machine's noise (another process, a
+    frequency change) then touches them all alike instead of whichever ran during it."""
+    best = dict.fromkeys(parsers, 0.0)
+    for _ in range(rounds):
+        for name, parse in parsers.items():
+            best[name] = max(best[name], rate(parse, sample))
+    return best
+
+
 def main() -> None:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--lines", type=int, default=1_000_000)
     args = options.parse_args()
     sample = lines(args.lines)
-    builtin = rate(LineParser("clf").parse, sample)
-    print(f"built-in clf (combined): {builtin:,.0f} lines/s")
-    for name, parser in (
-        ("nginx combined, declared", compile_nginx(NGINX_COMBINED)),
-        ("Apache combined, declared", compile_apache(APACHE_COMBINED)),
-    ):
-        measured = rate(parser.parse, sample)
+    rates = best_rates(
+        {
+            "built-in clf (combined)": LineParser("clf").parse,
+            "nginx combined, declared": compile_nginx(NGINX_COMBINED).parse,
+            "Apache combined, declared": compile_apache(APACHE_COMBINED).parse,
+            "auto-recognised": LineParser("auto").parse,
+        },
+        sample,
+    )
+    builtin = rates.pop("built-in clf (combined)")
+    print(f"built-in clf (combined): {builtin:,.0f} lines/s (best of 3, the parsers taking turns)")
+    for name, measured in rates.items():
         print(f"{name}: {measured:,.0f} lines/s = {measured / builtin:.2f} x built-in")
-    auto = rate(LineParser("auto").parse, sample)
-    print(f"auto-recognised: {auto:,.0f} lines/s = {auto / builtin:.2f} x built-in")
     goaccess = shutil.which("goaccess")
     if goaccess is None:
         print("goaccess: not installed (Debian package goaccess): no comparison")

@@ -222,3 +222,46 @@ def watch_a_live_server(
         for process in processes:
             process.wait(20)
         stack.down(state_dir, purge=True)
+
+
+def start_web_server(argv: list[str], port: int):
+    """A web server (nginx, apache2) started in the foreground, once it answers on `port`."""
+    import subprocess
+
+    server = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            request(port, "/", "198.51.100.250")  # through the "proxy", as every request here
+            return server
+        except OSError:
+            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
+            time.sleep(0.1)
+
+
+def run_pytest(*args: str, env: dict[str, str]):
+    """This suite's pytest in a process of its own (another environment, another project copy)."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=Path(__file__).parent.parent,
+    )
+
+
+def event_fields(event) -> tuple:
+    """What a log-format test compares of an event: client, method, URL, status, time, user, agent."""
+    return (
+        event.ip_address,
+        event.http_method,
+        event.url,
+        event.status_code,
+        event.response_time,
+        event.username,
+        event.user_agent,
+    )

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from support import request, watch_a_live_server
+from support import request, start_web_server, watch_a_live_server
 
 APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
 MODULES = Path("/usr/lib/apache2/modules")
@@ -94,20 +94,7 @@ def apache(tmp_path_factory, stack_options_factory):
     (root / "htpasswd").chmod(0o644)
     port = stack_options_factory().kafka_port  # a free port
     (root / "apache2.conf").write_text(apache_conf(root, port))
-    server = subprocess.Popen(
-        [APACHE, "-f", str(root / "apache2.conf"), "-DFOREGROUND"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            request(port, "/", "198.51.100.250")  # through the "proxy", as every request here
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
-            time.sleep(0.1)
+    server = start_web_server([APACHE, "-f", str(root / "apache2.conf"), "-DFOREGROUND"], port)
     yield root, port
     server.terminate()
     server.wait(10)

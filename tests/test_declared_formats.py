@@ -9,6 +9,7 @@ import string
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import event_fields
 
 from secmon.core.logs.declared import NGINX_ROLES, compile_apache, compile_declared, compile_nginx
 from secmon.core.logs.fields import MalformedLine, trusted_networks
@@ -29,16 +30,7 @@ APACHE = (
 
 
 def fields(event):
-    return (
-        event.ip_address,
-        event.http_method,
-        event.url,
-        event.status_code,
-        event.response_time,
-        event.username,
-        event.user_agent,
-        event.referrer,
-    )
+    return (*event_fields(event), event.referrer)
 
 
 def test_the_stock_nginx_main_format():

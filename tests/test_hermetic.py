@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import psycopg2
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from support import run_pytest
 
 from secmon.core import kafka_clients
 
@@ -50,21 +49,8 @@ def test_fixtures_ignore_a_stack_exported_in_the_environment(tmp_path):
             "PGHOST": "127.0.0.1",
             "PGPORT": str(port),
         }
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                f"{Path(__file__).resolve()}::test_the_session_stack_answers_whatever_the_environment_said",
-            ],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            cwd=Path(__file__).parent.parent,
+        result = run_pytest(
+            f"{Path(__file__).resolve()}::test_the_session_stack_answers_whatever_the_environment_said", env=env
         )
         assert result.returncode == 0, result.stdout[-3000:]
         assert "1 passed" in result.stdout

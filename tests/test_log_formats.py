@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from support import event_fields
 
 from secmon.cli import cli
 from secmon.core.logs.fields import MalformedLine, client_ip, trusted_networks
@@ -145,17 +146,7 @@ def parsed(line: str, parser: LineParser):
         event = parser.parse(line)
     except MalformedLine as exc:
         return str(exc)
-    if event is None:
-        return None
-    return (
-        event.ip_address,
-        event.http_method,
-        event.url,
-        event.status_code,
-        event.response_time,
-        event.username,
-        event.user_agent,
-    )
+    return None if event is None else event_fields(event)
 
 
 def test_every_format_has_a_fixture():

@@ -11,11 +11,10 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from support import request, watch_a_live_server
+from support import start_web_server, watch_a_live_server
 
 from secmon import settings
 
@@ -71,20 +70,7 @@ def nginx(tmp_path_factory, stack_options_factory):
     (root / "htpasswd").write_text("alice:{PLAIN}correct-horse\n")
     port = stack_options_factory().kafka_port  # a free port
     (root / "nginx.conf").write_text(nginx_conf(root, port))
-    server = subprocess.Popen(
-        [NGINX, "-p", str(root), "-c", str(root / "nginx.conf")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            request(port, "/", "198.51.100.250")  # through the "proxy", as every request here
-            break
-        except OSError:
-            assert server.poll() is None and time.monotonic() < deadline, server.stderr.read()
-            time.sleep(0.1)
+    server = start_web_server([NGINX, "-p", str(root), "-c", str(root / "nginx.conf")], port)
     yield root, port
     server.terminate()
     server.wait(10)

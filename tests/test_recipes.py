@@ -17,7 +17,7 @@ import psycopg2
 import pytest
 import yaml
 from conftest import DASHBOARD_TOPIC
-from support import recipe
+from support import recipe, run_pytest
 
 from secmon import settings
 from secmon.stack import postgres
@@ -134,24 +134,6 @@ def test_the_demo_summary_lists_the_new_view(project, endpoints):
 
 def test_the_suites_view_and_detection_checks_pass_on_the_copy(project):
     env = {**os.environ, "SECMON_PROJECT_DIR": str(project)}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-m",
-            "not integration",
-            "tests/test_dashboards.py",
-            "tests/test_models.py",
-        ],
-        cwd=Path(__file__).parent.parent,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_pytest("-m", "not integration", "tests/test_dashboards.py", "tests/test_models.py", env=env)
     assert result.returncode == 0, result.stdout[-5000:]
     assert " passed" in result.stdout
