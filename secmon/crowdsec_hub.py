@@ -127,12 +127,16 @@ class Value:
     text: str | None = None  # a string literal's text
 
 
+# expr constructs secmon does not translate: data files (any(File(…)), RegexpInFile…), `let`, `if`, casts.
+UNTRANSLATED_CONSTRUCT = re.compile(r"\b(let|any|all|File|RegexpInFile|LookupFile|JsonExtract|len|int|if)\b")
+
+
 class ExprParser:
     COMPARISONS = ("==", "!=", "contains", "startsWith", "endsWith", "matches", "in")
 
     def __init__(self, text: str) -> None:
-        if re.search(r"\b(let|any|all|File|RegexpInFile|LookupFile|JsonExtract|len|int|if)\b", text):
-            word = re.search(r"\b(let|any|all|File|RegexpInFile|LookupFile|JsonExtract|len|int|if)\b", text)[1]
+        if construct := UNTRANSLATED_CONSTRUCT.search(text):
+            word = construct[1]
             raise Untranslatable(f"expr: `{word}` (a data file or a construct secmon does not translate)")
         self.tokens, self.position, self.fields = tokenize(text), 0, set()
 

@@ -20,6 +20,10 @@ for _name in [name for name in os.environ if name.startswith(("SECMON_", "PG")) 
     del os.environ[_name]
 
 from secmon import stack
+from secmon.core.children import stop_on_sigterm
+
+# A suite stopped by SIGTERM (`timeout`, a CI runner) tears its stacks down as Ctrl-C does.
+stop_on_sigterm()
 from secmon.core import kafka_clients
 from secmon.core.endpoints import Endpoints, recorded_endpoints
 

@@ -13,8 +13,8 @@
     On the local engine, decoded_values() sends only the URLs that hold a `%` or `+` through it. -#}
 {% macro with_decoded_url(relation, column) -%}
     {%- set steps = decode_steps() -%}
-    {%- set layer_size = 30 -%}
-    {%- set layers = (steps | length + layer_size - 1) // layer_size -%}
+    {%- set layer_size = decode_layer_size() | int -%}
+    {%- set layers = decode_layers() | int -%}
     {%- set ns = namespace(sql='(select source.*, source.' ~ column ~ ' as decoded_0 from ' ~ relation ~ ' as source)') -%}
     {%- for layer in range(layers) -%}
         {%- set previous = 'decoded_' ~ layer -%}
@@ -31,7 +31,14 @@
 
 {#- The column with_decoded_url adds last: the decoded, lowercased URL. -#}
 {% macro decoded_url() -%}
-    decoded_{{ ((decode_steps() | length) + 29) // 30 }}
+    decoded_{{ decode_layers() }}
+{%- endmacro %}
+
+{#- How many replace() calls one layer nests, and how many layers the two passes take. -#}
+{% macro decode_layer_size() -%}30{%- endmacro %}
+
+{% macro decode_layers() -%}
+    {{ ((decode_steps() | length) + (decode_layer_size() | int) - 1) // (decode_layer_size() | int) }}
 {%- endmacro %}
 
 {#- The replace() steps of two decoding passes, as (old, new) SQL literals: `+` then every escape. -#}
