@@ -1,0 +1,1 @@
+"""Access logs: their formats (parsing) and following them as they grow (tailing)."""
