@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 from datetime import UTC, datetime, timedelta
@@ -65,13 +66,42 @@ def stack_options_factory():
     return _stack_options
 
 
+SESSION_STACK: list[Path] = []  # the session stack's state dir, once started
+
+
 @pytest.fixture(scope="session")
 def running_stack(tmp_path_factory) -> tuple[Path, Endpoints]:
-    """An embedded broker + PostgreSQL shared by the whole session; stopped and purged at the end."""
+    """An embedded broker + PostgreSQL shared by the whole session; stopped and purged at the end.
+    Should one of its servers die mid-session, its logs are kept beside the state dir."""
     state_dir = tmp_path_factory.mktemp("stack") / "state"
     stack.up(state_dir, _stack_options())
+    SESSION_STACK.append(state_dir)
     yield state_dir, recorded_endpoints(state_dir)
+    if _dead_servers_report(state_dir):
+        for log in state_dir.glob("*.log"):
+            shutil.copy(log, state_dir.parent / log.name)
     stack.down(state_dir, purge=True)
+
+
+def _dead_servers_report(state_dir: Path) -> str:
+    """When a server of the stack no longer answers: what `status` says, and the end of each log."""
+    dead = [row for row in stack.status(state_dir) if not row.healthy]
+    if not dead:
+        return ""
+    lines = [f"{row.component} at {row.address} (pid {row.pid}) does not answer" for row in dead]
+    for log in sorted(state_dir.glob("*.log")):
+        lines += [f"--- {log.name} ends:", *log.read_text(errors="replace").splitlines()[-40:]]
+    return "\n".join(lines)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test failing on the session stack says whether one of its servers died, and how."""
+    report = yield
+    if report.failed and SESSION_STACK and "running_stack" in item.fixturenames:
+        if dead := _dead_servers_report(SESSION_STACK[0]):
+            report.sections.append(("session stack", dead))
+    return report
 
 
 @pytest.fixture(scope="session")
