@@ -20,8 +20,9 @@ from secmon import stack
 from secmon.core import kafka_clients
 from secmon.core.endpoints import recorded_endpoints
 from secmon.core.events import EventEncoder
+from secmon.core.kafka_clients import Producer
 from secmon.producer.generate import Mix, plan
-from secmon.producer.publish import KafkaSink, kafka_producer, publish
+from secmon.producer.publish import KafkaSink, publish
 
 START_MS = 1_706_184_000_000
 RATE = 1000  # normal events per simulated second
@@ -40,19 +41,17 @@ def generation_rate(events: int) -> tuple[int, float]:
 
 
 def raw_ceiling(bootstrap: str, events: int) -> float:
-    """kafka-python alone: identical pre-serialized payloads, the producer's own settings."""
+    """The producer alone: identical pre-serialized payloads, the producer's own settings."""
     traffic = plan(Mix(rate=RATE, seed=2), START_MS, minutes_for(events) * 60_000)
     encode = EventEncoder().encode
     payloads = [(event.ip_address.encode(), encode(event)) for event in traffic.events()]
     kafka_clients.ensure_topic(bootstrap, "bench_raw", 3)
-    producer = kafka_producer(bootstrap)
+    producer = Producer(bootstrap)
     started = time.perf_counter()
     for key, value in payloads:
-        producer.send("bench_raw", key=key, value=value)
+        producer.send("bench_raw", value, key)
     producer.flush()
-    rate = len(payloads) / (time.perf_counter() - started)
-    producer.close()
-    return rate
+    return len(payloads) / (time.perf_counter() - started)
 
 
 def publish_rate(bootstrap: str, events: int, seed: int) -> tuple[float, int]:

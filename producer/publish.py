@@ -17,7 +17,7 @@ from typing import Protocol
 
 from secmon.core.children import die_with_parent
 from secmon.core.events import Event, EventEncoder
-from secmon.core.kafka_clients import kafka_producer
+from secmon.core.kafka_clients import Producer
 
 from .attacks import Label
 from .generate import Plan
@@ -31,55 +31,28 @@ class Sink(Protocol):
 
 
 class KafkaSink:
-    """Events and labels to their topics; labels are appended to `labels_path` as well.
-
-    kafka-python 3 has no buffer limit: `send()` queues without bound when the broker is slower than
-    the generator. The sink waits while more than MAX_PENDING messages are unacknowledged, which
-    keeps memory flat. Every message gets an errback (failures are counted exactly); only every
-    ACK_SAMPLE-th gets a success callback, which is enough to track progress at a fraction of the cost.
-    """
-
-    MAX_PENDING = 50_000
-    ACK_SAMPLE = 64
+    """Events and labels to their topics; labels are appended to `labels_path` as well."""
 
     def __init__(
         self, bootstrap_servers: str, events_topic: str, labels_topic: str, labels_path: Path | None = None
     ) -> None:
-        self.producer = kafka_producer(bootstrap_servers)
+        self.producer = Producer(bootstrap_servers)
         self.events_topic, self.labels_topic = events_topic, labels_topic
         self.labels_file = open(labels_path, "ab") if labels_path else None
-        self.sent = self.acknowledged = self.failed = 0
-
-    # Both callbacks run on kafka-python's sender thread.
-    def _on_sample_acknowledged(self, _metadata) -> None:
-        self.acknowledged += self.ACK_SAMPLE
-
-    def _on_error(self, _exc: Exception) -> None:
-        self.failed += 1
-
-    def _send(self, topic: str, key: bytes | None, value: bytes) -> None:
-        if self.sent - self.acknowledged - self.failed > self.MAX_PENDING:
-            while self.sent - self.acknowledged - self.failed > self.MAX_PENDING // 2:
-                time.sleep(0.001)
-        self.sent += 1
-        future = self.producer.send(topic, key=key, value=value).add_errback(self._on_error)
-        if self.sent % self.ACK_SAMPLE == 0:
-            future.add_callback(self._on_sample_acknowledged)
 
     def send_event(self, key: bytes, value: bytes) -> None:
-        self._send(self.events_topic, key, value)
+        self.producer.send(self.events_topic, value, key)
 
     def send_label(self, value: bytes) -> None:
-        self._send(self.labels_topic, None, value)
+        self.producer.send(self.labels_topic, value)
         if self.labels_file:
             self.labels_file.write(value + b"\n")
 
     def close(self) -> int:
-        self.producer.flush()
-        self.producer.close()
+        undelivered = self.producer.flush()
         if self.labels_file:
             self.labels_file.close()
-        return self.failed
+        return undelivered
 
 
 class FileSink:

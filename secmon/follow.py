@@ -27,7 +27,7 @@ from typing import NamedTuple
 from secmon import status_file
 from secmon.core.children import die_with_parent
 from secmon.core.events import EventEncoder
-from secmon.core.kafka_clients import kafka_producer
+from secmon.core.kafka_clients import Producer
 from secmon.core.logs.declared import DeclaredFormat
 from secmon.core.logs.fields import Networks
 from secmon.core.logs.formats import LineParser, MalformedLine
@@ -96,38 +96,58 @@ def _parse_in_child(requests, results, log_format, trusted, parent_pid: int) -> 
 
 
 class Parser:
-    """A forked child that parses one poll's lines while this process sends the previous poll's.
-    Queues, not a pipe: a queue's own thread writes it, so a large poll submitted while the child
-    writes a large result cannot leave both ends blocked on a full pipe."""
+    """Forked children that parse polls in turn while this process sends the earlier polls' events:
+    one per core, up to PROCESSES, so that parsing is not held to one core.
+
+    Queues, not pipes: a queue's own thread writes it, so a large poll submitted while a child
+    writes a large result cannot leave both ends blocked on a full pipe. A W3C log's `#Fields:`
+    line sets how the lines after it parse, and each child sees only its own polls: every poll
+    goes with the last `#Fields:` line submitted before it."""
+
+    PROCESSES = 4
 
     def __init__(self, log_format, trusted) -> None:
         context = multiprocessing.get_context("fork")
-        self.requests, self.results = context.Queue(), context.Queue()
-        self.child = context.Process(
-            target=_parse_in_child, args=(self.requests, self.results, log_format, trusted, os.getpid()), daemon=True
-        )
-        self.child.start()
+        self.children = []
+        for _ in range(max(1, min(self.PROCESSES, os.cpu_count() or 1))):
+            requests, results = context.Queue(), context.Queue()
+            process = context.Process(
+                target=_parse_in_child, args=(requests, results, log_format, trusted, os.getpid()), daemon=True
+            )
+            process.start()
+            self.children.append((process, requests, results))
+        self.submitted = self.received = 0
+        self.fields_line: list[str] = []
 
     def submit(self, lines: list[str]) -> None:
-        self.requests.put(lines)
+        _, requests, _ = self.children[self.submitted % len(self.children)]
+        requests.put(self.fields_line + lines)
+        self.submitted += 1
+        self.fields_line = [line for line in lines if line.startswith("#Fields:")][-1:] or self.fields_line
 
     def result(self) -> Parsed:
+        """The result of the oldest poll submitted and not yet returned."""
+        process, _, results = self.children[self.received % len(self.children)]
         while True:
             try:
-                return self.results.get(timeout=1.0)
+                parsed = results.get(timeout=1.0)
+                self.received += 1
+                return parsed
             except queue.Empty:
-                if not self.child.is_alive():
-                    raise SecmonError(f"follow: the parser process exited with code {self.child.exitcode}") from None
+                if not process.is_alive():
+                    raise SecmonError(f"follow: a parser process exited with code {process.exitcode}") from None
 
     def close(self) -> None:
-        self.requests.put(None)
-        self.requests.cancel_join_thread()  # a dead child reads nothing: exiting must not wait on it
-        self.child.join(5)
-        if self.child.is_alive():
-            self.child.terminate()
-            self.child.join()
-        self.requests.close()
-        self.results.close()
+        for _, requests, _ in self.children:
+            requests.put(None)
+            requests.cancel_join_thread()  # a dead child reads nothing: exiting must not wait on it
+        for process, requests, results in self.children:
+            process.join(5)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            requests.close()
+            results.close()
 
 
 class _Poll(NamedTuple):
@@ -151,7 +171,7 @@ def follow(
     positions_path = state_dir / "follow-positions.json"
     follower = LogFollower(paths, load_positions(positions_path), from_start)
     parser = Parser(log_format, trusted)  # forked before the Kafka client starts its threads
-    producer = kafka_producer(bootstrap_servers, "secmon-follow")
+    producer = Producer(bootstrap_servers, "secmon-follow")
     status = FollowStatus(pid=os.getpid(), files=[str(path) for path in paths])
     stopping = False
 
@@ -166,8 +186,12 @@ def follow(
         parsed = parser.result()
         poll = queued.popleft()
         for key, value in parsed.messages:
-            producer.send(topic, key=key, value=value)
-        producer.flush()
+            producer.send(topic, value, key)
+        if undelivered := producer.flush():
+            raise SecmonError(
+                f"follow: {undelivered} events did not reach {topic} ({producer.last_error}); "
+                "their lines are read again at the next start"
+            )
         save_positions(positions_path, poll.positions)
         status.lines += poll.lines
         status.published += len(parsed.messages)
@@ -188,8 +212,8 @@ def follow(
                 parser.submit(lines)
                 queued.append(_Poll(len(lines), follower.positions()))
                 last_line_at = time.monotonic()
-            # One poll stays in the parser while this one is sent, unless no new lines came.
-            while len(queued) > (1 if lines else 0):
+            # Each parser keeps a poll while the oldest is sent, unless no new lines came.
+            while len(queued) > (len(parser.children) if lines else 0):
                 publish_oldest()
             now = time.time()
             if now - last_status >= 1.0:
@@ -214,7 +238,6 @@ def follow(
             signal.signal(signal.SIGTERM, previous)
         parser.close()
         producer.flush()
-        producer.close()
         follower.close()
         status_file.write(status_path(state_dir), status)
     return status

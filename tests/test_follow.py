@@ -184,8 +184,27 @@ def test_a_dead_parser_is_a_one_line_error():
     from secmon.follow import Parser
 
     parser = Parser("auto", ())
-    os.kill(parser.child.pid, signal.SIGKILL)
-    parser.child.join()
-    with pytest.raises(SecmonError, match=r"^follow: the parser process exited with code -9$"):
+    process, _, _ = parser.children[0]
+    os.kill(process.pid, signal.SIGKILL)
+    process.join()
+    with pytest.raises(SecmonError, match=r"^follow: a parser process exited with code -9$"):
         parser.result()
     parser.close()
+
+
+def test_every_parser_process_knows_the_w3c_fields_of_the_polls_it_did_not_see():
+    """Polls go to the parsers in turn, but a `#Fields:` line rules every line after it."""
+    from secmon.follow import Parser
+
+    lines = (Path(__file__).parent / "data/formats/w3c_iis.log").read_text().splitlines()
+    requests = [line for line in lines if not line.startswith("#")][:3]  # the fourth is malformed on purpose
+    parser = Parser("auto", ())
+    try:
+        assert len(parser.children) > 1 or os.cpu_count() == 1
+        polls = [lines[: lines.index(requests[0]) + 1], *([request] for request in requests[1:])]
+        for poll in polls:
+            parser.submit(poll)
+        parsed = [parser.result() for _ in polls]
+        assert [(len(result.messages), result.rejected) for result in parsed] == [(1, 0)] * len(polls)
+    finally:
+        parser.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -30,7 +31,7 @@ def clean_environment(monkeypatch):
 
 def test_defaults_are_plaintext_with_throughput_batching():
     settings = kafka_client.producer_settings("p")
-    assert settings == {**kafka_client.PRODUCER_DEFAULTS, "client_id": "p"}
+    assert settings == {**kafka_client.PRODUCER_DEFAULTS, "client.id": "p"}
     assert kafka_client.admin_settings("a") == {"client_id": "a"}
 
 
@@ -48,6 +49,20 @@ def test_sasl_ssl_from_the_environment(clean_environment):
         "sasl_plain_password": "s3cret",
     }
     assert kafka_client.consumer_settings("c")["security_protocol"] == "SASL_SSL"
+    producer = kafka_client.producer_settings("p")
+    assert (producer["security.protocol"], producer["sasl.mechanism"], producer["sasl.username"]) == (
+        "SASL_SSL",
+        "SCRAM-SHA-512",
+        "secmon",
+    )
+    assert (producer["sasl.password"], producer["ssl.ca.location"]) == ("s3cret", "/etc/ssl/ca.pem")
+    refused = r"^the Kafka producer refused its settings: .*ca\.location"
+    with pytest.raises(kafka_client.KafkaSettingsError, match=refused):
+        kafka_client.Producer("127.0.0.1:9", "p")  # the CA file does not exist
+    system_bundle = "/etc/ssl/certs/ca-certificates.crt"
+    if os.path.exists(system_bundle):
+        clean_environment.setenv(kafka_client.ENV_SSL_CAFILE, system_bundle)
+        kafka_client.Producer("127.0.0.1:9", "p")  # librdkafka takes every name
 
 
 def test_sasl_without_credentials_names_what_is_missing(clean_environment):
@@ -74,8 +89,8 @@ def test_warpstream_profile_tunes_clients_and_names_the_zone(clean_environment):
     clean_environment.setenv(kafka_client.ENV_PROFILE, "warpstream")
     clean_environment.setenv(kafka_client.ENV_AZ, "us-east-1a")
     producer = kafka_client.producer_settings("secmon-producer")
-    assert producer["client_id"] == "secmon-producer,ws_az=us-east-1a"
-    assert producer["linger_ms"] == 100 and producer["metadata_max_age_ms"] == 60_000
+    assert producer["client.id"] == "secmon-producer,ws_az=us-east-1a"
+    assert producer["linger.ms"] == 100 and producer["topic.metadata.refresh.interval.ms"] == 60_000
     consumer = kafka_client.consumer_settings("secmon-ingest")
     assert consumer["fetch_max_bytes"] == 100 * 2**20 and consumer["max_partition_fetch_bytes"] == 50 * 2**20
     clean_environment.setenv(kafka_client.ENV_PROFILE, "default")
@@ -101,3 +116,37 @@ def test_the_warpstream_profile_publishes_and_consumes(endpoints, clean_environm
         received += sum(len(records) for records in consumer.poll(timeout_ms=500).values())
     consumer.close()
     assert received == summary.events
+
+
+def test_a_broker_that_never_answers_is_counted_undelivered_not_lost(tmp_path):
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    producer = kafka_client.Producer(f"127.0.0.1:{port}", "p")
+    for number in range(3):
+        producer.send("nowhere", b"event %d" % number)
+    assert producer.flush(timeout=1) == 3
+
+
+@pytest.mark.integration
+def test_a_key_goes_to_the_partition_the_java_client_picks(endpoints):
+    """Every producer of a topic (ours, a Java service's, a log shipper's) keeps an IP in one partition."""
+    from kafka.partitioner.default import murmur2
+
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, "partitioned_logs", 3)
+    keys = [f"203.0.113.{number}".encode() for number in range(30)]
+    producer = kafka_client.Producer(endpoints.bootstrap_servers, "p")
+    for key in keys:
+        producer.send("partitioned_logs", key, key)
+    assert producer.flush() == 0
+    consumer = KafkaConsumer(bootstrap_servers=endpoints.bootstrap_servers, group_id=None)
+    consumer.assign([TopicPartition("partitioned_logs", partition) for partition in range(3)])
+    consumer.seek_to_beginning()
+    landed, deadline = {}, time.monotonic() + 20
+    while len(landed) < len(keys) and time.monotonic() < deadline:
+        for partition, records in consumer.poll(timeout_ms=500).items():
+            landed.update({record.key: partition.partition for record in records})
+    consumer.close()
+    assert landed == {key: (murmur2(key) & 0x7FFFFFFF) % 3 for key in keys}

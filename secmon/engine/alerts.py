@@ -18,7 +18,7 @@ from psycopg2.extras import execute_values
 
 from secmon import settings
 from secmon.core import kafka_clients
-from secmon.core.kafka_clients import consumer_settings, kafka_producer
+from secmon.core.kafka_clients import Producer, consumer_settings
 from secmon.errors import SecmonError
 
 
@@ -83,7 +83,7 @@ class AlertPublisher:
                     already,
                 )
         conn.commit()
-        self.producer = kafka_producer(bootstrap_servers, "secmon-alerts")
+        self.producer = Producer(bootstrap_servers, "secmon-alerts")
 
     def publish_closed(self, watermark: datetime) -> int:
         """Sends the alerts of windows ending at or before `watermark` not published yet; returns how many."""
@@ -100,13 +100,9 @@ class AlertPublisher:
         self.conn.rollback()
         if not rows:
             return 0
-        futures = [
-            self.producer.send(self.topic, key=row[columns.index("alert_id")].encode(), value=alert_json(columns, row))
-            for row in rows
-        ]
-        self.producer.flush()
-        failed = sum(1 for future in futures if future.failed())
-        if failed:
+        for row in rows:
+            self.producer.send(self.topic, alert_json(columns, row), row[columns.index("alert_id")].encode())
+        if failed := self.producer.flush():
             raise SecmonError(f"{failed} of {len(rows)} alerts could not be sent to {self.topic}")
         with self.conn.cursor() as cur:
             execute_values(
@@ -120,4 +116,4 @@ class AlertPublisher:
         return len(rows)
 
     def close(self) -> None:
-        self.producer.close()
+        self.producer.flush()
