@@ -20,7 +20,16 @@ from secmon.errors import SecmonError
 SEVERITIES: tuple[str, ...] = tuple(settings.dbt_vars()["severities"])  # least to most severe
 HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana alert rule
 ENTITY_TYPES = ("ip", "username")
-WINDOW_MACRO = "macro.secmon.tumble"
+TUMBLE_COLUMNS = ("window_start", "window_end")
+# The macros that window a model, and what they name its window bounds: tumble() gives windows;
+# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine),
+# named otherwise so that a tumble() over it adds windows of its own.
+WINDOW_MACROS = {"macro.secmon.tumble": TUMBLE_COLUMNS, "macro.secmon.request_buckets": ("bucket_start", "bucket_end")}
+
+
+def window_columns(macros: list[str]) -> tuple[str, str] | None:
+    """The columns bounding the windows of a model that calls `macros`, or None for no windows."""
+    return next((columns for macro, columns in WINDOW_MACROS.items() if macro in macros), None)
 
 
 @dataclass(frozen=True)
@@ -92,7 +101,7 @@ def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
                 for parent in node["depends_on"]["nodes"]
                 if nodes.get(parent, {}).get("resource_type") == "model"
             ),
-            windowed=WINDOW_MACRO in node["depends_on"]["macros"],
+            windowed=window_columns(node["depends_on"]["macros"]) == TUMBLE_COLUMNS,
             yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"],
         )
         for node in nodes.values()

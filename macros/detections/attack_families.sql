@@ -12,11 +12,17 @@
     case when {{ status }} >= 500 then 3 when {{ status }} < 300 then 2 when {{ status }} < 400 then 1 else 0 end
 {%- endmacro %}
 
-{#- Every row of `relation` (with a `url`) and, per attack family, `is_<family>`. RisingWave
-    classifies each row as it streams in, decoding its URL once; the local engine recomputes whole
-    windows, so it classifies each distinct URL once and joins back (as matching_rows does). -#}
+{#- The requests of `relation` that are of at least one attack family: the columns the detections
+    read, the decoded URL, and one is_<family> column per family (the attack_requests model). On the
+    local engine also the bucket columns of request_buckets(). RisingWave classifies each row as it
+    streams in, decoding its URL once; the local engine recomputes whole buckets, so it classifies
+    each distinct URL once and joins back (as matching_rows does). -#}
 {% macro classified_requests(relation) -%}
     {{ return(adapter.dispatch('classified_requests')(relation)) }}
+{%- endmacro %}
+
+{% macro classified_columns() -%}
+    {{ return(['request_timestamp', 'ip_address', 'url', 'http_method', 'status_code', 'user_agent']) }}
 {%- endmacro %}
 
 {% macro family_columns(decoded, raw) -%}
@@ -25,17 +31,37 @@
     {%- endfor %}
 {%- endmacro %}
 
+{% macro any_family() -%}
+    ({% for family in attack_families() %}is_{{ family }}{% if not loop.last %} or {% endif %}{% endfor %})
+{%- endmacro %}
+
 {% macro risingwave__classified_requests(relation) -%}
-    select decoded.*, {{ family_columns('decoded.' ~ decoded_url(), 'decoded.url') }}
-    from {{ with_decoded_url(relation, 'url') }} as decoded
+    select * from (
+        select
+            {%- for column in classified_columns() %}
+            decoded.{{ column }},
+            {%- endfor %}
+            decoded.{{ decoded_url() }} as decoded_url,
+            {{- family_columns('decoded.' ~ decoded_url(), 'decoded.url') }}
+        from {{ with_decoded_url(relation, 'url') }} as decoded
+    ) as classified
+    where {{ any_family() }}
 {%- endmacro %}
 
 {% macro postgres__classified_requests(relation) -%}
-    select {{ relation }}.*, {% for family in attack_families() %}classified_urls.is_{{ family }}{% if not loop.last %}, {% endif %}{% endfor %}
+    select
+        {%- for column in classified_columns() + ['bucket_start', 'bucket_end'] %}
+        {{ relation }}.{{ column }},
+        {%- endfor %}
+        classified_urls.decoded as decoded_url,
+        {% for family in attack_families() %}classified_urls.is_{{ family }}{% if not loop.last %}, {% endif %}{% endfor %}
     from {{ relation }}
     inner join (
-        select decoded.value, {{ family_columns('decoded.decoded', 'decoded.value') }}
-        {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
-        from ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
+        select * from (
+            select decoded.value, decoded.decoded, {{ family_columns('decoded.decoded', 'decoded.value') }}
+            {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
+            from ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
+        ) as classified
+        where {{ any_family() }}
     ) as classified_urls on classified_urls.value = {{ relation }}.url
 {%- endmacro %}

@@ -1,14 +1,11 @@
 {#- The body of a one-family detection: one row per IP per `window` with at least `min_requests`
-    distinct URLs of attack `family` (seeds/attack_families.csv, on the decoded URL). -#}
+    distinct URLs of attack `family` (seeds/attack_families.csv), read from the classified requests. -#}
 {% macro family_probing(family, window, min_requests) -%}
 with
 
-requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', window) }} as windowed
-),
-
 probes as (
-    {{ matching_rows('requests', 'url', family, how='family') }}
+    select * from {{ tumble(ref('attack_requests'), 'request_timestamp', window) }} as windowed
+    where is_{{ family }}
 ),
 
 per_ip as (

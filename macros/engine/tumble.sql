@@ -10,15 +10,36 @@
     TUMBLE({{ relation }}, {{ time_column }}, INTERVAL '{{ size }}')
 {%- endmacro %}
 
-{#- With var secmon_incremental (set by the local stream engine), only the windows that contain a
-    pending minute are computed: the engine deletes and re-inserts exactly those windows. -#}
 {% macro postgres__tumble(relation, time_column, size) -%}
+    {{ local_windows(relation, time_column, size, 'window_start', 'window_end') }}
+{%- endmacro %}
+
+{#- For a model kept at the request grain (attack_requests): every row of `relation`. RisingWave
+    streams each row through, with no state. The local engine keeps the rows in one-minute buckets,
+    the grain of its pending minutes, so that a refresh recomputes only the pending ones, as it does
+    windows. They are not named window_*: a tumble() over the model adds its own windows. -#}
+{% macro request_buckets(relation, time_column) -%}
+    {{ return(adapter.dispatch('request_buckets')(relation, time_column)) }}
+{%- endmacro %}
+
+{% macro risingwave__request_buckets(relation, time_column) -%}
+    {{ relation }}
+{%- endmacro %}
+
+{% macro postgres__request_buckets(relation, time_column) -%}
+    {{ local_windows(relation, time_column, '1 minute', 'bucket_start', 'bucket_end') }}
+{%- endmacro %}
+
+{#- Every row of `relation` with the bounds of its window of `size`, named `start_name` and
+    `end_name`. With var secmon_incremental (set by the local stream engine), only the windows that
+    contain a pending minute are computed: the engine deletes and re-inserts exactly those windows. -#}
+{% macro local_windows(relation, time_column, size, start_name, end_name) -%}
     {%- set window_of = "date_bin(INTERVAL '" ~ size ~ "', {}, TIMESTAMPTZ '1970-01-01 00:00:00+00')" -%}
     (
         select
             windowed.*,
-            {{ window_of.format('windowed.' ~ time_column) }} as window_start,
-            {{ window_of.format('windowed.' ~ time_column) }} + INTERVAL '{{ size }}' as window_end
+            {{ window_of.format('windowed.' ~ time_column) }} as {{ start_name }},
+            {{ window_of.format('windowed.' ~ time_column) }} + INTERVAL '{{ size }}' as {{ end_name }}
         from {{ relation }} as windowed
         {%- if var('secmon_incremental', false) %}
         where windowed.{{ time_column }} >= (select min({{ window_of.format('minute') }}) from {{ pending_minutes() }})

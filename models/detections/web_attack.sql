@@ -5,17 +5,8 @@
     the server answered most seriously (5xx, then 2xx, then 3xx, then 4xx). -#}
 with
 
-requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('web_attack_window')) }} as windowed
-),
-
-classified as (
-    {{ classified_requests('requests') }}
-),
-
 attacks as (
-    select * from classified
-    where {% for family in attack_families() %}is_{{ family }}{% if not loop.last %} or {% endif %}{% endfor %}
+    select * from {{ tumble(ref('attack_requests'), 'request_timestamp', var('web_attack_window')) }} as windowed
 ),
 
 per_ip as (

@@ -22,7 +22,7 @@ from secmon.core.endpoints import Endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
 from secmon.errors import SecmonError
-from secmon.manifest import WINDOW_MACRO, is_stale
+from secmon.manifest import TUMBLE_COLUMNS, is_stale, window_columns
 
 
 @dataclass(frozen=True)
@@ -30,9 +30,13 @@ class View:
     name: str
     schema: str
     select_sql: str  # the model's query; for a windowed view, only its pending windows
-    windowed: bool
+    window: tuple[str, str] | None  # the columns bounding its windows (manifest.window_columns)
     parents: tuple[str, ...] = ()  # the views (of the same list) it reads
     sinks_into: str | None = None  # the table its rows are copied to (a detection's: security_alerts)
+
+    @property
+    def windowed(self) -> bool:
+        return self.window is not None
 
     @property
     def table(self) -> sql.Composed:
@@ -97,7 +101,7 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
             nodes[uid]["alias"],
             nodes[uid]["schema"],
             nodes[uid]["compiled_code"],
-            windowed=WINDOW_MACRO in nodes[uid]["depends_on"]["macros"],
+            window=window_columns(nodes[uid]["depends_on"]["macros"]),
             parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
             sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
         )
@@ -129,14 +133,15 @@ class Refresher:
         return missing
 
     def ensure_indexes(self) -> None:
-        """The refresh deletes windows by window_start: index it on every windowed view, and by
+        """The refresh deletes windows by their start: index it on every windowed view, and by
         detection and window_start on the tables they sink into."""
         with self.conn.cursor() as cur:
             for view in self.views:
                 if view.windowed:
+                    start = view.window[0]
                     cur.execute(
-                        sql.SQL("create index if not exists {} on {} (window_start)").format(
-                            sql.Identifier(f"{view.name}__window_start"), view.table
+                        sql.SQL("create index if not exists {} on {} ({})").format(
+                            sql.Identifier(f"{view.name}__{start}"), view.table, sql.Identifier(start)
                         )
                     )
             for sink in sorted({view.sinks_into for view in self.views if view.sinks_into}):
@@ -220,7 +225,8 @@ class Refresher:
                     # A refresh reads a few windows: always by index. Right after a bulk load the
                     # planner's statistics are stale and it would scan the whole history.
                     cur.execute("set local enable_seqscan = off")
-                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + self._pending_windows(view.table))
+                    pending = self._pending_windows(view.table, view.window)
+                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + pending)
                 else:
                     cur.execute(sql.SQL("delete from {}").format(view.table))
                 cur.execute(sql.SQL("insert into {} ").format(view.table).as_string(cur) + view.select_sql)
@@ -233,14 +239,15 @@ class Refresher:
             raise
         return time.perf_counter() - started
 
-    def _pending_windows(self, table: sql.Composable) -> sql.Composed:
-        """The rows of `table` whose window contains a pending minute."""
+    def _pending_windows(self, table: sql.Composable, window: tuple[str, str] = TUMBLE_COLUMNS) -> sql.Composed:
+        """The rows of `table` whose window (bounded by the columns `window`) holds a pending minute."""
+        start, end = (sql.Identifier(column) for column in window)
         return sql.SQL(
-            "window_start <= (select max(minute) from {pending}) "
-            "and window_start > (select min(minute) from {pending}) - interval '1 day' "
+            "{start} <= (select max(minute) from {pending}) "
+            "and {start} > (select min(minute) from {pending}) - interval '1 day' "
             "and exists (select from {pending} as pending "
-            "where pending.minute >= {table}.window_start and pending.minute < {table}.window_end)"
-        ).format(table=table, pending=self.pending)
+            "where pending.minute >= {table}.{start} and pending.minute < {table}.{end})"
+        ).format(table=table, pending=self.pending, start=start, end=end)
 
     def _sink(self, cur, view: View) -> None:
         """The view's new rows into its sink table, as RisingWave's CREATE SINK … INTO does: the

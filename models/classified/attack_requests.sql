@@ -1,0 +1,9 @@
+{#- Every request of at least one attack family, classified once: the family detections and
+    web_attack read it, and none of them matches a raw URL again. -#}
+with
+
+requests as (
+    select * from {{ request_buckets(ref('website_logs_source'), 'request_timestamp') }} as bucketed
+)
+
+{{ classified_requests('requests') }}
