@@ -16,6 +16,8 @@ from secmon.settings import PROJECT_DIR
 GOLDEN = Path(__file__).parent / "golden"
 WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql") if "tumble(" in path.read_text()}
 EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
+# RisingWave clauses that sqlglot does not know: the statement is parsed without them.
+UNKNOWN_TO_SQLGLOT = re.compile(r"\s*(EMIT ON WINDOW CLOSE|on conflict do nothing)\s*$")
 DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob("*.sql")}
 # Models whose compiled SQL is their whole DDL: the Kafka source, the table the detections sink
 # into, and the sink of that table to Kafka.
@@ -74,8 +76,7 @@ def test_detections_emit_on_window_close_on_risingwave(risingwave_sql):
 
 def test_every_statement_parses_as_risingwave_sql(risingwave_sql):
     for name, compiled in models_only(risingwave_sql).items():
-        # sqlglot does not know RisingWave's EMIT ON WINDOW CLOSE clause: parse the query before it.
-        parsed = sqlglot.parse(statement(name, EOWC.sub("", compiled)), read="risingwave")
+        parsed = sqlglot.parse(statement(name, UNKNOWN_TO_SQLGLOT.sub("", compiled)), read="risingwave")
         assert len(parsed) == 1, name
         assert not isinstance(parsed[0], exp.Command), f"{name} is not valid RisingWave SQL for sqlglot"
         assert isinstance(parsed[0], exp.Create), name
@@ -117,7 +118,7 @@ def test_every_windowed_view_uses_tumble_on_risingwave(risingwave_sql):
 
 def test_no_view_keeps_an_order_by_that_risingwave_would_ignore(risingwave_sql):
     for name in WINDOWED_MODELS:
-        parsed = sqlglot.parse_one(EOWC.sub("", risingwave_sql[name]), read="risingwave")
+        parsed = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", risingwave_sql[name]), read="risingwave")
         assert parsed.args.get("order") is None, name
 
 
@@ -128,11 +129,11 @@ def test_ddl_matches_the_golden_file(risingwave_sql, name):
 
 def test_every_detection_returns_the_columns_of_security_alerts_in_order(risingwave_sql):
     # CREATE SINK … INTO security_alerts FROM <detection> matches columns by position.
-    table = sqlglot.parse_one(risingwave_sql["security_alerts"], read="risingwave")
+    table = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", risingwave_sql["security_alerts"]), read="risingwave")
     columns = [column.name for column in table.find_all(exp.ColumnDef)]
     assert columns[0] == "alert_id" and "window_end" in columns
     for name in DETECTIONS:
-        query = sqlglot.parse_one(EOWC.sub("", risingwave_sql[name]), read="risingwave")
+        query = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", risingwave_sql[name]), read="risingwave")
         assert query.named_selects == columns, name
 
 
@@ -217,3 +218,103 @@ def test_counts_add_up_compares_closed_windows_only_on_risingwave(risingwave_sql
     assert tests
     for compiled in tests:
         assert compiled.count("window_start < (select max(request_timestamp) from") == 2
+
+
+# RisingWave's planner rules for EMIT ON WINDOW CLOSE that its binder enforces only at CREATE time
+# (no RisingWave runs here; read from v2.7.4's source and e2e tests).
+WINDOW_COLUMNS = {"window_start", "window_end"}
+TIME_COLUMNS = {"request_timestamp", "ingested_at"}
+
+
+def group_key(select: exp.Select, key: exp.Expression) -> exp.Expression:
+    """A GROUP BY entry, with an ordinal (`group by 1`) resolved to its projection."""
+    return select.expressions[int(key.name) - 1] if isinstance(key, exp.Literal) else key
+
+
+def planner_rule_violations(name: str, compiled: str, models: dict[str, str]) -> list[str]:
+    """What RisingWave would refuse in the model `name`, or why its watermark would stop."""
+    if not EOWC.search(compiled):
+        return []
+    query = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", compiled), read="risingwave")
+    found = []
+    if any(query.find_all(exp.Union, exp.Except, exp.Intersect)):
+        found.append(f"{name}: a set operation puts each input's watermark in its own group; use one OR filter")
+    tumbles = [call for call in query.find_all(exp.Anonymous) if call.name.upper() == "TUMBLE"]
+    if len(tumbles) > 1:
+        found.append(f"{name}: {len(tumbles)} TUMBLEs; an EOWC aggregation groups on one watermark column")
+    for call in tumbles:
+        relation = call.expressions[0]
+        upstream = models.get(relation.name) if isinstance(relation, exp.Column | exp.Table) else None
+        if upstream is not None and re.search(r"\bwindow_start\b", upstream):
+            found.append(f"{name}: TUMBLE over {relation.name}, which already has window_start")
+        if not isinstance(call.expressions[1], exp.Column):
+            found.append(f"{name}: TUMBLE over an expression; only a plain column keeps its watermark")
+    for select in query.find_all(exp.Select):
+        group = select.args.get("group")
+        if group is not None:
+            keys = {group_key(select, key).alias_or_name for key in group.expressions}
+            if keys & WINDOW_COLUMNS and keys & TIME_COLUMNS:
+                found.append(f"{name}: groups on window columns and {sorted(keys & TIME_COLUMNS)}")
+        if select is query:
+            continue  # the outermost projection comes after the windows have closed
+        for node in select.expressions:
+            for derived in node.find_all(exp.Case, exp.Cast, exp.If):
+                if derived.find_ancestor(exp.AggFunc):
+                    continue  # an aggregated value, not a time column a window is built on
+                columns = {column.name for column in derived.find_all(exp.Column)}
+                if columns & (WINDOW_COLUMNS | TIME_COLUMNS):
+                    found.append(f"{name}: {derived.sql()[:60]} drops the watermark before the window closes")
+    return found
+
+
+def test_every_model_keeps_risingwaves_planner_rules(risingwave_sql):
+    models = models_only(risingwave_sql)
+    assert [found for name, sql in models.items() for found in planner_rule_violations(name, sql, models)] == []
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        # exploit_probing before it became one OR filter
+        "with requests as (select * from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed),"
+        " in_url as (select * from requests where position('X' in url) > 0),"
+        " in_agent as (select * from requests where position('X' in user_agent) > 0),"
+        " both_ as (select * from in_url union all select * from in_agent)"
+        " select ip_address, window_start, window_end, count(*) from both_ group by 1, 2, 3",
+        "select ip_address, window_start, count(*)"
+        " from TUMBLE(per_minute, request_timestamp, INTERVAL '5 minutes') group by 1, 2",
+        "with requests as (select *, case when window_start > now() then 1 else 0 end as late"
+        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed)"
+        " select window_start, count(*) from requests group by 1",
+        "select window_start, request_timestamp, count(*)"
+        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') group by 1, 2",
+    ],
+    ids=["union", "tumble-over-window", "case-on-window", "two-time-columns"],
+)
+def test_the_planner_rules_refuse_what_risingwave_refuses(shape):
+    models = {"src": "select 1", "per_minute": "select window_start from x"}
+    assert planner_rule_violations("shape", f"{shape}\nEMIT ON WINDOW CLOSE", models)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("watermark_delay", "1 day"),
+        ("watermark_delay", "1 month"),
+        ("future_timestamp_tolerance", "2 weeks"),
+        ("future_timestamp_tolerance", "3d"),
+    ],
+)
+def test_a_watermark_interval_in_days_or_months_is_refused_in_one_line(tmp_path, monkeypatch, capfd, name, value):
+    monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
+    args = ["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path", str(tmp_path)]
+    code = run_dbt([*args, "-s", "website_logs_source", "--vars", f"{{{name}: '{value}'}}"], None)
+    assert code != 0
+    assert f"var {name} = '{value}': RisingWave 2.7 never advances a watermark" in capfd.readouterr().out
+
+
+def test_a_watermark_interval_in_hours_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
+    args = ["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path", str(tmp_path)]
+    assert run_dbt([*args, "-s", "website_logs_source", "--vars", "{watermark_delay: '2 hours'}"], None) == 0
+    assert "- INTERVAL '2 hours'" in next(tmp_path.rglob("website_logs_source.sql")).read_text()

@@ -1,10 +1,12 @@
-{#- The rows of `relation` whose `column` matches a pattern list (see matches_any) and none of the
-    `except_lists` (matched the same way), or with how='family' whose URL `column` is of the attack
-    family `list_name` once decoded (is_family). RisingWave filters each row as it streams in. The local
-    engine recomputes whole windows, so it matches each distinct value once and joins back: values
-    repeat far more than patterns do. -#}
-{% macro matching_rows(relation, column, list_name, how='contains', except_lists=[]) -%}
-    {{ return(adapter.dispatch('matching_rows')(relation, column, list_name, how, except_lists)) }}
+{#- The rows of `relation` whose `columns` (one name or a list, any of which may match) match a
+    pattern list (see matches_any) and none of the `except_lists` (matched the same way). Several
+    columns are one OR filter, never a union: on RisingWave a union splits the watermark into groups
+    that an EMIT ON WINDOW CLOSE aggregation downstream refuses. RisingWave filters each row as it
+    streams in. The local engine recomputes whole windows, so it matches each distinct value once and
+    keeps the rows whose value matched: values repeat far more than patterns do. -#}
+{% macro matching_rows(relation, columns, list_name, how='contains', except_lists=[]) -%}
+    {%- set columns = [columns] if columns is string else columns -%}
+    {{ return(adapter.dispatch('matching_rows')(relation, columns, list_name, how, except_lists)) }}
 {%- endmacro %}
 
 {% macro matches_list_only(expression, list_name, how, except_lists) -%}
@@ -14,29 +16,24 @@
     {%- endfor %}
 {%- endmacro %}
 
-{% macro risingwave__matching_rows(relation, column, list_name, how, except_lists) -%}
-    {%- if how == 'family' -%}
-    select * from {{ with_decoded_url(relation, column) }} as decoded
-    where {{ is_family('decoded.' ~ decoded_url(), 'decoded.' ~ column, list_name) }}
-    {%- else -%}
+{% macro risingwave__matching_rows(relation, columns, list_name, how, except_lists) -%}
     select * from {{ relation }}
-    where {{ matches_list_only(column, list_name, how, except_lists) }}
-    {%- endif -%}
+    where
+    {%- for column in columns %}
+        {% if not loop.first %}or {% endif %}({{ matches_list_only(column, list_name, how, except_lists) }})
+    {%- endfor %}
 {%- endmacro %}
 
-{% macro postgres__matching_rows(relation, column, list_name, how, except_lists) -%}
+{% macro postgres__matching_rows(relation, columns, list_name, how, except_lists) -%}
     select {{ relation }}.*
     from {{ relation }}
-    inner join (
-        select distinct_values.value
-        {#- OFFSET 0 keeps PostgreSQL from pushing the pattern filter below the DISTINCT. #}
-        {%- if how == 'family' %}
-        from ({{ decoded_values('select distinct ' ~ column ~ ' as value from ' ~ relation ~ ' offset 0') }})
-            as distinct_values
-        where {{ is_family('distinct_values.decoded', 'distinct_values.value', list_name) }}
-        {%- else %}
-        from (select distinct {{ column }} as value from {{ relation }} offset 0) as distinct_values
-        where {{ matches_list_only('distinct_values.value', list_name, how, except_lists) }}
-        {%- endif %}
-    ) as matched on matched.value = {{ relation }}.{{ column }}
+    where
+    {%- for column in columns %}
+        {% if not loop.first %}or {% endif %}{{ relation }}.{{ column }} in (
+            select distinct_values.value
+            {#- OFFSET 0 keeps PostgreSQL from pushing the pattern filter below the DISTINCT. #}
+            from (select distinct {{ column }} as value from {{ relation }} offset 0) as distinct_values
+            where {{ matches_list_only('distinct_values.value', list_name, how, except_lists) }}
+        )
+    {%- endfor %}
 {%- endmacro %}

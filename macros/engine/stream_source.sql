@@ -19,8 +19,8 @@ CREATE SOURCE IF NOT EXISTS {{ this }} (
 {%- endfor %}
     ingested_at TIMESTAMPTZ AS proctime(),
     WATERMARK FOR {{ watermark_column }} AS CASE
-        WHEN {{ watermark_column }} <= ingested_at + INTERVAL '{{ var("future_timestamp_tolerance") }}'
-        THEN {{ watermark_column }} - INTERVAL '{{ var("watermark_delay") }}'
+        WHEN {{ watermark_column }} <= ingested_at + {{ watermark_interval('future_timestamp_tolerance') }}
+        THEN {{ watermark_column }} - {{ watermark_interval('watermark_delay') }}
     END
 ) WITH (
     {{- with_properties(kafka_with(topic, {'scan.startup.mode': var('kafka_startup_mode')})) }}

@@ -11,4 +11,4 @@ create table if not exists "dev"."public"."security_alerts" (
     window_start timestamptz,
     window_end timestamptz,
     primary key (alert_id)
-)
+) on conflict do nothing
