@@ -1,5 +1,6 @@
 """Security detections: what the detection views found, and the security_alerts table they sink into."""
 
+from secmon.core.pattern_seeds import families
 from secmon.grafana import panels
 from secmon.manifest import detections
 
@@ -14,6 +15,9 @@ detection_stats = [
     )
     for detection in detections()
 ]
+
+# The attack families of seeds/attack_families.csv, each a flag column of attack_requests.
+family_counts = ",\n       ".join(f"count(*) filter (where is_{family}) as {family}" for family in families())
 
 dashboard = panels.secmon_dashboard(
     title="Security detections",
@@ -33,6 +37,24 @@ from security_alerts
 where $__timeFilter(window_start)
 group by window_start, detection
 order by window_start, detection
+""",
+        ),
+        panels.time_series(
+            "Attack requests by family",
+            width=24,
+            bars=True,
+            description="Requests per minute whose decoded URL is of an attack family (attack_requests); "
+            "a request of two families counts in both.",
+            sql=f"""
+select window_start as time,
+       {family_counts}
+from (
+    select *, date_bin('1 minute', request_timestamp, timestamptz '1970-01-01') as window_start
+    from attack_requests
+    where $__timeFilter(request_timestamp)
+) as per_minute
+group by window_start
+order by window_start
 """,
         ),
         panels.bar_chart(

@@ -65,6 +65,11 @@ class Signature:
     fields: str  # the request fields the condition reads
     condition: str  # SQL over url, decoded_url, http_method, status_code, user_agent
     translation: str  # translated, or partly (what was dropped)
+    # A leaky bucket's (kind "bucket"): it overflows past `capacity` requests, one leaking every
+    # `leak_seconds`; with `distinct` (SQL), a request whose value the bucket has seen is not poured.
+    capacity: int | None = None
+    leak_seconds: float | None = None
+    distinct: str = ""
 
 
 @dataclass(frozen=True)
@@ -270,31 +275,60 @@ def _cve(labels: dict, name: str) -> str:
     return found[0].upper() if found else ""
 
 
+LEAK_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+LEAK_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def leak_seconds(text: str) -> float:
+    """A Go duration as CrowdSec writes leakspeed (`10s`, `2m`, `500ms`) → seconds."""
+    match = LEAK_SPEED.match(str(text))
+    if match is None:
+        raise Untranslatable(f"leakspeed {text!r} is not a duration like 10s or 2m")
+    return float(match[1]) * LEAK_UNIT_SECONDS[match[2]]
+
+
+def bucket_parameters(document: dict) -> dict:
+    """What makes a leaky scenario a rate: its capacity, leak speed and distinct field, per source IP."""
+    if document.get("groupby") != "evt.Meta.source_ip":
+        raise Untranslatable(f"leaky bucket grouped by {document.get('groupby')!r}, not the source IP")
+    for unsupported in ("condition", "cancel_on", "reprocess"):
+        if unsupported in document:
+            raise Untranslatable(f"leaky bucket with `{unsupported}`")
+    distinct = ""
+    if "distinct" in document:
+        if document["distinct"] not in FIELDS:
+            raise Untranslatable(f"leaky bucket distinct on {document['distinct']}, not in an access log")
+        distinct = FIELDS[document["distinct"]]
+    return {
+        "capacity": int(document["capacity"]),
+        "leak_seconds": leak_seconds(document["leakspeed"]),
+        "distinct": distinct,
+    }
+
+
 def scenario_signature(document: dict) -> Signature:
-    if document.get("type") == "leaky":
-        # A rate: its filter picks the requests a bucket counts, and one of them is no attack. The
-        # bucket detection (capacity, leak speed) is not built yet.
-        raise Untranslatable(
-            f"leaky bucket (capacity {document.get('capacity')}, leakspeed "
-            f"{document.get('leakspeed')}): a rate, not a one-request signature"
-        )
-    if document.get("type") != "trigger":
-        raise Untranslatable(f"type {document.get('type')} (only trigger scenarios are one-request signatures)")
+    kind = document.get("type")
+    if kind not in ("trigger", "leaky"):
+        raise Untranslatable(f"type {kind} (only trigger and leaky scenarios)")
     text = " ".join(str(document.get("filter", "")).split())
     if "http" not in text and "file_" not in text:
         raise Untranslatable("not an HTTP scenario")
     parser = ExprParser(text)
     condition = parser.parse()
     if condition == "true":
-        raise Untranslatable("its filter keeps every access-log line: a rate, not a signature")
+        raise Untranslatable("its filter keeps every access-log line: a rate of all traffic")
+    bucket = bucket_parameters(document) if kind == "leaky" else {}
+    if bucket and DECODED in condition:
+        raise Untranslatable("leaky bucket on the decoded URL (crowdsec_burst reads the raw request)")
     return Signature(
         document["name"],
-        "scenario",
+        "bucket" if bucket else "scenario",
         _cve(document.get("labels"), document["name"]),
         str(document.get("description", "")).strip(),
         ",".join(sorted(parser.fields)),
         condition,
         "translated",
+        **bucket,
     )
 
 
@@ -449,7 +483,20 @@ def read_hub(hub: Path) -> tuple[list[Signature], list[Refused]]:
     return signatures, refused
 
 
-SEED_COLUMNS = ("name", "kind", "cve", "description", "fields", "condition", "translation", "hub_commit", "licence")
+SEED_COLUMNS = (
+    "name",
+    "kind",
+    "cve",
+    "description",
+    "fields",
+    "condition",
+    "translation",
+    "capacity",
+    "leak_seconds",
+    "distinct_field",
+    "hub_commit",
+    "licence",
+)
 
 
 def seed_csv(signatures: list[Signature], commit: str) -> str:
@@ -466,6 +513,9 @@ def seed_csv(signatures: list[Signature], commit: str) -> str:
                 signature.fields,
                 signature.condition,
                 signature.translation,
+                "" if signature.capacity is None else signature.capacity,
+                "" if signature.leak_seconds is None else f"{signature.leak_seconds:g}",
+                signature.distinct,
                 commit,
                 LICENCE,
             ]
@@ -493,7 +543,8 @@ def report(signatures: list[Signature], refused: list[Refused]) -> str:
     covered = [r for r in refused if r.reason.startswith("covered")]
     lines = [
         f"translated {len(signatures) - len(partly)}, partly translated {len(partly)} (a condition on a body or "
-        f"header dropped), covered by a detection {len(covered)}, refused {len(refused) - len(covered)}"
+        f"header dropped), covered by a detection {len(covered)}, refused {len(refused) - len(covered)}; "
+        f"{sum(s.kind == 'bucket' for s in signatures)} of the translated are leaky buckets (crowdsec_burst)"
     ]
     lines += [f"  partly {s.name}: {s.translation}" for s in partly]
     lines += [f"  {'covered' if r.reason.startswith('covered') else 'refused'} {r.name}: {r.reason}" for r in refused]

@@ -21,10 +21,14 @@ SEVERITIES: tuple[str, ...] = tuple(settings.dbt_vars()["severities"])  # least 
 HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana alert rule
 ENTITY_TYPES = ("ip", "username")
 TUMBLE_COLUMNS = ("window_start", "window_end")
-# The macros that window a model, and what they name its window bounds: tumble() gives windows;
+# The macros that window a model, and what they name its window bounds: tumble() and hop() give windows;
 # request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine),
 # named otherwise so that a tumble() over it adds windows of its own.
-WINDOW_MACROS = {"macro.secmon.tumble": TUMBLE_COLUMNS, "macro.secmon.request_buckets": ("bucket_start", "bucket_end")}
+WINDOW_MACROS = {
+    "macro.secmon.tumble": TUMBLE_COLUMNS,
+    "macro.secmon.hop": TUMBLE_COLUMNS,
+    "macro.secmon.request_buckets": ("bucket_start", "bucket_end"),
+}
 
 
 def window_columns(macros: list[str]) -> tuple[str, str] | None:

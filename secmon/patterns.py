@@ -45,6 +45,11 @@ def render_macro() -> str:
         "{% macro hub_signatures() -%}\n"
         "{{ return(" + json.dumps(hub_signatures(), indent=1) + ") }}\n"
         "{%- endmacro %}\n\n"
+        "{#- CrowdSec hub leaky buckets (the same seed, kind bucket): [name, SQL condition, distinct SQL or '',\n"
+        "    capacity, leak seconds]. -#}\n"
+        "{% macro hub_buckets() -%}\n"
+        "{{ return(" + json.dumps(hub_buckets(), indent=1) + ") }}\n"
+        "{%- endmacro %}\n\n"
         "{#- The CrowdSec keyword list a family also matches on the raw URL, if any. -#}\n"
         "{% macro family_keyword_list(name) -%}\n"
         "{{ return(" + keyword_lists + ".get(name)) }}\n"
@@ -70,12 +75,25 @@ def import_hub(hub: Path, seed: Path | None = None) -> tuple[Path, str]:
     return seed, text
 
 
-def hub_signatures() -> list[list[str]]:
-    """[name, cve, condition] of every hub signature in the seed."""
+def hub_rows() -> list[dict[str, str]]:
     if not HUB_SEED.exists():
         return []
     with open(HUB_SEED, newline="") as handle:
-        return [[row["name"], row["cve"], row["condition"]] for row in csv.DictReader(handle)]
+        return list(csv.DictReader(handle))
+
+
+def hub_signatures() -> list[list[str]]:
+    """[name, cve, condition] of every one-request hub signature in the seed."""
+    return [[row["name"], row["cve"], row["condition"]] for row in hub_rows() if row["kind"] != "bucket"]
+
+
+def hub_buckets() -> list[list]:
+    """[name, condition, distinct, capacity, leak seconds] of every hub leaky bucket in the seed."""
+    return [
+        [row["name"], row["condition"], row["distinct_field"], int(row["capacity"]), float(row["leak_seconds"])]
+        for row in hub_rows()
+        if row["kind"] == "bucket"
+    ]
 
 
 def write_macro(path: Path | None = None) -> Path:

@@ -4,6 +4,7 @@ refused and why, and the shipped seed regenerated from the hub snapshot unchange
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -70,17 +71,42 @@ def test_what_an_access_log_cannot_show_is_refused_with_why(expr, reason):
         ExprParser(expr).parse()
 
 
-def test_a_leaky_scenario_is_a_rate_not_a_signature():
-    with pytest.raises(Untranslatable, match=r"leaky bucket \(capacity 5, leakspeed 10s\)"):
-        scenario_signature(
-            {
-                "name": "x/bf",
-                "type": "leaky",
-                "capacity": 5,
-                "leakspeed": "10s",
-                "filter": "evt.Meta.http_path == '/wp-login.php'",
-            }
-        )
+def test_a_leaky_scenario_is_a_bucket_with_its_rate():
+    bucket = scenario_signature(
+        {
+            "name": "x/user-enum",
+            "type": "leaky",
+            "groupby": "evt.Meta.source_ip",
+            "distinct": "evt.Parsed.http_args",
+            "capacity": 5,
+            "leakspeed": "2m",
+            "filter": "Upper(evt.Parsed.http_args) contains 'AUTHOR='",
+        }
+    )
+    assert (bucket.kind, bucket.capacity, bucket.leak_seconds) == ("bucket", 5, 120)
+    assert bucket.distinct == "split_part(url, '?', 2)" and "AUTHOR=" in bucket.condition
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"groupby": "evt.Meta.http_path"}, "grouped by 'evt.Meta.http_path'"),
+        ({"distinct": "evt.Meta.target_user"}, "distinct on evt.Meta.target_user"),
+        ({"leakspeed": "soon"}, "leakspeed 'soon'"),
+        ({"cancel_on": "evt.Meta.http_status == '200'"}, "with `cancel_on`"),
+    ],
+)
+def test_a_leaky_scenario_secmon_cannot_count_says_why(change, reason):
+    document = {
+        "name": "x/bf",
+        "type": "leaky",
+        "groupby": "evt.Meta.source_ip",
+        "capacity": 5,
+        "leakspeed": "10s",
+        "filter": "evt.Meta.http_path == '/wp-login.php'",
+    }
+    with pytest.raises(Untranslatable, match=re.escape(reason)):
+        scenario_signature(document | change)
 
 
 def test_appsec_zones_an_access_log_shows_and_a_header_dropped():
@@ -115,7 +141,7 @@ def test_the_shipped_seed_is_the_snapshot_regenerated():
     assert patterns.HUB_SEED.read_text() == seed_csv(signatures, hub_commit(HUB))
     assert len(signatures) >= 150
     kinds = {signature.kind for signature in signatures}
-    assert kinds == {"scenario", "vpatch"}
+    assert kinds == {"scenario", "vpatch", "bucket"}
     assert all(reason.reason for reason in refused)
 
 
@@ -136,5 +162,10 @@ def test_a_folder_that_is_no_hub_is_a_one_line_error(tmp_path):
     assert result.output.count("\n") == 1 and "not a CrowdSec hub" in result.output
 
 
-def test_the_macro_carries_every_signature_of_the_seed():
-    assert len(patterns.hub_signatures()) == len(Path(patterns.HUB_SEED).read_text().splitlines()) - 1
+def test_the_macro_carries_every_signature_and_bucket_of_the_seed():
+    rows = len(Path(patterns.HUB_SEED).read_text().splitlines()) - 1
+    assert len(patterns.hub_signatures()) + len(patterns.hub_buckets()) == rows
+    assert {name for name, *_ in patterns.hub_buckets()} >= {
+        "crowdsecurity/http-bf-wordpress_bf",
+        "crowdsecurity/http-wordpress_user-enum",
+    }

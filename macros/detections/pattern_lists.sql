@@ -842,6 +842,90 @@
 ]) }}
 {%- endmacro %}
 
+{#- CrowdSec hub leaky buckets (the same seed, kind bucket): [name, SQL condition, distinct SQL or '',
+    capacity, leak seconds]. -#}
+{% macro hub_buckets() -%}
+{{ return([
+ [
+  "LePresidente/http-generic-401-bf",
+  "(http_method = 'POST' and cast(status_code as varchar) = '401')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "LePresidente/http-generic-403-bf",
+  "(http_method = 'POST' and cast(status_code as varchar) = '403')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/CVE-2022-41697",
+  "(upper(url) like '%/GHOST/API/ADMIN/SESSION%' and upper(http_method) = 'POST' and cast(status_code as varchar) = '404')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/CVE-2022-46169-bf",
+  "(upper(url) like '%/REMOTE\\_AGENT.PHP%' and upper(http_method) = 'GET' and lower(split_part(url, '?', 2)) like '%host\\_id%' and lower(split_part(url, '?', 2)) like '%local\\_data\\_ids%')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/CVE-2024-38475",
+  "(cast(status_code as varchar) in ('404', '403') and lower(url) like '%\\%3f')",
+  "url",
+  3,
+  10.0
+ ],
+ [
+  "crowdsecurity/http-apiscp-bf",
+  "(url like '/apps/login%' and http_method = 'POST' and cast(status_code as varchar) = '200')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/http-bf-wordpress_bf",
+  "(regexp_replace(split_part(url, '?', 1), '^.*/', '') = 'wp-login.php' and http_method = 'POST' and cast(status_code as varchar) = '200')",
+  "",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/http-bf-wordpress_bf_xmlrpc",
+  "(regexp_replace(split_part(url, '?', 1), '^.*/', '') = 'xmlrpc.php' and http_method = 'POST')",
+  "",
+  5,
+  120.0
+ ],
+ [
+  "crowdsecurity/http-wordpress-scan",
+  "(cast(status_code as varchar) in ('404', '403') and lower(url) ~ '(?i)(/wp-.*\\.php|/wp-content/plugins/.*\\.(txt|md))$')",
+  "url",
+  3,
+  10.0
+ ],
+ [
+  "crowdsecurity/http-wordpress_user-enum",
+  "upper(split_part(url, '?', 2)) like '%AUTHOR=%'",
+  "split_part(url, '?', 2)",
+  5,
+  10.0
+ ],
+ [
+  "crowdsecurity/http-wordpress_wpconfig",
+  "regexp_replace(split_part(url, '?', 1), '^.*/', '') like '%wp-config.php%'",
+  "regexp_replace(split_part(url, '?', 1), '^.*/', '')",
+  5,
+  10.0
+ ]
+]) }}
+{%- endmacro %}
+
 {#- The CrowdSec keyword list a family also matches on the raw URL, if any. -#}
 {% macro family_keyword_list(name) -%}
 {{ return({"sqli": "sqli_patterns", "xss": "xss_patterns", "path_traversal": "path_traversal"}.get(name)) }}

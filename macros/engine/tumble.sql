@@ -14,6 +14,44 @@
     {{ local_windows(relation, time_column, size, 'window_start', 'window_end') }}
 {%- endmacro %}
 
+{#- Hopping windows over `relation`: every row once per window of `size` that holds it, one window
+    starting every `slide` (sizes in seconds, `size` a multiple of `slide`), as window_start and
+    window_end. For spans shorter than the tumbling windows, such as a leaky bucket's burst. -#}
+{% macro hop(relation, time_column, slide_seconds, size_seconds) -%}
+    {%- if size_seconds % slide_seconds != 0 -%}
+        {{ exceptions.raise_compiler_error("hop(): size " ~ size_seconds ~ " s is not a multiple of slide " ~ slide_seconds ~ " s") }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('hop')(relation, time_column, slide_seconds, size_seconds)) }}
+{%- endmacro %}
+
+{% macro risingwave__hop(relation, time_column, slide_seconds, size_seconds) -%}
+    HOP({{ relation }}, {{ time_column }}, INTERVAL '{{ slide_seconds }} seconds', INTERVAL '{{ size_seconds }} seconds')
+{%- endmacro %}
+
+{#- With var secmon_incremental, only the windows that overlap a pending minute. -#}
+{% macro postgres__hop(relation, time_column, slide_seconds, size_seconds) -%}
+    {%- set slide = "INTERVAL '" ~ slide_seconds ~ " seconds'" -%}
+    {%- set size = "INTERVAL '" ~ size_seconds ~ " seconds'" -%}
+    (
+        select windowed.*, starts.window_start, starts.window_start + {{ size }} as window_end
+        from {{ relation }} as windowed
+        cross join lateral (
+            select date_bin({{ slide }}, windowed.{{ time_column }}, TIMESTAMPTZ '1970-01-01 00:00:00+00') - {{ slide }} * earlier
+                as window_start
+            from generate_series(0, {{ (size_seconds // slide_seconds) - 1 }}) as earlier
+        ) as starts
+        {%- if var('secmon_incremental', false) %}
+        where windowed.{{ time_column }} >= (select min(minute) from {{ pending_minutes() }}) - {{ size }}
+          and windowed.{{ time_column }} < (select max(minute) from {{ pending_minutes() }}) + INTERVAL '1 minute' + {{ size }}
+          and exists (
+              select from {{ pending_minutes() }} as pending
+              where pending.minute < starts.window_start + {{ size }}
+                and pending.minute + INTERVAL '1 minute' > starts.window_start
+          )
+        {%- endif %}
+    )
+{%- endmacro %}
+
 {#- For a model kept at the request grain (attack_requests): every row of `relation`. RisingWave
     streams each row through, with no state. The local engine keeps the rows in one-minute buckets,
     the grain of its pending minutes, so that a refresh recomputes only the pending ones, as it does

@@ -240,13 +240,14 @@ class Refresher:
         return time.perf_counter() - started
 
     def _pending_windows(self, table: sql.Composable, window: tuple[str, str] = TUMBLE_COLUMNS) -> sql.Composed:
-        """The rows of `table` whose window (bounded by the columns `window`) holds a pending minute."""
+        """The rows of `table` whose window (bounded by the columns `window`) overlaps a pending minute:
+        one that holds it, or, for a hop() window shorter than a minute, one that shares seconds with it."""
         start, end = (sql.Identifier(column) for column in window)
         return sql.SQL(
-            "{start} <= (select max(minute) from {pending}) "
+            "{start} < (select max(minute) from {pending}) + interval '1 minute' "
             "and {start} > (select min(minute) from {pending}) - interval '1 day' "
             "and exists (select from {pending} as pending "
-            "where pending.minute >= {table}.{start} and pending.minute < {table}.{end})"
+            "where pending.minute > {table}.{start} - interval '1 minute' and pending.minute < {table}.{end})"
         ).format(table=table, pending=self.pending, start=start, end=end)
 
     def _sink(self, cur, view: View) -> None:

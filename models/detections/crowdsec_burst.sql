@@ -1,0 +1,26 @@
+{#- Bursts as CrowdSec's leaky buckets catch them (the hub's `type: leaky` HTTP scenarios: WordPress
+    login and XML-RPC brute force, author enumeration, wp-config probing, Cacti and Ghost
+    enumeration, generic 401/403 brute force, …): nine POSTs to wp-login.php in one second overflow
+    a bucket of capacity 5 that a 5-minute count of 20 never sees. Windows hop every
+    burst_slide_seconds over burst_span_seconds, so a burst across a boundary still lies whole in one. -#}
+with
+
+requests as (
+    select * from {{ hop(ref('website_logs_source'), 'request_timestamp', var('burst_slide_seconds'), var('burst_span_seconds')) }} as windowed
+),
+
+overflows as (
+    {{ bucket_overflows('requests', var('burst_span_seconds')) }}
+),
+
+alerts as (
+    select
+        *,
+        array_length(string_to_array(overflowed, ','), 1) as buckets,
+        overflowed || ' | ' || example_request as example
+    from overflows
+)
+
+select {{ alert_columns('ip_address', 'null', 'requests', 'buckets', 'example') }}
+from alerts
+{{ emit_on_window_close() }}
