@@ -61,6 +61,8 @@
             select decoded.value, decoded.decoded, {{ family_columns('decoded.decoded', 'decoded.value') }}
             {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
             from ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
+            {#- OFFSET 0 again: flattened, the family expressions would run once per request after the join. #}
+            offset 0
         ) as classified
         where {{ any_family() }}
     ) as classified_urls on classified_urls.value = {{ relation }}.url

@@ -6,10 +6,15 @@
     {{ return(adapter.dispatch('hub_matches')(relation)) }}
 {%- endmacro %}
 
-{% macro hub_signature_case() -%}
+{#- The first signature a request matches, of those that read `only` ('url': the URL and method,
+    'response': the status or the agent too), or of all. -#}
+{% macro hub_signature_case(only='all') -%}
     case
     {%- for name, cve, condition in hub_signatures() %}
+    {%- set reads_response = 'status_code' in condition or 'user_agent' in condition %}
+    {%- if only == 'all' or (only == 'response') == reads_response %}
         when {{ condition }} then '{{ (name ~ (' ' ~ cve if cve else '')) | replace("'", "''") }}'
+    {%- endif %}
     {%- endfor %}
     end
 {%- endmacro %}
@@ -26,23 +31,28 @@
     where signature is not null
 {%- endmacro %}
 
-{#- The local engine recomputes whole windows: each distinct (url, method, status, agent) is matched
-    once and joined back. -#}
+{#- The local engine recomputes whole windows: the signatures on the URL and method are matched once
+    per distinct (url, method), a few thousand where the requests are hundreds of thousands; the
+    few that read the status or the agent, per request. -#}
 {% macro postgres__hub_matches(relation) -%}
-    select {{ relation }}.*, matched.signature
-    from {{ relation }}
-    inner join (
-        select request_keys.*, {{ hub_signature_case() }} as signature
+    select * from (
+        select joined.*, coalesce(joined.url_signature, {{ hub_signature_case('response') }}) as signature
         from (
-            select distinct_keys.*, decoded.decoded as decoded_url
-            {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
-            from (select distinct url, http_method, status_code, user_agent from {{ relation }} offset 0) as distinct_keys
-            inner join ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
-                on decoded.value = distinct_keys.url
-        ) as request_keys
+            select {{ relation }}.*, keyed.decoded_url, keyed.url_signature
+            from {{ relation }}
+            inner join (
+                select url_keys.*, {{ hub_signature_case('url') }} as url_signature
+                from (
+                    select distinct_keys.*, decoded.decoded as decoded_url
+                    {#- OFFSET 0 keeps PostgreSQL from flattening the DISTINCT into the join. #}
+                    from (select distinct url, http_method from {{ relation }} offset 0) as distinct_keys
+                    inner join ({{ decoded_values('select distinct url as value from ' ~ relation ~ ' offset 0') }}) as decoded
+                        on decoded.value = distinct_keys.url
+                ) as url_keys
+                {#- OFFSET 0 again: flattened, the CASE would run once per request, not once per key. #}
+                offset 0
+            ) as keyed on keyed.url = {{ relation }}.url and keyed.http_method = {{ relation }}.http_method
+        ) as joined
     ) as matched
-        on matched.url = {{ relation }}.url and matched.http_method = {{ relation }}.http_method
-        and matched.status_code = {{ relation }}.status_code
-        and matched.user_agent is not distinct from {{ relation }}.user_agent
-    where matched.signature is not null
+    where signature is not null
 {%- endmacro %}
