@@ -79,6 +79,8 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 # An event dated further than this ahead of the ingest clock is rejected as `future_timestamp`: it would
 # otherwise move the engine's event-time clock (the watermark) forward and close every window early.
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
+# The local engine deletes events, windows and alerts that ended this long before the newest event.
+RETENTION_MS = interval_ms(dbt_vars()["retention"])
 
 # The embedded PostgreSQL's database, its owner role (what dbt and the engine log in as), the
 # read-only role of Grafana and the preview (the name production's RisingWave reader has too), the

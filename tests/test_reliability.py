@@ -164,3 +164,41 @@ def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_befor
     again = Ingester(endpoints)
     again.close()
     assert again.restarted_partitions == [], "the new offsets belong to the new cluster"
+
+
+def test_ten_days_of_events_keep_only_the_retention(own_stack):
+    """A fast clock: ten days of events in event time, streamed in a minute. Events, windows and
+    alerts older than the retention (measured from the newest event, to the hour) are gone; the last
+    days are all there. Runs last in this module: it deletes what the tests above left."""
+    from datetime import UTC, datetime, timedelta
+
+    from secmon.engine.stream import Stream
+
+    state_dir, endpoints = own_stack
+    day_ms = 86_400_000
+    mix = Mix(rate=0.005, seed=26, attacks_per_scenario=1)
+    events = list(plan(mix, START_MS + day_ms, 10 * day_ms).events())
+    summary = send_chunks(
+        encode_chunks(events), KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)
+    )
+    assert summary.undelivered == 0
+    Stream(endpoints, state_dir).run(idle_exit_after=3)
+
+    newest = datetime.fromtimestamp(max(event.request_timestamp for event in events) / 1000, UTC)
+    oldest_kept = newest - timedelta(milliseconds=settings.RETENTION_MS) - timedelta(milliseconds=Stream.PRUNE_EVERY_MS)
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute("select min(request_timestamp), count(*) from secmon.website_logs_source")
+        oldest_event, kept = cur.fetchone()
+        assert oldest_event >= oldest_kept
+        assert kept >= sum(1 for e in events if e.request_timestamp >= (newest.timestamp() - 6 * 86_400) * 1000)
+        cur.execute(
+            "select table_name from information_schema.columns"
+            " where table_schema = 'secmon' and column_name = 'window_end'"
+        )
+        windowed = [row[0] for row in cur.fetchall()]
+        assert "security_alerts" in windowed and "website_user_metrics" in windowed
+        for table in windowed:
+            cur.execute(f"select min(window_end) from secmon.{table}")
+            oldest_window = cur.fetchone()[0]
+            assert oldest_window is None or oldest_window >= oldest_kept, table
+    conn.close()

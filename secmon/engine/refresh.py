@@ -12,6 +12,7 @@ import json
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from queue import Queue
 
@@ -249,6 +250,19 @@ class Refresher:
             "and exists (select from {pending} as pending "
             "where pending.minute > {table}.{start} - interval '1 minute' and pending.minute < {table}.{end})"
         ).format(table=table, pending=self.pending, start=start, end=end)
+
+    def prune(self, before: datetime) -> None:
+        """Retention: the events, the windows and the alerts that ended before `before` are deleted (the
+        views' open windows are recomputed from events much newer than that)."""
+        schema = sql.Identifier(self.views[0].schema if self.views else settings.pg_schema())
+        tables = [(sql.Identifier(LANDING_TABLE), sql.Identifier("request_timestamp"))]
+        tables += [(sql.Identifier(view.name), sql.Identifier(view.window[1])) for view in self.views if view.windowed]
+        sinks = sorted({view.sinks_into for view in self.views if view.sinks_into})
+        tables += [(sql.Identifier(sink), sql.Identifier("window_end")) for sink in sinks]
+        with self.conn.cursor() as cur:
+            for table, end in tables:
+                cur.execute(sql.SQL("delete from {}.{} where {} < %s").format(schema, table, end), (before,))
+        self.conn.commit()
 
     def _sink(self, cur, view: View) -> None:
         """The view's new rows into its sink table, as RisingWave's CREATE SINK … INTO does: the

@@ -71,6 +71,7 @@ class Stream:
     up instead of falling further behind batch by batch."""
 
     RECONNECT_BACKOFF = (0.2, 0.5, 1, 2, 4, 8)
+    PRUNE_EVERY_MS = 3_600_000  # of event time: retention is enforced to the hour
 
     def __init__(
         self,
@@ -80,6 +81,7 @@ class Stream:
         topic: str = settings.EVENTS_TOPIC,
         schema: str | None = None,
         watermark_delay_ms: int = settings.WATERMARK_DELAY_MS,
+        retention_ms: int = settings.RETENTION_MS,
         select: str | None = None,
         max_cycle_events: int = 1_000_000,
         refresh_workers: int | None = None,
@@ -97,6 +99,8 @@ class Stream:
         self.alerts: AlertPublisher | None = None
         self.newest_event_ms: int | None = None
         self.watermark_delay_ms = watermark_delay_ms
+        self.retention_ms = retention_ms
+        self.pruned_at_ms: int | None = None  # the newest event time at the last prune
         self.status = StreamStatus(pid=os.getpid(), updated_at=time.time())
 
     def _connect(self) -> None:
@@ -135,6 +139,16 @@ class Stream:
             return
         watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, UTC)
         self.status.alerts_published += self.alerts.publish_closed(watermark)
+
+    def _prune(self) -> None:
+        """Every hour of event time, what ended a retention before the newest event goes (its alerts
+        were published when their windows closed, long before)."""
+        if self.newest_event_ms is None:
+            return
+        if self.pruned_at_ms is not None and self.newest_event_ms - self.pruned_at_ms < self.PRUNE_EVERY_MS:
+            return
+        self.refresher.prune(datetime.fromtimestamp((self.newest_event_ms - self.retention_ms) / 1000, UTC))
+        self.pruned_at_ms = self.newest_event_ms
 
     def _close(self) -> None:
         if self.refresher is not None:
@@ -209,6 +223,7 @@ class Stream:
         if result.newest_event_ms is not None:
             self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
         self._publish_closed_alerts()
+        self._prune()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
         self.status.ingested += result.ingested
