@@ -24,25 +24,19 @@ DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob
 DDL_MODELS = {"website_logs_source", "security_alerts", "security_alerts_sink"}
 
 
+def compile_for_risingwave(target: Path, *selected: str, variables: str | None = None) -> int:
+    """dbt compile for the risingwave target without a server, into `target`; dbt's exit code."""
+    args = ["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path", str(target)]
+    args += ["--quiet", *(["-s", *selected] if selected else []), *(["--vars", variables] if variables else [])]
+    return run_dbt(args, None)
+
+
 @pytest.fixture(scope="module")
 def risingwave_sql(tmp_path_factory, monkeypatch_module) -> dict[str, str]:
     """Every model compiled for the risingwave target without a server: name → SQL."""
     target = tmp_path_factory.mktemp("rw-target")
     monkeypatch_module.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
-    code = run_dbt(
-        [
-            "compile",
-            "-t",
-            "risingwave",
-            "--no-populate-cache",
-            "--no-introspect",
-            "--target-path",
-            str(target),
-            "--quiet",
-        ],
-        None,
-    )
-    assert code == 0
+    assert compile_for_risingwave(target) == 0
     compiled = (target / "compiled" / "secmon" / "models").rglob("*.sql")
     return {path.stem: path.read_text() for path in compiled}
 
@@ -151,25 +145,7 @@ def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, mon
     monkeypatch.setenv("SECMON_KAFKA_SASL_USERNAME", "secmon")
     monkeypatch.setenv("SECMON_KAFKA_SASL_PASSWORD", "never-in-sql")
     monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "broker.example.com:9093")
-    assert (
-        run_dbt(
-            [
-                "compile",
-                "-t",
-                "risingwave",
-                "--no-populate-cache",
-                "--no-introspect",
-                "--target-path",
-                str(tmp_path),
-                "--quiet",
-                "-s",
-                "website_logs_source",
-                "security_alerts_sink",
-            ],
-            None,
-        )
-        == 0
-    )
+    assert compile_for_risingwave(tmp_path, "website_logs_source", "security_alerts_sink") == 0
     for name in ("website_logs_source", "security_alerts_sink"):
         ddl = next(tmp_path.rglob(f"{name}.sql")).read_text()
         with_clause = ddl[ddl.index(") WITH (") if name == "website_logs_source" else ddl.index("WITH (") :]
@@ -307,14 +283,11 @@ def test_the_planner_rules_refuse_what_risingwave_refuses(shape):
 )
 def test_a_watermark_interval_in_days_or_months_is_refused_in_one_line(tmp_path, monkeypatch, capfd, name, value):
     monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
-    args = ["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path", str(tmp_path)]
-    code = run_dbt([*args, "-s", "website_logs_source", "--vars", f"{{{name}: '{value}'}}"], None)
-    assert code != 0
+    assert compile_for_risingwave(tmp_path, "website_logs_source", variables=f"{{{name}: '{value}'}}") != 0
     assert f"var {name} = '{value}': RisingWave 2.7 never advances a watermark" in capfd.readouterr().out
 
 
 def test_a_watermark_interval_in_hours_is_kept(tmp_path, monkeypatch):
     monkeypatch.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
-    args = ["compile", "-t", "risingwave", "--no-populate-cache", "--no-introspect", "--target-path", str(tmp_path)]
-    assert run_dbt([*args, "-s", "website_logs_source", "--vars", "{watermark_delay: '2 hours'}"], None) == 0
+    assert compile_for_risingwave(tmp_path, "website_logs_source", variables="{watermark_delay: '2 hours'}") == 0
     assert "- INTERVAL '2 hours'" in next(tmp_path.rglob("website_logs_source.sql")).read_text()

@@ -7,6 +7,7 @@ import math
 import os
 import tracemalloc
 from collections import Counter
+from pathlib import Path
 from urllib.parse import unquote_plus
 
 import jsonschema
@@ -185,50 +186,26 @@ def test_each_scenario_carries_its_signature(mixed, scenario):
             assert _signature_holds(scenario, own, label.target_username), label
 
 
+def backfill_to(out: Path, seed: int):
+    """Three simulated minutes at 50 events/s into the file `out` (labels beside it)."""
+    return CliRunner().invoke(
+        cli,
+        ["produce", "--backfill", "--minutes", "3", "--rate", "50", "--seed", str(seed)]
+        + ["--start", "2024-01-25T12:00:00Z", "--output", str(out)],
+    )
+
+
 def test_same_seed_and_options_give_byte_identical_output(tmp_path):
-    runner = CliRunner()
     outputs = []
     for run in ("a", "b"):
         out = tmp_path / f"{run}.jsonl"
-        result = runner.invoke(
-            cli,
-            [
-                "produce",
-                "--backfill",
-                "--minutes",
-                "3",
-                "--rate",
-                "50",
-                "--seed",
-                "9",
-                "--start",
-                "2024-01-25T12:00:00Z",
-                "--output",
-                str(out),
-            ],
-        )
+        result = backfill_to(out, seed=9)
         assert result.exit_code == 0, result.output
         outputs.append((out.read_bytes(), out.with_suffix(".labels.jsonl").read_bytes()))
     assert outputs[0] == outputs[1]
     assert outputs[0][0].count(b"\n") > 5000 and outputs[0][1].count(b"\n") == len(SCENARIOS)
     different = tmp_path / "c.jsonl"
-    runner.invoke(
-        cli,
-        [
-            "produce",
-            "--backfill",
-            "--minutes",
-            "3",
-            "--rate",
-            "50",
-            "--seed",
-            "10",
-            "--start",
-            "2024-01-25T12:00:00Z",
-            "--output",
-            str(different),
-        ],
-    )
+    backfill_to(different, seed=10)
     assert different.read_bytes() != outputs[0][0]
 
 
