@@ -124,6 +124,7 @@ def wait_for_alert(pg_url: str, alert: tuple[str, str], within: float = 30) -> f
 ALERT_WITHIN_SECONDS = 30
 EXPECTED_LIVE_ALERTS = {
     ("brute_force", "203.0.113.10"),
+    ("crowdsec_burst", "203.0.113.10"),  # twelve POSTs answered 401 within seconds: LePresidente/http-generic-401-bf
     ("sqli_probing", "203.0.113.20"),
     ("web_attack", "203.0.113.20"),  # six SQL injections are six malicious URLs for the one score too
     ("sensitive_files", "203.0.113.30"),
@@ -189,6 +190,7 @@ def watch_a_live_server(
         for attempt in range(12):
             assert request(port, "/login/", "203.0.113.10", "POST", user="admin", password=f"guess{attempt}") == 401
         seconds = {"brute_force": wait_for_alert(endpoints.pg_url, ("brute_force", "203.0.113.10"))}
+        seconds["crowdsec_burst"] = wait_for_alert(endpoints.pg_url, ("crowdsec_burst", "203.0.113.10"))
 
         rotate()
 
