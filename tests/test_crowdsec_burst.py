@@ -43,16 +43,17 @@ def simulated_overflows(seconds: list[float]) -> int:
 
 @cache
 def overflow_query(endpoints) -> str:
+    """crowdsec_burst's windows, as (IP, window start) of each alert on the WordPress login bucket."""
     windows = f"hop('login_posts', 'request_timestamp', {SLIDE}, {SPAN})"
     return compile_inline(
-        f"select distinct ip_address from ({{{{ bucket_overflows({windows}, {SPAN}) }}}}) as overflows"
+        f"select ip_address, window_start from ({{{{ bucket_overflows({windows}, {SPAN}, {SLIDE}) }}}}) as overflows"
         f" where overflowed like '%{BUCKET}%'",
         endpoints,
     )
 
 
-def sql_overflows(endpoints, attempts: dict[str, list[float]]) -> set[str]:
-    """The IPs whose POSTs to wp-login.php (answered 200, at these seconds) crowdsec_burst alerts on."""
+def alerts_on(endpoints, attempts: dict[str, list[float]]) -> list[tuple[str, datetime]]:
+    """The alerts on IPs whose POSTs to wp-login.php, answered 200, came at these seconds."""
     rows = [
         (START + timedelta(seconds=second), ip, "/wp-login.php", "POST", 200, "Mozilla/5.0")
         for ip, seconds in attempts.items()
@@ -65,9 +66,13 @@ def sql_overflows(endpoints, attempts: dict[str, list[float]]) -> set[str]:
         )
         cur.executemany("insert into login_posts values (%s, %s, %s, %s, %s, %s)", rows)
         cur.execute(overflow_query(endpoints))
-        found = {row[0] for row in cur.fetchall()}
+        found = cur.fetchall()
     conn.close()
     return found
+
+
+def sql_overflows(endpoints, attempts: dict[str, list[float]]) -> set[str]:
+    return {ip for ip, _ in alerts_on(endpoints, attempts)}
 
 
 def threshold() -> int:
@@ -121,6 +126,17 @@ def test_the_band_where_sql_and_bucket_disagree_is_measured(endpoints):
     )
     assert all(simulated_overflows(attempts[ip]) == 1 for ip in fast_misses), "a burst refused twice was missed"
     assert len(fired) >= len(overflowed) / 2
+
+
+def alerting_windows(endpoints, seconds: list[float]) -> int:
+    return len(alerts_on(endpoints, {"203.0.113.1": seconds}))
+
+
+def test_one_burst_raises_one_alert_and_a_flood_one_when_it_starts(endpoints):
+    """Nine POSTs in one second lie in two overlapping windows: one alert. Ten a second for a minute: one."""
+    assert alerting_windows(endpoints, [32 + i / 9 for i in range(9)]) == 1
+    assert alerting_windows(endpoints, [30 + i / 10 for i in range(600)]) == 1
+    assert alerting_windows(endpoints, [30 + i / 9 for i in range(9)] + [90 + i / 9 for i in range(9)]) == 2
 
 
 def test_nine_logins_in_one_second_fire_and_five_do_not(endpoints):

@@ -237,7 +237,8 @@ def planner_rule_violations(name: str, compiled: str, models: dict[str, str]) ->
             for derived in node.find_all(exp.Case, exp.Cast, exp.If):
                 if derived.find_ancestor(exp.AggFunc):
                     continue  # an aggregated value, not a time column a window is built on
-                columns = {column.name for column in derived.find_all(exp.Column)}
+                # Columns read inside an aggregate are values, not the time the window is built on.
+                columns = {c.name for c in derived.find_all(exp.Column) if not c.find_ancestor(exp.AggFunc, exp.Filter)}
                 if columns & (WINDOW_COLUMNS | TIME_COLUMNS):
                     found.append(f"{name}: {derived.sql()[:60]} drops the watermark before the window closes")
     return found

@@ -5,9 +5,12 @@
     poured in any s seconds, so more than that many within one window certainly overflowed it: the
     threshold is floor(C + span/L) + 1. Nothing fires that the real bucket would not; a burst shorter
     than span - slide lies whole in one window; slower overflows are the long-window detections'.
+    One burst, one alert: a window fires only if its requests before its last slide, which the window
+    before also holds, stayed below the threshold. The earliest window past the threshold always
+    fires (the one before it held fewer), and a sustained flood alerts once, when it starts.
     Each bucket counts its requests with an aggregate FILTER, so that a request fills every bucket it
     matches and the row stays one per IP and window (the alert's grain). -#}
-{% macro bucket_overflows(relation, span_seconds) -%}
+{% macro bucket_overflows(relation, span_seconds, slide_seconds) -%}
     {%- set buckets = hub_buckets() -%}
     select * from (
         select
@@ -16,7 +19,9 @@
             max(http_method || ' ' || url) as example_request,
             concat_ws(','
             {%- for name, condition, distinct, capacity, leak_seconds in buckets %}
-                , case when {{ bucket_poured(condition, distinct) }} >= {{ bucket_threshold(capacity, leak_seconds, span_seconds) }}
+                {%- set threshold = bucket_threshold(capacity, leak_seconds, span_seconds) %}
+                , case when {{ bucket_poured(condition, distinct) }} >= {{ threshold }}
+                    and {{ bucket_poured(condition ~ " and request_timestamp < window_end - INTERVAL '" ~ slide_seconds ~ " seconds'", distinct) }} < {{ threshold }}
                   then '{{ name }}' end
             {%- endfor %}
             ) as overflowed,

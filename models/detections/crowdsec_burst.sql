@@ -10,7 +10,7 @@ requests as (
 ),
 
 overflows as (
-    {{ bucket_overflows('requests', var('burst_span_seconds')) }}
+    {{ bucket_overflows('requests', var('burst_span_seconds'), var('burst_slide_seconds')) }}
 ),
 
 alerts as (
