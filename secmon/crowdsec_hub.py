@@ -299,9 +299,12 @@ def bucket_parameters(document: dict) -> dict:
         if document["distinct"] not in FIELDS:
             raise Untranslatable(f"leaky bucket distinct on {document['distinct']}, not in an access log")
         distinct = FIELDS[document["distinct"]]
+    capacity = document.get("capacity")
+    if not isinstance(capacity, int) or capacity < 1:
+        raise Untranslatable(f"leaky bucket capacity {capacity!r} is not a whole number of requests")
     return {
-        "capacity": int(document["capacity"]),
-        "leak_seconds": leak_seconds(document["leakspeed"]),
+        "capacity": capacity,
+        "leak_seconds": leak_seconds(document.get("leakspeed")),
         "distinct": distinct,
     }
 

@@ -93,6 +93,7 @@ def test_a_leaky_scenario_is_a_bucket_with_its_rate():
         ({"groupby": "evt.Meta.http_path"}, "grouped by 'evt.Meta.http_path'"),
         ({"distinct": "evt.Meta.target_user"}, "distinct on evt.Meta.target_user"),
         ({"leakspeed": "soon"}, "leakspeed 'soon'"),
+        ({"capacity": "five"}, "capacity 'five'"),
         ({"cancel_on": "evt.Meta.http_status == '200'"}, "with `cancel_on`"),
     ],
 )

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import oracle
@@ -18,6 +19,7 @@ from secmon import settings, stack
 from secmon.core.endpoints import read_state, recorded_endpoints
 from secmon.dbt_runner import run_dbt
 from secmon.engine.ingest import ensure_landing_table
+from secmon.engine.stream import Stream
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, encode_chunks, send_chunks
 from secmon.stack.postgres import EmbeddedPostgres
@@ -170,10 +172,6 @@ def test_ten_days_of_events_keep_only_the_retention(own_stack):
     """A fast clock: ten days of events in event time, streamed in a minute. Events, windows and
     alerts older than the retention (measured from the newest event, to the hour) are gone; the last
     days are all there. Runs last in this module: it deletes what the tests above left."""
-    from datetime import UTC, datetime, timedelta
-
-    from secmon.engine.stream import Stream
-
     state_dir, endpoints = own_stack
     day_ms = 86_400_000
     mix = Mix(rate=0.005, seed=26, attacks_per_scenario=1)

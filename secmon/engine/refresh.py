@@ -255,13 +255,13 @@ class Refresher:
         """Retention: the events, the windows and the alerts that ended before `before` are deleted (the
         views' open windows are recomputed from events much newer than that)."""
         schema = sql.Identifier(self.views[0].schema if self.views else settings.pg_schema())
-        tables = [(sql.Identifier(LANDING_TABLE), sql.Identifier("request_timestamp"))]
-        tables += [(sql.Identifier(view.name), sql.Identifier(view.window[1])) for view in self.views if view.windowed]
+        tables = [(sql.SQL("{}.{}").format(schema, sql.Identifier(LANDING_TABLE)), "request_timestamp")]
+        tables += [(view.table, view.window[1]) for view in self.views if view.windowed]
         sinks = sorted({view.sinks_into for view in self.views if view.sinks_into})
-        tables += [(sql.Identifier(sink), sql.Identifier("window_end")) for sink in sinks]
+        tables += [(sql.SQL("{}.{}").format(schema, sql.Identifier(sink)), "window_end") for sink in sinks]
         with self.conn.cursor() as cur:
             for table, end in tables:
-                cur.execute(sql.SQL("delete from {}.{} where {} < %s").format(schema, table, end), (before,))
+                cur.execute(sql.SQL("delete from {} where {} < %s").format(table, sql.Identifier(end)), (before,))
         self.conn.commit()
 
     def _sink(self, cur, view: View) -> None:
