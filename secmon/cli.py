@@ -559,7 +559,17 @@ def replay(
 @click.option("--from-start", is_flag=True, help="Read each file from its start (default: only new lines, as tail -F).")
 @log_options
 @click.option("--poll", "poll_seconds", default=0.2, show_default=True, help="Seconds between two reads of the files.")
-def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, declared, log_format, poll_seconds):
+@click.option(
+    "--heartbeat",
+    "heartbeat_seconds",
+    default=settings.HEARTBEAT_SECONDS,
+    show_default=True,
+    help="Seconds between two heartbeats while the logs are quiet: windows close on a silent site.",
+)
+def follow(
+    state_dir, bootstrap_servers, paths, from_start, trusted_proxies, declared, log_format, poll_seconds,
+    heartbeat_seconds,
+):  # fmt: skip
     """Publish a web server's access logs live, as tail -F: rotation, restarts and late files included.
 
     Every format `secmon replay` reads, recognised line by line. Positions are kept in the state
@@ -588,6 +598,7 @@ def follow(state_dir, bootstrap_servers, paths, from_start, trusted_proxies, dec
         trusted,
         poll_seconds,
         log_format=line_format,
+        heartbeat_seconds=heartbeat_seconds,
     )
     console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 

@@ -7,6 +7,11 @@ second of being written, and after a crash or a restart nothing is skipped and a
 lines are published again (consumers see them twice; the ingester does not deduplicate them).
 Counters and lag go to <state dir>/follow.json for `secmon status`.
 
+While every line read is published and no new one comes, a heartbeat (`secmon.core.events`) goes
+to each partition every `heartbeat_seconds`: the engines' watermark follows the clock on a quiet
+site, so an attack's window closes, and alerts, without waiting for the next visitor. Every
+partition, because each RisingWave source actor holds the watermark of the partitions it reads.
+
 Parsing runs in a forked child, one poll ahead of the sending: kafka-python's `send` and the
 parser each cost tens of microseconds a line, and in one interpreter they would add up.
 """
@@ -24,9 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from secmon import status_file
+from secmon import settings, status_file
 from secmon.core.children import die_with_parent
-from secmon.core.events import EventEncoder
+from secmon.core.events import EventEncoder, encode_heartbeat
 from secmon.core.kafka_clients import Producer
 from secmon.core.logs.declared import DeclaredFormat
 from secmon.core.logs.fields import Networks
@@ -46,6 +51,7 @@ class FollowStatus:
     lines_per_second: float = 0.0  # over the last status interval
     lag_seconds: float = 0.0  # wall clock less the newest event time published
     last_reject: str = ""
+    heartbeats: int = 0  # rounds of heartbeats sent, one to each partition
     started_at: float = field(default_factory=time.time)
 
 
@@ -150,6 +156,14 @@ class Parser:
             results.close()
 
 
+def send_heartbeats(producer: Producer, topic: str, partitions: list[int]) -> None:
+    """One heartbeat of now to each partition; not waited for: a lost one is made good by the next."""
+    heartbeat = encode_heartbeat(int(time.time() * 1000))
+    for partition in partitions:
+        producer.send(topic, heartbeat, partition=partition)
+    producer.flush(0)
+
+
 class _Poll(NamedTuple):
     lines: int
     positions: dict  # every file's position after this poll's lines
@@ -165,6 +179,7 @@ def follow(
     poll_seconds: float = 0.2,
     stop_after_idle: float | None = None,
     log_format: str | DeclaredFormat = "auto",
+    heartbeat_seconds: float = settings.HEARTBEAT_SECONDS,
 ) -> FollowStatus:
     """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -204,6 +219,8 @@ def follow(
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, stop) if in_main_thread else None
     last_status, lines_at_last_status, last_line_at = 0.0, 0, time.monotonic()
+    last_heartbeat_at = 0.0
+    partitions = producer.partitions(topic)
     try:
         while not stopping:
             started = time.monotonic()
@@ -223,6 +240,10 @@ def follow(
                 last_status, lines_at_last_status = now, status.lines
                 status_file.write(status_path(state_dir), status)
             if not queued:
+                if time.monotonic() - max(last_line_at, last_heartbeat_at) >= heartbeat_seconds:
+                    send_heartbeats(producer, topic, partitions)
+                    status.heartbeats += 1
+                    last_heartbeat_at = time.monotonic()
                 if stop_after_idle is not None and time.monotonic() - last_line_at > stop_after_idle:
                     break
                 time.sleep(max(0.0, poll_seconds - (time.monotonic() - started)))

@@ -79,6 +79,8 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 # An event dated further than this ahead of the ingest clock is rejected as `future_timestamp`: it would
 # otherwise move the engine's event-time clock (the watermark) forward and close every window early.
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
+# A quiet log's follower publishes a heartbeat this often: a window closes at most this late on a silent site.
+HEARTBEAT_SECONDS = 5.0
 # The local engine deletes events, windows and alerts that ended this long before the newest event.
 RETENTION_MS = interval_ms(dbt_vars()["retention"])
 

@@ -15,7 +15,18 @@ from kafka import KafkaProducer
 
 from secmon import settings
 from secmon.core import kafka_clients
-from secmon.core.events import Event, EventEncoder, InvalidEvent, TimestampFormatter, iso_timestamp, parse_event
+from secmon.core.events import (
+    HEARTBEAT_PREFIX,
+    Event,
+    EventEncoder,
+    InvalidEvent,
+    TimestampFormatter,
+    encode_heartbeat,
+    is_heartbeat,
+    iso_timestamp,
+    parse_event,
+    parse_heartbeat,
+)
 from secmon.engine.ingest import Ingester, copy_row, ensure_landing_table
 from secmon.stack import postgres
 
@@ -165,6 +176,29 @@ def test_the_parser_accepts_or_rejects_any_bytes(raw):
     else:
         assert result.request_timestamp <= LATEST_MS
         assert json.loads(raw)["ip_address"] == result.ip_address
+
+
+def test_a_heartbeat_round_trips_and_is_held_to_the_ingest_clock():
+    assert is_heartbeat(encode_heartbeat(NOW_MS)) and not is_heartbeat(VALID)
+    assert parse_heartbeat(encode_heartbeat(NOW_MS), LATEST_MS) == NOW_MS
+    with pytest.raises(InvalidEvent, match="^future_timestamp: "):
+        parse_heartbeat(encode_heartbeat(LATEST_MS + 1), LATEST_MS)  # a forged one cannot close every window
+    for forged in (HEARTBEAT_PREFIX + b'"request_timestamp":"x"}', HEARTBEAT_PREFIX + b'"ip_address":"1.2.3.4"}'):
+        with pytest.raises(InvalidEvent, match="^(bad_heartbeat|bad_timestamp): "):
+            parse_heartbeat(forged, LATEST_MS)
+
+
+@pytest.mark.slow
+@hypothesis_settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated(encode_heartbeat(NOW_MS)))
+def test_a_mangled_heartbeat_is_a_heartbeat_an_event_or_a_one_line_reject(raw):
+    try:
+        if is_heartbeat(raw):
+            assert parse_heartbeat(raw, LATEST_MS) <= LATEST_MS
+        else:
+            parse_event(raw, LATEST_MS)
+    except InvalidEvent as exc:
+        assert "\n" not in str(exc) and exc.code.isidentifier()
 
 
 # Through the real broker and the ingester.

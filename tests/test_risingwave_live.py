@@ -16,7 +16,10 @@ import psycopg2
 import pytest
 
 from secmon import settings
+from secmon.core.events import Event, EventEncoder
+from secmon.core.kafka_clients import Producer
 from secmon.dbt_runner import run_dbt
+from secmon.follow import send_heartbeats
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, publish
 from secmon.risingwave import RisingWave, ensure_kafka_connection
@@ -69,3 +72,31 @@ def test_views_on_risingwave_equal_the_oracle(risingwave):
             time.sleep(1)
         for view in oracle.VIEWS:
             oracle.assert_view_matches(cur, view, view, events)
+
+
+def test_a_burst_on_a_silent_site_alerts_on_heartbeats_alone(risingwave):
+    """As tests/test_quiet_site.py on the local engine: twelve failed logins now, then only the
+    heartbeats `secmon follow` sends; the burst's window closes and reaches security_alerts."""
+    conn, _ = risingwave
+    conn.autocommit = True
+    producer = Producer(os.environ["SECMON_BOOTSTRAP_SERVERS"], "secmon-test")
+    attacker, now_ms = "203.0.113.78", int(time.time() * 1000)
+    encode = EventEncoder().encode
+    for attempt in range(12):
+        failure = Event(now_ms + attempt, attacker, "python-requests/2.31", f"/login?try={attempt}", "POST", 401,
+                        None, None, None, "admin", "login", "high")  # fmt: skip
+        producer.send(settings.EVENTS_TOPIC, encode(failure), attacker.encode())
+    assert producer.flush() == 0
+    partitions = producer.partitions(settings.EVENTS_TOPIC)
+    bound = settings.WATERMARK_DELAY_MS / 1000 + int(settings.dbt_vars()["burst_span_seconds"]) + 10
+    with conn.cursor() as cur:
+        while time.time() - now_ms / 1000 < bound:
+            send_heartbeats(producer, settings.EVENTS_TOPIC, partitions)
+            cur.execute(
+                f"select count(*) from {settings.ALERTS_TABLE} where detection = 'crowdsec_burst' and entity = %s",
+                (attacker,),
+            )
+            if cur.fetchone()[0]:
+                return
+            time.sleep(2)
+    pytest.fail(f"no crowdsec_burst alert for {attacker} within {bound:.0f} s of its last request")

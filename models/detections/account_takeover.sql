@@ -1,7 +1,7 @@
 with
 
 logins as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('account_takeover_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('account_takeover_window')) }} as windowed
     where user_action = 'login' and username is not null
 ),
 

@@ -4,7 +4,7 @@ refused as (
     select
         windowed.*,
         lower(split_part(url, '?', 1)) as path
-    from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('admin_probing_window')) }} as windowed
+    from {{ tumble(ref('website_requests'), 'request_timestamp', var('admin_probing_window')) }} as windowed
     where status_code in (403, 404)
 ),
 

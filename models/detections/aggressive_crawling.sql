@@ -6,7 +6,7 @@ requests as (
     select
         windowed.*,
         lower(split_part(url, '?', 1)) as path
-    from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('aggressive_crawling_window')) }} as windowed
+    from {{ tumble(ref('website_requests'), 'request_timestamp', var('aggressive_crawling_window')) }} as windowed
     where user_agent is not null and http_method in ('GET', 'HEAD')
 ),
 

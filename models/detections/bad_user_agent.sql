@@ -2,7 +2,7 @@
 with
 
 requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('bad_user_agent_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('bad_user_agent_window')) }} as windowed
     where user_agent is not null
 ),
 

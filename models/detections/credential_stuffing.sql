@@ -1,7 +1,7 @@
 with
 
 failed_logins as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('credential_stuffing_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('credential_stuffing_window')) }} as windowed
     where user_action = 'login' and status_code in (401, 403) and username is not null
 ),
 

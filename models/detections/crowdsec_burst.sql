@@ -6,7 +6,7 @@
 with
 
 requests as (
-    select * from {{ hop(ref('website_logs_source'), 'request_timestamp', var('burst_slide_seconds'), var('burst_span_seconds')) }} as windowed
+    select * from {{ hop(ref('website_requests'), 'request_timestamp', var('burst_slide_seconds'), var('burst_span_seconds')) }} as windowed
 ),
 
 overflows as (

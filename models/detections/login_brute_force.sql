@@ -4,7 +4,7 @@
 with
 
 posts as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('login_brute_force_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('login_brute_force_window')) }} as windowed
     where http_method = 'POST'
 ),
 

@@ -3,7 +3,7 @@
 with
 
 proxy_requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('open_proxy_probing_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('open_proxy_probing_window')) }} as windowed
     where http_method = 'CONNECT' or lower(url) like 'http://%' or lower(url) like 'https://%'
 ),
 

@@ -1,7 +1,7 @@
 with
 
 requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('request_flood_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('request_flood_window')) }} as windowed
 ),
 
 per_ip as (

@@ -4,7 +4,7 @@ requests as (
     select
         windowed.*,
         split_part(url, '?', 1) as path
-    from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('sensitive_files_window')) }} as windowed
+    from {{ tumble(ref('website_requests'), 'request_timestamp', var('sensitive_files_window')) }} as windowed
 ),
 
 sensitive as (

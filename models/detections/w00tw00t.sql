@@ -2,7 +2,7 @@
 with
 
 fingerprints as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('w00tw00t_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('w00tw00t_window')) }} as windowed
     where lower(url) like '%w00tw00t.at.%'
 ),
 

@@ -3,7 +3,7 @@
 with
 
 requests as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('webshell_probing_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('webshell_probing_window')) }} as windowed
 ),
 
 shell_requests as (

@@ -1,4 +1,4 @@
-{#- The raw-events panel reads this, not the source: a query on a Kafka source reads the whole topic,
+{#- The raw-events panel reads this, not the requests: a query on a Kafka source reads the whole topic,
     since a time filter on an event column is not pushed down to Kafka. -#}
 {{ config(materialized=('materialized_view' if target.type == 'risingwave' else 'view')) }}
 select
@@ -12,5 +12,5 @@ select
     referrer,
     user_action,
     security_level
-from {{ ref('website_logs_source') }}
+from {{ ref('website_requests') }}
 {{ keep_newest('request_timestamp', 100) }}

@@ -1,7 +1,7 @@
 with
 
 events as (
-    select * from {{ tumble(ref('website_logs_source'), 'request_timestamp', var('window_size')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('window_size')) }} as windowed
     where username is not null
 ),
 

@@ -168,14 +168,23 @@ class Producer:
             self._undelivered += 1
             self.last_error = error.str()
 
-    def send(self, topic: str, value: bytes, key: bytes | None = None) -> None:
+    def send(self, topic: str, value: bytes, key: bytes | None = None, partition: int | None = None) -> None:
+        """Queues one message: to `partition`, or where its key hashes (no key: anywhere)."""
+        where = {} if partition is None else {"partition": partition}
         while True:
             try:
-                self._producer.produce(topic, value, key, on_delivery=self._report)
+                self._producer.produce(topic, value, key, on_delivery=self._report, **where)
                 break
             except BufferError:
                 self._producer.poll(0.01)
         self._producer.poll(0)
+
+    def partitions(self, topic: str, timeout: float = 10.0) -> list[int]:
+        """The topic's partition numbers, from the broker's metadata."""
+        metadata = self._producer.list_topics(topic, timeout=timeout).topics.get(topic)
+        if metadata is None or metadata.error is not None or not metadata.partitions:
+            raise SecmonError(f"topic {topic} has no partitions: {metadata.error if metadata else 'unknown topic'}")
+        return sorted(metadata.partitions)
 
     def flush(self, timeout: float = 60.0) -> int:
         """Waits for every message sent; returns how many are not delivered: those that failed since

@@ -19,11 +19,20 @@ from psycopg2.extras import execute_values
 from secmon import settings
 from secmon.core import kafka_clients
 from secmon.core.endpoints import Endpoints
-from secmon.core.events import FIELDS, Event, InvalidEvent, TimestampFormatter, parse_event
+from secmon.core.events import (
+    FIELDS,
+    Event,
+    InvalidEvent,
+    TimestampFormatter,
+    is_heartbeat,
+    parse_event,
+    parse_heartbeat,
+)
 from secmon.core.kafka_clients import consumer_settings
 from secmon.errors import SecmonError
 
 LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
+REQUESTS_VIEW = "website_requests"  # models/ingest/website_requests.sql: what every view reads of it
 OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
 REJECTS_TABLE = settings.dbt_vars()["local_rejects_table"]
 PENDING_TABLE = settings.dbt_vars()["local_pending_minutes_table"]
@@ -73,6 +82,7 @@ def copy_row(event: Event, partition: int, offset: int, format_timestamp: Timest
 class BatchResult:
     ingested: int = 0
     rejected: int = 0
+    heartbeats: int = 0  # they land nowhere: they only move newest_event_ms, hence the watermark
     offsets: dict[int, int] = field(default_factory=dict)  # partition → next offset
     minutes: set[int] = field(default_factory=set)  # epoch ms of each minute that received events
     newest_event_ms: int | None = None
@@ -82,6 +92,7 @@ class BatchResult:
         """Folds a later poll's result into this one."""
         self.ingested += other.ingested
         self.rejected += other.rejected
+        self.heartbeats += other.heartbeats
         self.offsets.update(other.offsets)
         self.minutes |= other.minutes
         self.produced_ms.extend(other.produced_ms)
@@ -98,27 +109,30 @@ class IngestTotals:
 
 
 def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
-    """The landing tables exist in their current shape (the offsets' newest column, cluster_id, included)."""
+    """The landing tables exist in their current shape (the offsets' newest column, cluster_id, included),
+    and so does the view of them that the models read."""
+    schema = schema or settings.pg_schema()
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
-            "select count(*) from information_schema.columns "
-            "where table_schema = %s and table_name = %s and column_name = 'cluster_id'",
-            (schema or settings.pg_schema(), OFFSETS_TABLE),
+            "select (select count(*) from information_schema.columns "
+            "where table_schema = %s and table_name = %s and column_name = 'cluster_id') "
+            "+ (select count(*) from information_schema.views where table_schema = %s and table_name = %s)",
+            (schema, OFFSETS_TABLE, schema, REQUESTS_VIEW),
         )
-        present = cur.fetchone()[0] == 1
+        present = cur.fetchone()[0] == 2
     conn.close()
     return present
 
 
 def ensure_landing_table(endpoints: Endpoints) -> None:
-    """Create the landing, offsets and rejects tables through dbt (the source model) if missing or
-    older than the model, in the schema dbt builds into now (SECMON_PG_SCHEMA)."""
+    """Create the landing, offsets and rejects tables through dbt (the source model), and the view of
+    them, if missing or older than the models, in the schema dbt builds into now (SECMON_PG_SCHEMA)."""
     from secmon.dbt_runner import run_dbt
 
     if not landing_table_exists(endpoints, settings.pg_schema()):
-        code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE], endpoints)
+        code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE, REQUESTS_VIEW], endpoints)
         if code != 0:
-            raise SecmonError(f"`dbt run -s {LANDING_TABLE}` failed with exit code {code}")
+            raise SecmonError(f"`dbt run -s {LANDING_TABLE} {REQUESTS_VIEW}` failed with exit code {code}")
 
 
 class Ingester:
@@ -262,9 +276,14 @@ class Ingester:
         rejects: list[Reject] = []
         minutes = result.minutes
         for tp, messages in records.items():
-            result.produced_ms.extend(message.timestamp for message in messages)
             for message in messages:
                 try:
+                    if is_heartbeat(message.value):
+                        ts = parse_heartbeat(message.value, latest_ms)
+                        result.heartbeats += 1
+                        result.newest_event_ms = max(result.newest_event_ms or ts, ts)
+                        continue
+                    result.produced_ms.append(message.timestamp)
                     event = parse_event(message.value, latest_ms)
                 except InvalidEvent as exc:
                     rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))

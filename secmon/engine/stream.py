@@ -204,24 +204,26 @@ class Stream:
             and not self.ingester.drained()
         ):
             more = self.ingester.poll_batch(timeout_ms=50)
+            total.add(more)  # heartbeats alone still move the newest event time
             if not (more.ingested or more.rejected):
                 empty_polls += 1
                 continue
             empty_polls = 0
-            total.add(more)
         return total
 
     def _one_batch(self) -> BatchReport | None:
         started, started_at = time.monotonic(), time.time()
         result = self._ingest_pending()
+        if result.newest_event_ms is not None:
+            self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
         if not (result.ingested or result.rejected):
+            if result.heartbeats:  # a quiet site: no view changes, but windows may have closed
+                self._publish_closed_alerts()
             self._write_status(waiting=0)
             return None
         ingested_at = time.monotonic()
         timings = self.refresher.refresh()
         visible_ms = time.time() * 1000
-        if result.newest_event_ms is not None:
-            self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
         self._publish_closed_alerts()
         self._prune()
         refreshed_at = time.monotonic()
