@@ -26,3 +26,4 @@ select
     window_end
 from categorised_events
 group by referrer, window_start, window_end
+having {{ retained_windows() }}

@@ -26,3 +26,4 @@ select
     window_start,
     window_end
 from security_profiling
+where {{ retained_windows() }}

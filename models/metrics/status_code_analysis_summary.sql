@@ -44,3 +44,4 @@ select
     window_start,
     window_end
 from status_code_counts
+where {{ retained_windows() }}

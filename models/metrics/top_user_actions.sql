@@ -34,4 +34,4 @@ select
     window_start,
     window_end
 from ranked_user_actions
-where action_rank <= 5
+where action_rank <= 5 and {{ retained_windows() }}

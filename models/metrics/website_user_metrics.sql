@@ -37,3 +37,4 @@ select
     window_start,
     window_end
 from user_activity_stats
+where {{ retained_windows() }}

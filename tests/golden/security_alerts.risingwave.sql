@@ -11,4 +11,6 @@ create table if not exists "dev"."public"."security_alerts" (
     window_start timestamptz,
     window_end timestamptz,
     primary key (alert_id)
-) on conflict do nothing
+)
+on conflict do nothing
+with (retention_seconds = 604800)
