@@ -22,12 +22,15 @@ HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana 
 ENTITY_TYPES = ("ip", "username")
 TUMBLE_COLUMNS = ("window_start", "window_end")
 # The macros that window a model, and what they name its window bounds: tumble() and hop() give windows;
-# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine),
-# named otherwise so that a tumble() over it adds windows of its own.
+# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine) and
+# minute_buckets() groups a pre-aggregate by minute, both named otherwise so that a tumble() over them
+# adds windows of its own.
+BUCKET_COLUMNS = ("bucket_start", "bucket_end")
 WINDOW_MACROS = {
     "macro.secmon.tumble": TUMBLE_COLUMNS,
     "macro.secmon.hop": TUMBLE_COLUMNS,
-    "macro.secmon.request_buckets": ("bucket_start", "bucket_end"),
+    "macro.secmon.request_buckets": BUCKET_COLUMNS,
+    "macro.secmon.minute_buckets": BUCKET_COLUMNS,
 }
 
 

@@ -1,9 +1,10 @@
 {#- True when `expression` matches any pattern of a list (see pattern_lists.sql):
     how='contains' (case-sensitive), 'contains_ci' (case-insensitive), 'ends_with', 'path_in' (the
     URL's path, before any query string, is one of the patterns) or 'file_in' (the path's last
-    segment is one of the patterns); the last two ignore case. Rendered
+    segment is one of the patterns); the last two ignore case. With `already_upper`, a 'contains_ci'
+    expression is upper-case already (computed once per row by the caller). Rendered
     as literals on both engines: RisingWave cannot stream a non-equi join against the seed table. -#}
-{% macro matches_any(expression, list_name, how='contains') -%}
+{% macro matches_any(expression, list_name, how='contains', already_upper=false) -%}
     {%- set patterns = pattern_list(list_name) -%}
     {%- if how == 'path_in' -%}
     lower(split_part({{ expression }}, '?', 1)) in (
@@ -17,7 +18,7 @@
     {%- endfor %}
     )
     {%- else -%}
-    {%- set subject = 'upper(' ~ expression ~ ')' if how == 'contains_ci' else expression -%}
+    {%- set subject = 'upper(' ~ expression ~ ')' if how == 'contains_ci' and not already_upper else expression -%}
     (
     {%- for pattern in patterns %}
         {% if not loop.first %}or {% endif -%}

@@ -9,18 +9,31 @@
     {{ return(adapter.dispatch('matching_rows')(relation, columns, list_name, how, except_lists)) }}
 {%- endmacro %}
 
-{% macro matches_list_only(expression, list_name, how, except_lists) -%}
-    {{ matches_any(expression, list_name, how) }}
+{% macro matches_list_only(expression, list_name, how, except_lists, already_upper=false) -%}
+    {{ matches_any(expression, list_name, how, already_upper) }}
     {%- for excluded in except_lists %}
-    and not {{ matches_any(expression, excluded, how) }}
+    and not {{ matches_any(expression, excluded, how, already_upper) }}
     {%- endfor %}
 {%- endmacro %}
 
+{#- Case-insensitive lists compare with each column upper-cased once per row (`<column>__upper`), not
+    once per pattern: the lists hold hundreds of patterns, and RisingWave evaluates each call. -#}
 {% macro risingwave__matching_rows(relation, columns, list_name, how, except_lists) -%}
-    select * from {{ relation }}
+    {%- set upper = how == 'contains_ci' -%}
+    select * from (
+        select
+            {{ relation }}.*
+            {%- if upper %}
+            {%- for column in columns %},
+            upper({{ column }}) as {{ column }}__upper
+            {%- endfor %}
+            {%- endif %}
+        from {{ relation }}
+    ) as normalised
     where
     {%- for column in columns %}
-        {% if not loop.first %}or {% endif %}({{ matches_list_only(column, list_name, how, except_lists) }})
+        {% if not loop.first %}or {% endif -%}
+        ({{ matches_list_only(column ~ '__upper' if upper else column, list_name, how, except_lists, upper) }})
     {%- endfor %}
 {%- endmacro %}
 
