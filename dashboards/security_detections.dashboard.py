@@ -99,21 +99,6 @@ order by requests desc, signature
 limit 10
 """,
         ),
-        panels.bar_chart(
-            "Busiest clients",
-            height=9,
-            horizontal=True,
-            description="Requests per client (address and user agent), from the per-minute pre-aggregate "
-            "client_minutes; an address with many agents shows once per agent.",
-            sql="""
-select ip_address || ' ' || coalesce(left(user_agent, 40), '(no agent)') as client, sum(requests) as requests
-from client_minutes
-where $__timeFilter(bucket_start)
-group by ip_address, user_agent
-order by requests desc, client
-limit 10
-""",
-        ),
         panels.table(
             "Latest alerts",
             width=24,

@@ -22,15 +22,12 @@ HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana 
 ENTITY_TYPES = ("ip", "username")
 TUMBLE_COLUMNS = ("window_start", "window_end")
 # The macros that window a model, and what they name its window bounds: tumble() and hop() give windows;
-# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine) and
-# minute_buckets() groups a pre-aggregate by minute, both named otherwise so that a tumble() over them
-# adds windows of its own.
-BUCKET_COLUMNS = ("bucket_start", "bucket_end")
+# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine),
+# named otherwise so that a tumble() over it adds windows of its own.
 WINDOW_MACROS = {
     "macro.secmon.tumble": TUMBLE_COLUMNS,
     "macro.secmon.hop": TUMBLE_COLUMNS,
-    "macro.secmon.request_buckets": BUCKET_COLUMNS,
-    "macro.secmon.minute_buckets": BUCKET_COLUMNS,
+    "macro.secmon.request_buckets": ("bucket_start", "bucket_end"),
 }
 
 
@@ -62,6 +59,7 @@ class Detection:
     scenario: str | None  # the producer's attack scenario it answers, if any (`secmon eval`)
     entity_type: str
     description: str
+    ban: bool = False  # meta.ban: its alerts become ban decisions whatever the severity (secmon decisions)
 
 
 def is_stale(manifest_path: Path, project_dir: Path = settings.PROJECT_DIR) -> bool:
@@ -123,7 +121,9 @@ def _detection(model: Model) -> Detection:
             raise SecmonError(
                 f"{model.yml_path}: detection {model.name} needs config.meta.{key} ({', '.join(allowed)}) in its entry"
             )
-    return Detection(model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description)
+    return Detection(
+        model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description, meta.get("ban") is True
+    )
 
 
 def detections(project_dir: Path = settings.PROJECT_DIR) -> tuple[Detection, ...]:

@@ -68,27 +68,6 @@
     {{ local_windows(relation, time_column, '1 minute', 'bucket_start', 'bucket_end') }}
 {%- endmacro %}
 
-{#- A per-minute pre-aggregate's grouping (client_minutes): every row of `relation` with the bounds
-    of its minute as bucket_start and bucket_end. Named otherwise than window_*: RisingWave's TUMBLE()
-    refuses a relation that has window_start, and the 5- and 30-minute detections tumble() over the
-    buckets. On RisingWave a TUMBLE renamed (a projection keeps the watermark on window_start, so the
-    aggregate's bucket_start carries it to the next view); on the local engine the same one-minute
-    buckets as request_buckets(), recomputed only for the pending minutes. -#}
-{% macro minute_buckets(relation, time_column) -%}
-    {{ return(adapter.dispatch('minute_buckets')(relation, time_column)) }}
-{%- endmacro %}
-
-{% macro risingwave__minute_buckets(relation, time_column) -%}
-    (
-        select minutes.*, minutes.window_start as bucket_start, minutes.window_end as bucket_end
-        from TUMBLE({{ relation }}, {{ time_column }}, INTERVAL '1 minute') as minutes
-    )
-{%- endmacro %}
-
-{% macro postgres__minute_buckets(relation, time_column) -%}
-    {{ local_windows(relation, time_column, '1 minute', 'bucket_start', 'bucket_end') }}
-{%- endmacro %}
-
 {#- Every row of `relation` with the bounds of its window of `size`, named `start_name` and
     `end_name`. With var secmon_incremental (set by the local stream engine), only the windows that
     contain a pending minute are computed: the engine deletes and re-inserts exactly those windows. -#}

@@ -2,7 +2,7 @@
 with
 
 requests as (
-    select * from {{ tumble(ref('client_minutes'), 'bucket_start', var('bad_user_agent_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('bad_user_agent_window')) }} as windowed
     where user_agent is not null
 ),
 
@@ -14,7 +14,7 @@ bad_agent_requests as (
 ),
 
 per_ip as (
-    {{ distinct_per_ip('bad_agent_requests', 'user_agent', 1, count_column='requests') }}
+    {{ distinct_per_ip('bad_agent_requests', 'user_agent', 1) }}
 )
 
 select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}

@@ -1,12 +1,12 @@
 with
 
 requests as (
-    select * from {{ tumble(ref('client_minutes'), 'bucket_start', var('switching_user_agents_window')) }} as windowed
+    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('switching_user_agents_window')) }} as windowed
     where user_agent is not null
 ),
 
 per_ip as (
-    {{ distinct_per_ip('requests', 'user_agent', var('switching_user_agents_min_agents'), count_column='requests') }}
+    {{ distinct_per_ip('requests', 'user_agent', var('switching_user_agents_min_agents')) }}
 )
 
 select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
