@@ -99,17 +99,36 @@ order by requests desc, signature
 limit 10
 """,
         ),
+        panels.bar_chart(
+            "Attacks by country and network",
+            height=9,
+            horizontal=True,
+            description="Alerts and attacking IPs per country and autonomous system (security_alerts joined "
+            "with ip_enrichment: GeoLite2 data, offline); an address the database does not know stays unknown.",
+            sql="""
+select coalesce(origin.country_code, '??') || ' ' || coalesce(origin.as_name, 'unknown network') as origin,
+       count(*) as alerts, count(distinct alerts.entity) as ips
+from security_alerts as alerts
+left join ip_enrichment as origin on origin.ip_address = alerts.entity
+where alerts.entity_type = 'ip' and $__timeFilter(alerts.window_start)
+group by origin.country_code, origin.as_name
+order by alerts desc, origin
+limit 10
+""",
+        ),
         panels.table(
             "Latest alerts",
             width=24,
             height=10,
-            description="The newest 50 alerts (security_alerts).",
+            description="The newest 50 alerts (security_alerts), with their IP's country and network (ip_enrichment).",
             sql="""
-select window_start as time, severity, detection, entity_type, entity, target_username, event_count,
-       distinct_count, example
-from security_alerts
-where $__timeFilter(window_start)
-order by window_start desc, detection, entity
+select alerts.window_start as time, alerts.severity, alerts.detection, alerts.entity_type, alerts.entity,
+       origin.country_code as country, origin.as_name as network, alerts.target_username, alerts.event_count,
+       alerts.distinct_count, alerts.example
+from security_alerts as alerts
+left join ip_enrichment as origin on origin.ip_address = alerts.entity
+where $__timeFilter(alerts.window_start)
+order by alerts.window_start desc, alerts.detection, alerts.entity
 limit 50
 """,
         ),

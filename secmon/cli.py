@@ -688,15 +688,58 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
                 click.echo(raw.decode())
                 continue
             target = f" → {alert['target_username']}" if alert["target_username"] else ""
+            origin = f" [{_origin(alert['entity'])}]" if alert["entity_type"] == "ip" else ""
             console.print(
                 f"{alert['window_start'][:19]}  [bold]{alert['severity']:<8}[/bold] {alert['detection']:<24} "
-                f"{alert['entity']}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
+                f"{alert['entity']}{origin}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
                 f"distinct; e.g. {alert['example']})",
                 markup=True,
                 highlight=False,
             )
     except KeyboardInterrupt:
         pass
+
+
+def _origin(address: str) -> str:
+    """`FR, OVH SAS` from the offline database, or `unknown`: never a guess."""
+    from secmon.enrich import default_lookup
+
+    info = default_lookup()(address)
+    return ", ".join(part for part in (info.country_code, info.as_name) if part) or "unknown"
+
+
+@cli.command()
+@state_dir_option
+@endpoint_options
+@click.option(
+    "--mmdb",
+    "mmdb_files",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    multiple=True,
+    help="Your own country database, then optionally your ASN database (MaxMind GeoLite2/GeoIP2 or DB-IP "
+    ".mmdb) instead of the GeoLite2 data geoip2fast ships.",
+)
+def enrich(state_dir, bootstrap_servers, pg_url, mmdb_files):
+    """Look up the country and network of every alerting address not looked up yet, into the table
+    ip_enrichment that the dashboards join (the local stream does it itself; run this on RisingWave,
+    from a timer).
+
+    Example: secmon enrich --pg-url postgresql://root@risingwave:4566/dev
+    """
+    import psycopg2
+
+    from secmon.enrich import MmdbLookup, default_lookup, enrich_alerting_addresses
+
+    if len(mmdb_files) > 2:
+        raise click.BadParameter("give a country file and at most one ASN file", param_hint="--mmdb")
+    lookup = (
+        MmdbLookup(mmdb_files[0], mmdb_files[1] if len(mmdb_files) > 1 else None) if mmdb_files else default_lookup()
+    )
+    conn = psycopg2.connect(resolve_endpoints(state_dir, bootstrap_servers, pg_url).pg_url)
+    try:
+        console.print(f"{enrich_alerting_addresses(conn, lookup):,} addresses looked up")
+    finally:
+        conn.close()
 
 
 @cli.command()
@@ -998,7 +1041,10 @@ def never_banned_option(fn):
 
 @cli.group()
 def decisions():
-    """Ban decisions from the alerts, for CrowdSec's bouncers (firewall, nginx, Cloudflare, …)."""
+    """Ban decisions from the alerts, for CrowdSec's bouncers (firewall, nginx, Cloudflare, …).
+
+    Example: secmon decisions serve --listen 0.0.0.0:8080
+    """
 
 
 @decisions.command(name="add-bouncer")
@@ -1054,7 +1100,10 @@ def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, as_jso
         if as_json:
             click.echo(json.dumps(document))
         else:
-            click.echo(f"{document['value']:<40} ban until {document['until']}  {document['scenario']}")
+            click.echo(
+                f"{document['value']:<40} ban until {document['until']}  {document['scenario']}  "
+                f"[{_origin(document['value'])}]"
+            )
 
 
 @decisions.command(name="export")

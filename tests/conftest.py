@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
+import psycopg2
 import pytest
 
 # Hermetic: the suite talks only to the stacks it starts. A user who ran `eval "$(secmon env)"` (or
@@ -126,6 +127,7 @@ def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
     from secmon import settings
     from secmon.dbt_runner import run_dbt
     from secmon.engine.ingest import Ingester, ensure_landing_table
+    from secmon.enrich import default_lookup, enrich_alerting_addresses
     from secmon.producer.generate import Mix, plan
     from secmon.producer.publish import KafkaSink, publish
     from secmon.stack import postgres
@@ -143,6 +145,9 @@ def dashboard_data(endpoints) -> tuple[str, datetime, datetime]:
         ingester.drain()
         ingester.close()
         assert run_dbt(["build", "-t", "local", "--quiet"], endpoints) == 0
+        with psycopg2.connect(endpoints.pg_url) as conn:  # what `secmon enrich` does
+            assert enrich_alerting_addresses(conn, default_lookup(), DASHBOARD_SCHEMA) > 0
+        conn.close()
     return endpoints.pg_url, start, start + timedelta(minutes=minutes)
 
 

@@ -21,8 +21,8 @@ EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
 UNKNOWN_TO_SQLGLOT = re.compile(r"\s*(EMIT ON WINDOW CLOSE\s*$|on conflict do nothing\b)")
 DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob("*.sql")}
 # Models whose compiled SQL is their whole DDL: the Kafka source, the table the detections sink
-# into, and the sink of that table to Kafka.
-DDL_MODELS = {"website_logs_source", "security_alerts", "security_alerts_sink"}
+# into, the sink of that table to Kafka, and the table of the alerting addresses' origins.
+DDL_MODELS = {"website_logs_source", "security_alerts", "security_alerts_sink", "ip_enrichment"}
 
 
 def compile_for_risingwave(target: Path, *selected: str, variables: str | None = None) -> int:

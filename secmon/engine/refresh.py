@@ -123,6 +123,13 @@ class Refresher:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
 
+    def table_exists(self, name: str) -> bool:
+        with self.conn.cursor() as cur:
+            cur.execute("select to_regclass(%s) is not null", (f"{self.views[0].schema if self.views else ''}.{name}",))
+            exists = cur.fetchone()[0]
+        self.conn.rollback()
+        return exists
+
     def missing_views(self) -> list[str]:
         with self.conn.cursor() as cur:
             cur.execute(

@@ -17,6 +17,7 @@ from secmon.core.endpoints import Endpoints
 from secmon.engine.alerts import AlertPublisher
 from secmon.engine.ingest import BatchResult, Ingester, ensure_landing_table
 from secmon.engine.refresh import Refresher, compile_views
+from secmon.enrich import ENRICHMENT_TABLE
 from secmon.errors import SecmonError
 
 
@@ -97,6 +98,7 @@ class Stream:
         self.refresher: Refresher | None = None
         self.refresh_connections: list = []
         self.alerts: AlertPublisher | None = None
+        self.enriching = False
         self.newest_event_ms: int | None = None
         self.watermark_delay_ms = watermark_delay_ms
         self.retention_ms = retention_ms
@@ -115,6 +117,7 @@ class Stream:
         self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
         if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
+            self.enriching = self.refresher.table_exists(ENRICHMENT_TABLE)  # made by `dbt build`
             newest = self.ingester.newest_event_time()
             if newest is not None:
                 self.newest_event_ms = int(newest.timestamp() * 1000)
@@ -139,6 +142,14 @@ class Stream:
             return
         watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, UTC)
         self.status.alerts_published += self.alerts.publish_closed(watermark)
+
+    def _enrich(self) -> None:
+        """The country and network of new alerting addresses (few: alerts are), once each."""
+        if self.alerts is None or not self.enriching:
+            return
+        from secmon.enrich import default_lookup, enrich_alerting_addresses
+
+        enrich_alerting_addresses(self.ingester.conn, default_lookup(), self.schema)
 
     def _prune(self) -> None:
         """Every hour of event time, what ended a retention before the newest event goes (its alerts
@@ -225,6 +236,7 @@ class Stream:
         timings = self.refresher.refresh()
         visible_ms = time.time() * 1000
         self._publish_closed_alerts()
+        self._enrich()
         self._prune()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
