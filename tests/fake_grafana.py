@@ -11,6 +11,9 @@ from support import error_lines, schema_validator
 
 TOKEN = "glsa_test_token"
 RULES_PATH = "/api/v1/provisioning/alert-rules"
+CONTACT_POINTS_PATH = "/api/v1/provisioning/contact-points"
+TEMPLATES_PATH = "/api/v1/provisioning/templates/"
+POLICIES_PATH = "/api/v1/provisioning/policies"
 
 
 class FakeGrafana(ThreadingHTTPServer):
@@ -24,8 +27,14 @@ class FakeGrafana(ThreadingHTTPServer):
         # uid → the datasource as Grafana shows it, and the PostgreSQL URL its queries run on.
         self.datasources: dict[str, tuple[dict, str]] = {}
         self.writes: list[tuple[str, str]] = []
+        self.contact_points: dict[str, dict] = {}
+        self.templates: dict[str, str] = {}
+        self.policy: dict = {"receiver": "grafana-default-email", "group_by": ["grafana_folder", "alertname"]}
         self.dashboard_schema = schema_validator("dashboard.jsonschema.json")
         self.rule_schema = schema_validator("alerting.jsonschema.json", "Rule")
+        self.contact_point_schema = schema_validator("alerting.jsonschema.json", "ContactPoint")
+        self.template_schema = schema_validator("alerting.jsonschema.json", "NotificationTemplate")
+        self.policy_schema = schema_validator("alerting.jsonschema.json", "NotificationPolicy")
 
     @property
     def url(self) -> str:
@@ -70,6 +79,15 @@ class GrafanaHandler(BaseHTTPRequestHandler):
             return self._answer(200, {"dashboard": stored, "meta": {"url": f"/d/{stored['uid']}"}})
         if self.path == RULES_PATH:
             return self._answer(200, list(grafana.rules.values()))
+        if self.path == CONTACT_POINTS_PATH:
+            return self._answer(200, list(grafana.contact_points.values()))
+        if self.path.startswith(TEMPLATES_PATH):
+            name = self.path.removeprefix(TEMPLATES_PATH)
+            if name not in grafana.templates:
+                return self._answer(404, {"message": "template not found"})
+            return self._answer(200, {"name": name, "template": grafana.templates[name], "provenance": ""})
+        if self.path == POLICIES_PATH:
+            return self._answer(200, grafana.policy)
         if self.path.startswith("/api/datasources/uid/"):
             datasource = grafana.datasources.get(self.path.rsplit("/", 1)[1])
             return self._answer(200, datasource[0]) if datasource else self._answer(404, {"message": "not found"})
@@ -116,6 +134,8 @@ class GrafanaHandler(BaseHTTPRequestHandler):
             return self._store_rule(body, creating=True)
         if self.path == "/api/ds/query":
             return self._query(body)
+        if self.path == CONTACT_POINTS_PATH:
+            return self._store_contact_point(body, creating=True)
         self._answer(404, {"message": "not found"})
 
     def _query(self, body: dict) -> None:
@@ -143,7 +163,33 @@ class GrafanaHandler(BaseHTTPRequestHandler):
         if self.path.startswith(RULES_PATH + "/"):
             assert body["uid"] == self.path.rsplit("/", 1)[1]
             return self._store_rule(body, creating=False)
+        if self.path.startswith(CONTACT_POINTS_PATH + "/"):
+            assert body["uid"] == self.path.rsplit("/", 1)[1]
+            return self._store_contact_point(body, creating=False)
+        if self.path.startswith(TEMPLATES_PATH):
+            name = self.path.removeprefix(TEMPLATES_PATH)
+            if errors := error_lines(grafana.template_schema, {"name": name, **body}):
+                return self._answer(400, {"message": "; ".join(errors)})
+            grafana.templates[name] = body["template"]
+            return self._answer(202, {"name": name, **body})
+        if self.path == POLICIES_PATH:
+            receivers = {point["name"] for point in grafana.contact_points.values()}
+            named = {body.get("receiver")} | {route.get("receiver") for route in body.get("routes", [])}
+            errors = error_lines(grafana.policy_schema, body)
+            if errors or not named <= receivers:
+                return self._answer(400, {"message": "; ".join(errors) or f"unknown receivers {named - receivers}"})
+            grafana.policy = body
+            return self._answer(202, {"message": "policies updated"})
         self._answer(404, {"message": "not found"})
+
+    def _store_contact_point(self, point: dict, creating: bool) -> None:
+        grafana = self.server
+        if errors := error_lines(grafana.contact_point_schema, point):
+            return self._answer(400, {"message": "; ".join(errors)})
+        if creating == (point["uid"] in grafana.contact_points):
+            return self._answer(409 if creating else 404, {"message": "contact point uid conflict"})
+        grafana.contact_points[point["uid"]] = point
+        self._answer(202, point)
 
     def _store_rule(self, rule: dict, creating: bool) -> None:
         grafana = self.server

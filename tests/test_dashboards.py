@@ -139,6 +139,7 @@ def test_build_is_byte_identical_and_complete(tmp_path):
     assert sorted(map(str, first)) == [
         "dashboards/secmon-security-detections.json",
         "dashboards/secmon-website-activity.json",
+        "provisioning/alerting/secmon-notifications.yaml",
         "provisioning/alerting/secmon.yaml",
         "provisioning/dashboards/secmon.yaml",
         "provisioning/datasources/secmon.yaml",
@@ -243,7 +244,8 @@ def test_every_panel_query_returns_the_columns_its_panel_needs(all_dashboards, d
 
 
 def test_alert_rule_queries_run_on_the_local_engine(dashboard_data):
-    """Each rule finds its detection's alert once the window has ended (30-minute windows included)."""
+    """Each rule finds its detection's alerts once the window has ended (30-minute windows included):
+    one row per entity, whose string columns (entity, country, network, example) Grafana makes labels."""
     import psycopg2
 
     pg_url, start, _ = dashboard_data
@@ -252,7 +254,9 @@ def test_alert_rule_queries_run_on_the_local_engine(dashboard_data):
         cur.execute(f"set search_path to {SCHEMA}")
         for rule in alert_rules.rules("f", "d"):
             cur.execute(dashboards.expand_macros(rule["data"][0]["model"]["rawSql"], start, end))
-            assert cur.fetchone()[0] >= 1, rule["uid"]
+            rows = cur.fetchall()
+            assert rows and all(count >= 1 for *_labels, count in rows), rule["uid"]
+            assert all(isinstance(label, str) for row in rows for label in row[:-1]), rule["uid"]
     conn.close()
 
 

@@ -11,7 +11,7 @@ from fake_grafana import RULES_PATH, TOKEN
 
 from secmon.cli import cli
 from secmon.errors import SecmonError
-from secmon.grafana import alert_rules, dashboards, panels
+from secmon.grafana import alert_rules, dashboards, notifications, panels
 from secmon.grafana.client import GrafanaClient, push_all
 
 
@@ -26,10 +26,21 @@ def test_push_creates_everything_then_changes_nothing(grafana):
     client = GrafanaClient(grafana.url, token=TOKEN)
     first = push_all(client, panels.RISINGWAVE_DATASOURCE_UID)
     rules = alert_rules.rules(dashboards.FOLDER_UID, panels.RISINGWAVE_DATASOURCE_UID)
-    assert {change.action for change in first} == {"created"}
-    assert len(first) == 1 + 2 + len(rules)
+    points = notifications.contact_points()
+    assert actions(first) == {
+        "created": {"folder: Security monitoring", "dashboard: Website activity", "dashboard: Security detections"}
+        | {f"alert rule: {rule['title']}" for rule in rules}
+        | {"notification template: secmon"}
+        | {f"contact point: secmon ({point['type']})" for point in points},
+        "updated": {"notification policy: secmon"},  # Grafana's own default tree is replaced
+    }
     assert set(grafana.dashboards) == {"secmon-website-activity", "secmon-security-detections"}
     assert set(grafana.rules) == {rule["uid"] for rule in rules}
+    assert {point["type"] for point in grafana.contact_points.values()} == {"webhook", "email"}
+    assert grafana.policy["routes"][0]["object_matchers"] == [["source", "=", "secmon"]]
+    assert all(rule["labels"]["source"] == "secmon" for rule in grafana.rules.values())  # the route matches them
+    message = grafana.templates["secmon"]
+    assert all(f"{{{{ .Labels.{label} }}}}" in message for label in ("entity", "country", "network", "example"))
     linked = grafana.rules["secmon-brute-force"]["annotations"]
     assert linked["__dashboardUid__"] == "secmon-security-detections" and int(linked["__panelId__"]) > 0
 
@@ -95,3 +106,23 @@ def test_push_to_a_live_grafana():
         assert stored["meta"]["folderUid"] == dashboards.FOLDER_UID
     for rule in alert_rules.rules(dashboards.FOLDER_UID, panels.RISINGWAVE_DATASOURCE_UID):
         assert client.request("GET", f"{RULES_PATH}/{rule['uid']}")["title"] == rule["title"]
+
+
+def test_the_notifications_file_validates_against_grafanas_schema(tmp_path):
+    """`secmon dashboards build` writes the contact points, the policy and the template for file
+    provisioning: each object is what Grafana's alerting schema describes."""
+    import yaml
+    from support import error_lines, schema_validator
+
+    dashboards.build(tmp_path)
+    document = yaml.safe_load((tmp_path / "provisioning" / "alerting" / "secmon-notifications.yaml").read_text())
+    (contact_point,) = document["contactPoints"]
+    receivers = [{"name": contact_point["name"], **receiver} for receiver in contact_point["receivers"]]
+    checks = [("ContactPoint", receiver) for receiver in receivers]
+    (policy,), (template,) = document["policies"], document["templates"]
+    checks += [("NotificationPolicy", policy), ("NotificationTemplate", template)]
+    for definition, instance in checks:
+        instance = {key: value for key, value in instance.items() if key != "orgId"}  # the file's, not the API's
+        assert error_lines(schema_validator("alerting.jsonschema.json", definition), instance) == [], definition
+    assert {receiver["type"] for receiver in receivers} == {"webhook", "email"}
+    assert all('template "secmon.message"' in str(receiver["settings"]) for receiver in receivers)

@@ -1,7 +1,9 @@
 """Grafana alert rules for the high-severity detections, one rule per detection view.
 
-A rule counts the detection's rows whose window ended within the last ten minutes and fires
-when there is at least one. The same rules go to Grafana through the provisioning API
+A rule counts the detection's alerts whose window ended within the last ten minutes, per entity,
+and fires when there is at least one: one alert instance per attacker, labelled with its country,
+network and an example request (the query's string columns become labels), which the notification
+template (notifications.py) names. The same rules go to Grafana through the provisioning API
 (`secmon dashboards push`) and as a provisioning file (`secmon dashboards build`).
 """
 
@@ -20,7 +22,14 @@ def rule_uid(detection: str) -> str:
 
 
 def alert_query(detection: str) -> str:
-    return f"select count(*) as alerts from {detection} where $__timeFilter(window_end)"
+    return (
+        "select alerts.entity, coalesce(origin.country_code, 'unknown') as country, "
+        "coalesce(origin.as_name, 'unknown') as network, coalesce(max(alerts.example), '') as example, "
+        "count(*) as alerts "
+        "from security_alerts as alerts left join ip_enrichment as origin on origin.ip_address = alerts.entity "
+        f"where alerts.detection = '{detection}' and $__timeFilter(alerts.window_end) "
+        "group by alerts.entity, origin.country_code, origin.as_name"
+    )
 
 
 def rules(folder_uid: str, datasource_uid: str, dashboards: dict[str, dict] | None = None) -> list[dict]:
@@ -38,7 +47,8 @@ def rules(folder_uid: str, datasource_uid: str, dashboards: dict[str, dict] | No
 
 def _rule(detection: Detection, folder_uid: str, datasource_uid: str, panel: tuple[str, int] | None) -> dict:
     annotations = {
-        "summary": f"{detection.name}: {{{{ $values.B }}}} alert(s) in the last {LOOKBACK_SECONDS // 60} minutes",
+        "summary": f"{detection.name}: {{{{ $labels.entity }}}} ({{{{ $labels.country }}}}, "
+        f"{{{{ $labels.network }}}}), {{{{ $values.B }}}} alert(s) in the last {LOOKBACK_SECONDS // 60} minutes",
         "description": detection.description,
     }
     if panel is not None:

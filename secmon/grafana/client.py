@@ -1,7 +1,8 @@
-"""`secmon dashboards push`: dashboards and alert rules into a running Grafana, idempotently.
+"""`secmon dashboards push`: dashboards, alert rules and notifications into a running Grafana, idempotently.
 
 Uses Grafana's HTTP API: the folder API, `POST /api/dashboards/db` with overwrite, and the
-alerting provisioning API for rules (created when missing, replaced when present).
+alerting provisioning API for rules, contact points, the notification template and the policy
+tree (created when missing, replaced when present).
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ class Change(NamedTuple):
     name: str
     action: str  # created | updated | unchanged
     url: str = ""
+
+
+CONTACT_POINTS_PATH = "/api/v1/provisioning/contact-points"
+POLICIES_PATH = "/api/v1/provisioning/policies"
 
 
 class GrafanaClient:
@@ -101,6 +106,33 @@ class GrafanaClient:
         self.request("PUT", path, rule)
         return Change("alert rule", rule["title"], "updated")
 
+    def upload_contact_point(self, point: dict) -> Change:
+        stored = next((p for p in self.request("GET", CONTACT_POINTS_PATH) or [] if p.get("uid") == point["uid"]), None)
+        name = f"{point['name']} ({point['type']})"
+        if stored is None:
+            self.request("POST", CONTACT_POINTS_PATH, point)
+            return Change("contact point", name, "created")
+        if all(stored.get(key) == value for key, value in point.items()):
+            return Change("contact point", name, "unchanged")
+        self.request("PUT", f"{CONTACT_POINTS_PATH}/{point['uid']}", point)
+        return Change("contact point", name, "updated")
+
+    def upload_template(self, template: dict) -> Change:
+        path = f"/api/v1/provisioning/templates/{template['name']}"
+        stored = self.request("GET", path, missing_ok=True)
+        if stored is not None and stored.get("template") == template["template"]:
+            return Change("notification template", template["name"], "unchanged")
+        self.request("PUT", path, {"template": template["template"]})
+        return Change("notification template", template["name"], "updated" if stored else "created")
+
+    def upload_policy(self, policy: dict) -> Change:
+        """Grafana has one policy tree per organisation: ours replaces it (its root and the secmon route)."""
+        stored = self.request("GET", POLICIES_PATH) or {}
+        if all(stored.get(key) == value for key, value in policy.items()):
+            return Change("notification policy", policy["receiver"], "unchanged")
+        self.request("PUT", POLICIES_PATH, policy)
+        return Change("notification policy", policy["receiver"], "updated")
+
 
 def _same_dashboard(stored: dict, ours: dict) -> bool:
     """Grafana adds id and version; the rest must be ours, key for key."""
@@ -112,10 +144,16 @@ def _same_dashboard(stored: dict, ours: dict) -> bool:
 def push(
     client: GrafanaClient, dashboards: dict[str, dict], rules: list[dict], folder_uid: str, folder_title: str
 ) -> list[Change]:
-    """The folder, then every dashboard into it, then every rule; what each step did."""
+    """The folder, then every dashboard into it, then every rule, then who hears of them (the message
+    template, the contact points, the policy routing the rules to them); what each step did."""
+    from secmon.grafana import notifications
+
     changes = [client.ensure_folder(folder_uid, folder_title)]
     changes += [client.upload_dashboard(dashboard, folder_uid) for dashboard in dashboards.values()]
     changes += [client.upload_rule(rule) for rule in rules]
+    changes.append(client.upload_template(notifications.template()))
+    changes += [client.upload_contact_point(point) for point in notifications.contact_points()]
+    changes.append(client.upload_policy(notifications.policy()))
     return changes
 
 

@@ -202,6 +202,7 @@ def build(
 ) -> list[Path]:
     """Write every dashboard's JSON to `output/dashboards/`, and the provisioning files for datasources,
     dashboards and alert rules; return the paths."""
+    from secmon.grafana import notifications
     from secmon.grafana.alert_rules import provisioning_file as alert_rules_file
 
     dashboards = load_all(directory)
@@ -212,6 +213,7 @@ def build(
     files["provisioning/alerting/secmon.yaml"] = _yaml(
         alert_rules_file(FOLDER_TITLE, panels.RISINGWAVE_DATASOURCE_UID, dashboards)
     )
+    files["provisioning/alerting/secmon-notifications.yaml"] = _yaml(notifications.provisioning_file())
     written += [_write(output / relative, text) for relative, text in files.items()]
     return written
 
