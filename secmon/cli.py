@@ -1074,7 +1074,7 @@ def _current_decisions(state_dir, bootstrap_servers, pg_url, trusted_proxies, no
             conn,
             settings.pg_schema(),
             BanPolicy.from_project(),
-            Allowlist.from_settings(trusted_proxies),
+            Allowlist.from_settings(_trusted(trusted_proxies)),
             now or datetime.now(UTC),
         )
     conn.close()
@@ -1163,7 +1163,7 @@ def decisions_serve(state_dir, bootstrap_servers, pg_url, listen, trusted_proxie
     from secmon.decisions import make_server
 
     endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
-    server = make_server(listen, endpoints.pg_url, state_dir, None, trusted_proxies, certificate, private_key)
+    server = make_server(listen, endpoints.pg_url, state_dir, None, _trusted(trusted_proxies), certificate, private_key)
     scheme = "https" if certificate else "http"
     console.print(f"decisions for bouncers at {scheme}://{listen}/v1/decisions/stream (Ctrl-C stops)")
     try:

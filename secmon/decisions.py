@@ -91,12 +91,19 @@ DEFAULT_ALLOWLIST = (
 class Allowlist:
     """Addresses never banned: DEFAULT_ALLOWLIST, the trusted proxies and var `decision_allowlist`."""
 
-    def __init__(self, networks: Iterable[str] = ()) -> None:
+    def __init__(self, networks: Iterable = ()) -> None:
         self.networks = [ipaddress.ip_network(network, strict=False) for network in (*DEFAULT_ALLOWLIST, *networks)]
 
     @classmethod
-    def from_settings(cls, trusted_proxies: Iterable[str] = ()) -> Allowlist:
-        return cls([*settings.dbt_vars().get("decision_allowlist", []), *trusted_proxies])
+    def from_settings(cls, trusted_proxies: Iterable = ()) -> Allowlist:
+        """With var `decision_allowlist` and the `--trusted-proxy` networks (checked by the CLI)."""
+        configured = settings.dbt_vars().get("decision_allowlist", [])
+        for cidr in configured:
+            try:
+                ipaddress.ip_network(cidr, strict=False)
+            except ValueError:
+                raise SecmonError(f"var decision_allowlist: {cidr!r} is not an IP address or CIDR range") from None
+        return cls([*configured, *trusted_proxies])
 
     def reason(self, address: str) -> str | None:
         """Why `address` may not be banned, or None when it may."""
@@ -221,7 +228,9 @@ class DecisionServer(ThreadingHTTPServer):
         self.pg_url, self.schema, self.state_dir = pg_url, schema, state_dir
         self.policy, self.allowlist = policy, allowlist
         self.stream = DecisionStream()
-        self.local = threading.local()
+        # One connection for every request (each request has a thread of its own), reopened after a failure.
+        self.conn = None
+        self.conn_lock = threading.Lock()
         # What each authorised request was answered: (bouncer, path, the addresses sent as new, as deleted).
         self.pulls: list[tuple[str, str, list[str], list[str]]] = []
 
@@ -231,11 +240,20 @@ class DecisionServer(ThreadingHTTPServer):
         del self.pulls[:-1000]  # the newest only: bouncers pull every few seconds for months
 
     def current(self) -> tuple[dict[str, Decision], datetime]:
-        conn = getattr(self.local, "conn", None)
-        if conn is None or conn.closed:
-            conn = self.local.conn = psycopg2.connect(self.pg_url)
-        now = datetime.now(UTC)
-        return active_decisions(conn, self.schema, self.policy, self.allowlist, now), now
+        with self.conn_lock:
+            if self.conn is None or self.conn.closed:
+                self.conn = psycopg2.connect(self.pg_url)
+            now = datetime.now(UTC)
+            try:
+                return active_decisions(self.conn, self.schema, self.policy, self.allowlist, now), now
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                self.conn.close()  # the next request connects again
+                raise
+
+    def server_close(self) -> None:
+        super().server_close()
+        if self.conn is not None:
+            self.conn.close()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -257,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, head_only: bool) -> None:
         url = urlsplit(self.path)
         query = parse_qs(url.query)
+        # Read on each request, so that a key made by `add-bouncer` works without a restart.
         bouncer = bouncer_named_by(self.headers.get("X-Api-Key"), read_json(bouncers_path(self.server.state_dir), {}))
         if bouncer is None:
             self._reply(403, {"message": "access forbidden"}, head_only)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from secmon import settings
 
 TEMPLATE_NAME = "secmon"
+RECEIVER = "secmon"  # every contact point below has this name: Grafana groups them as one receiver
 POLICY_MATCHER = ["source", "=", "secmon"]  # the label every secmon rule carries (alert_rules._rule)
 
 # Go templates (Grafana's notification templates). One alert per entity: its labels are the query's
@@ -39,13 +40,13 @@ def contact_points() -> list[dict]:
     points = [
         {
             "uid": "secmon-webhook",
-            "name": "secmon",
+            "name": RECEIVER,
             "type": "webhook",
             "settings": {"url": configured["webhook_url"], "httpMethod": "POST", **message},
         },
         {
             "uid": "secmon-email",
-            "name": "secmon",
+            "name": RECEIVER,
             "type": "email",
             "settings": {
                 "addresses": configured["email_addresses"],
@@ -55,7 +56,7 @@ def contact_points() -> list[dict]:
         },
     ]
     points += [
-        {"uid": f"secmon-{extra['name']}"[:40], "name": "secmon", "type": extra["type"], "settings": extra["settings"]}
+        {"uid": f"secmon-{extra['name']}"[:40], "name": RECEIVER, "type": extra["type"], "settings": extra["settings"]}
         for extra in configured.get("extra", [])
     ]
     return points
@@ -63,13 +64,13 @@ def contact_points() -> list[dict]:
 
 def policy() -> dict:
     """The notification policy tree (PUT /api/v1/provisioning/policies): secmon's alerts, grouped by
-    detection, to the contact point `secmon` (every point above shares that name: one receiver)."""
+    detection, to the receiver RECEIVER."""
     return {
-        "receiver": "secmon",
+        "receiver": RECEIVER,
         "group_by": ["grafana_folder", "alertname"],
         "routes": [
             {
-                "receiver": "secmon",
+                "receiver": RECEIVER,
                 "object_matchers": [POLICY_MATCHER],
                 "group_by": ["detection", "severity"],
                 "group_wait": "10s",
@@ -92,7 +93,7 @@ def provisioning_file() -> dict:
         "contactPoints": [
             {
                 "orgId": 1,
-                "name": "secmon",
+                "name": RECEIVER,
                 "receivers": [{key: point[key] for key in ("uid", "type", "settings")} for point in contact_points()],
             }
         ],
