@@ -2,7 +2,7 @@
 
 from secmon.core.pattern_seeds import families
 from secmon.grafana import panels
-from secmon.manifest import detections
+from secmon.manifest import detections, models
 
 # One stat per detection of the dbt project (its yml `config.meta.severity` colours it): a new
 # detection gets its panel, and with a high severity its alert rule, with no edit here.
@@ -16,8 +16,31 @@ detection_stats = [
     for detection in detections()
 ]
 
-# The attack families of seeds/attack_families.csv, each a flag column of attack_requests.
-family_counts = ",\n       ".join(f"count(*) filter (where is_{family}) as {family}" for family in families())
+
+def flag_counts(flags) -> str:
+    """One count per flag column (is_<flag>), named by the flag."""
+    return ",\n       ".join(f"count(*) filter (where is_{flag}) as {flag}" for flag in flags)
+
+
+def per_minute_counts(model: str, flags) -> str:
+    """A request-grain model's requests per minute, one series per flag."""
+    return f"""
+select window_start as time,
+       {flag_counts(flags)}
+from (
+    select *, date_bin('1 minute', request_timestamp, timestamptz '1970-01-01') as window_start
+    from {model}
+    where $__timeFilter(request_timestamp)
+) as per_minute
+group by window_start
+order by window_start
+"""
+
+
+# The flags of listed_requests, as its yml entry documents them.
+listed_flags = [
+    column.removeprefix("is_") for column in models()["listed_requests"].columns if column.startswith("is_")
+]
 
 dashboard = panels.secmon_dashboard(
     title="Security detections",
@@ -45,17 +68,15 @@ order by window_start, detection
             bars=True,
             description="Requests per minute whose decoded URL is of an attack family (attack_requests); "
             "a request of two families counts in both.",
-            sql=f"""
-select window_start as time,
-       {family_counts}
-from (
-    select *, date_bin('1 minute', request_timestamp, timestamptz '1970-01-01') as window_start
-    from attack_requests
-    where $__timeFilter(request_timestamp)
-) as per_minute
-group by window_start
-order by window_start
-""",
+            sql=per_minute_counts("attack_requests", families()),
+        ),
+        panels.time_series(
+            "Listed requests by kind",
+            width=24,
+            bars=True,
+            description="Requests per minute that a list or status detection counts, by what it looks for "
+            "(listed_requests: webshell and sensitive files, exploit signatures, refused paths, logins, agents…).",
+            sql=per_minute_counts("listed_requests", listed_flags),
         ),
         panels.bar_chart(
             "Top attacking IPs",

@@ -21,19 +21,27 @@ SEVERITIES: tuple[str, ...] = tuple(settings.dbt_vars()["severities"])  # least 
 HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana alert rule
 ENTITY_TYPES = ("ip", "username")
 TUMBLE_COLUMNS = ("window_start", "window_end")
-# The macros that window a model, and what they name its window bounds: tumble() and hop() give windows;
-# request_buckets() keeps a model at the request grain in one-minute buckets (on the local engine),
-# named otherwise so that a tumble() over it adds windows of its own.
-WINDOW_MACROS = {
-    "macro.secmon.tumble": TUMBLE_COLUMNS,
-    "macro.secmon.hop": TUMBLE_COLUMNS,
-    "macro.secmon.request_buckets": ("bucket_start", "bucket_end"),
-}
+EVENT_TIME_COLUMN = "request_timestamp"  # the source's watermark column, kept by the request-grain models
+WINDOW_MACROS = ("macro.secmon.tumble", "macro.secmon.hop")  # they give a model window_start, window_end
+# request_rows() keeps a model at the request grain: the local engine adds the newly landed rows to it.
+REQUEST_ROWS_MACRO = "macro.secmon.request_rows"
 
 
-def window_columns(macros: list[str]) -> tuple[str, str] | None:
-    """The columns bounding the windows of a model that calls `macros`, or None for no windows."""
-    return next((columns for macro, columns in WINDOW_MACROS.items() if macro in macros), None)
+def called_macros(manifest: dict, node: dict) -> set[str]:
+    """Every macro `node` calls, itself or through the macros it calls (dbt lists only its own calls:
+    a detection written as family_probing(...) calls tumble() through it)."""
+    called, calls = set(), list(node["depends_on"]["macros"])
+    while calls:
+        macro = calls.pop()
+        if macro not in called:
+            called.add(macro)
+            calls.extend(manifest["macros"].get(macro, {}).get("depends_on", {}).get("macros", []))
+    return called
+
+
+def is_windowed(macros: set[str]) -> bool:
+    """A model that calls `macros` (called_macros) has windows (TUMBLE_COLUMNS)."""
+    return any(macro in macros for macro in WINDOW_MACROS)
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,8 @@ def _parse(project_dir: Path) -> dict:
 @functools.cache
 def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
     """Every enabled model of the project by name (read once per process)."""
-    nodes = _parse(project_dir)["nodes"]
+    manifest = _parse(project_dir)
+    nodes = manifest["nodes"]
     return {
         node["name"]: Model(
             name=node["name"],
@@ -106,7 +115,7 @@ def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
                 for parent in node["depends_on"]["nodes"]
                 if nodes.get(parent, {}).get("resource_type") == "model"
             ),
-            windowed=window_columns(node["depends_on"]["macros"]) == TUMBLE_COLUMNS,
+            windowed=is_windowed(called_macros(manifest, node)),
             yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"],
         )
         for node in nodes.values()

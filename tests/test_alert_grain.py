@@ -55,7 +55,7 @@ def alert_ids(endpoints, monkeypatch) -> list[tuple[str, str]]:
             takeover("203.0.113.7", 0) + takeover("198.51.100.9", 100),
         )
     conn.close()
-    assert run_dbt(["run", "-t", "local", "--quiet", "-s", settings.ALERTS_TABLE, "account_takeover"], endpoints) == 0
+    assert run_dbt(["run", "-t", "local", "--quiet", "-s", settings.ALERTS_TABLE, "1+account_takeover"], endpoints) == 0
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
             f"select alert_id, example from {SCHEMA}.{settings.ALERTS_TABLE} where detection = 'account_takeover'"

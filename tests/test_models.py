@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from secmon import settings
+from secmon import manifest, settings
 from secmon.core.events import SQL_TYPES
 from secmon.dbt_runner import run_dbt
 from secmon.settings import PROJECT_DIR
@@ -322,3 +322,13 @@ def test_windowed_metric_views_keep_the_retention_and_detections_never_filter_on
 def test_a_retention_that_is_not_a_whole_number_of_units_is_refused_in_one_line(tmp_path, capfd):
     assert compile_for_risingwave(tmp_path, "security_alerts", variables="{retention: '1.5 days'}") != 0
     assert "var retention = '1.5 days': write it as a whole number of" in capfd.readouterr().out
+
+
+def test_every_detection_is_refreshed_window_by_window_whatever_macro_it_tumbles_through():
+    """The local engine refreshes a windowed model window by window and prunes it by window_end; a
+    detection written as one macro call (family_probing) tumbles through that macro."""
+    models = manifest.models()
+    assert [name for name, model in models.items() if model.is_detection and not model.windowed] == []
+    assert {"sqli_probing", "webshell_probing", "brute_force"} <= {
+        name for name, model in models.items() if model.windowed
+    }

@@ -14,9 +14,9 @@
 
 {#- The requests of `relation` that are of at least one attack family: the columns the detections
     read, the decoded URL, and one is_<family> column per family (the attack_requests model). On the
-    local engine also the bucket columns of request_buckets(). RisingWave classifies each row as it
-    streams in, decoding its URL once; the local engine recomputes whole buckets, so it classifies
-    each distinct URL once and joins back (as matching_rows does). -#}
+    local engine also landed_id (request_rows()). RisingWave classifies each row as it streams in,
+    decoding its URL once; the local engine reads a batch of rows at a time, so it classifies each
+    distinct URL once and joins back (as flagged_requests does). -#}
 {% macro classified_requests(relation) -%}
     {{ return(adapter.dispatch('classified_requests')(relation)) }}
 {%- endmacro %}
@@ -50,7 +50,7 @@
 
 {% macro postgres__classified_requests(relation) -%}
     select
-        {%- for column in classified_columns() + ['bucket_start', 'bucket_end'] %}
+        {%- for column in classified_columns() + ['landed_id'] %}
         {{ relation }}.{{ column }},
         {%- endfor %}
         classified_urls.decoded as decoded_url,

@@ -1,15 +1,24 @@
 {#- The body of a one-family detection: one row per IP per `window` with at least `min_requests`
     distinct URLs of attack `family` (seeds/attack_families.csv), read from the classified requests. -#}
 {% macro family_probing(family, window, min_requests) -%}
+{{ flagged_probing('attack_requests', family, 'url', window, min_requests) }}
+{%- endmacro %}
+
+{#- The body of a one-flag detection: one row per IP per `window` whose requests of `model` with
+    is_<flag> hold at least `min_distinct` distinct values of `value` (an expression over its columns). -#}
+{% macro flagged_probing(model, flag, value, window, min_distinct) -%}
 with
 
 probes as (
-    select * from {{ tumble(ref('attack_requests'), 'request_timestamp', window) }} as windowed
-    where is_{{ family }}
+    select
+        windowed.*,
+        {{ value }} as probed
+    from {{ tumble(ref(model), 'request_timestamp', window) }} as windowed
+    where is_{{ flag }}
 ),
 
 per_ip as (
-    {{ distinct_per_ip('probes', 'url', min_requests) }}
+    {{ distinct_per_ip('probes', 'probed', min_distinct) }}
 )
 
 select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}

@@ -31,9 +31,9 @@
     where signature is not null
 {%- endmacro %}
 
-{#- The local engine recomputes whole windows: the signatures on the URL and method are matched once
-    per distinct (url, method), a few thousand where the requests are hundreds of thousands; the
-    few that read the status or the agent, per request. -#}
+{#- The local engine reads a batch of rows at a time: the signatures on the URL and method are
+    matched once per distinct (url, method) of the batch; the few that read the status or the
+    agent, per request. -#}
 {% macro postgres__hub_matches(relation) -%}
     select * from (
         select joined.*, coalesce(joined.url_signature, {{ hub_signature_case('response') }}) as signature

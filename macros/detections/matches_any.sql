@@ -32,3 +32,11 @@
     )
     {%- endif -%}
 {%- endmacro %}
+
+{#- True when `expression` matches list `list_name` and none of `except_lists` (all matched by `how`). -#}
+{% macro matches_list_only(expression, list_name, how, except_lists, already_upper=false) -%}
+    {{ matches_any(expression, list_name, how, already_upper) }}
+    {%- for excluded in except_lists %}
+    and not {{ matches_any(expression, excluded, how, already_upper) }}
+    {%- endfor %}
+{%- endmacro %}

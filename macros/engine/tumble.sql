@@ -11,7 +11,7 @@
 {%- endmacro %}
 
 {% macro postgres__tumble(relation, time_column, size) -%}
-    {{ local_windows(relation, time_column, size, 'window_start', 'window_end') }}
+    {{ local_windows(relation, time_column, size) }}
 {%- endmacro %}
 
 {#- Hopping windows over `relation`: every row once per window of `size` that holds it, one window
@@ -53,31 +53,36 @@
 {%- endmacro %}
 
 {#- For a model kept at the request grain (attack_requests): every row of `relation`. RisingWave
-    streams each row through, with no state. The local engine keeps the rows in one-minute buckets,
-    the grain of its pending minutes, so that a refresh recomputes only the pending ones, as it does
-    windows. They are not named window_*: a tumble() over the model adds its own windows. -#}
-{% macro request_buckets(relation, time_column) -%}
-    {{ return(adapter.dispatch('request_buckets')(relation, time_column)) }}
+    streams each row through, with no state. On the local engine, with var secmon_incremental, only
+    the rows landed since the last refresh (pending_rows(), by the landing table's landed_id, which
+    the rows keep): a request-grain model's rows depend on their request alone, so the engine
+    deletes and re-inserts just those, whatever the windows downstream. -#}
+{% macro request_rows(relation) -%}
+    {{ return(adapter.dispatch('request_rows')(relation)) }}
 {%- endmacro %}
 
-{% macro risingwave__request_buckets(relation, time_column) -%}
+{% macro risingwave__request_rows(relation) -%}
     {{ relation }}
 {%- endmacro %}
 
-{% macro postgres__request_buckets(relation, time_column) -%}
-    {{ local_windows(relation, time_column, '1 minute', 'bucket_start', 'bucket_end') }}
+{% macro postgres__request_rows(relation) -%}
+    {%- if var('secmon_incremental', false) -%}
+    (select * from {{ relation }} where landed_id >= (select min(first_landed_id) from {{ pending_rows() }}))
+    {%- else -%}
+    {{ relation }}
+    {%- endif -%}
 {%- endmacro %}
 
-{#- Every row of `relation` with the bounds of its window of `size`, named `start_name` and
-    `end_name`. With var secmon_incremental (set by the local stream engine), only the windows that
+{#- Every row of `relation` with the bounds of its window of `size`, window_start and window_end.
+    With var secmon_incremental (set by the local stream engine), only the windows that
     contain a pending minute are computed: the engine deletes and re-inserts exactly those windows. -#}
-{% macro local_windows(relation, time_column, size, start_name, end_name) -%}
+{% macro local_windows(relation, time_column, size) -%}
     {%- set window_of = "date_bin(INTERVAL '" ~ size ~ "', {}, TIMESTAMPTZ '1970-01-01 00:00:00+00')" -%}
     (
         select
             windowed.*,
-            {{ window_of.format('windowed.' ~ time_column) }} as {{ start_name }},
-            {{ window_of.format('windowed.' ~ time_column) }} + INTERVAL '{{ size }}' as {{ end_name }}
+            {{ window_of.format('windowed.' ~ time_column) }} as window_start,
+            {{ window_of.format('windowed.' ~ time_column) }} + INTERVAL '{{ size }}' as window_end
         from {{ relation }} as windowed
         {%- if var('secmon_incremental', false) %}
         where windowed.{{ time_column }} >= (select min({{ window_of.format('minute') }}) from {{ pending_minutes() }})

@@ -3,7 +3,7 @@
 with
 
 requests as (
-    select * from {{ request_buckets(ref('website_requests'), 'request_timestamp') }} as bucketed
+    select * from {{ request_rows(ref('website_requests')) }} as landed
 )
 
 {{ classified_requests('requests') }}

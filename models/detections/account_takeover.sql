@@ -1,8 +1,8 @@
 with
 
 logins as (
-    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('account_takeover_window')) }} as windowed
-    where user_action = 'login' and username is not null
+    select * from {{ tumble(ref('listed_requests'), 'request_timestamp', var('account_takeover_window')) }} as windowed
+    where is_login
 ),
 
 per_account as (

@@ -1,8 +1,8 @@
 with
 
 failed_logins as (
-    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('credential_stuffing_window')) }} as windowed
-    where user_action = 'login' and status_code in (401, 403) and username is not null
+    select * from {{ tumble(ref('listed_requests'), 'request_timestamp', var('credential_stuffing_window')) }} as windowed
+    where is_login and status_code in (401, 403)
 ),
 
 per_ip as (

@@ -3,13 +3,9 @@
     the answer. brute_force, credential_stuffing and account_takeover stay for logs with user names. -#}
 with
 
-posts as (
-    select * from {{ tumble(ref('website_requests'), 'request_timestamp', var('login_brute_force_window')) }} as windowed
-    where http_method = 'POST'
-),
-
 login_posts as (
-    {{ matching_rows('posts', 'url', 'login_endpoints', how='path_in') }}
+    select * from {{ tumble(ref('listed_requests'), 'request_timestamp', var('login_brute_force_window')) }} as windowed
+    where is_login_post
 ),
 
 per_ip as (

@@ -1,9 +1,6 @@
 {#- Column types follow producer/event.schema.json (x-sql-type); a test keeps them equal.
     request_timestamp is TIMESTAMPTZ, not the seed's TIMESTAMP: RisingWave's JSON parser turns a
     timestamp ending in `Z` into NULL for a TIMESTAMP column. -#}
-{#- local_indexes: the local engine recomputes whole windows; the login and 4xx detections (brute
-    force, credential stuffing, account takeover over 30 minutes, probing) read a few percent of a
-    window's events, which these indexes find without a scan of the window. -#}
 {{ stream_source(
     columns={
         'request_timestamp': 'timestamptz',
@@ -21,8 +18,4 @@
     },
     topic=var('events_topic'),
     watermark_column='request_timestamp',
-    local_indexes={
-        'action_time': {'columns': ['user_action', 'request_timestamp']},
-        'refused_time': {'columns': ['request_timestamp'], 'where': 'status_code >= 400'},
-    },
 ) }}

@@ -36,6 +36,7 @@ REQUESTS_VIEW = "website_requests"  # models/ingest/website_requests.sql: what e
 OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
 REJECTS_TABLE = settings.dbt_vars()["local_rejects_table"]
 PENDING_TABLE = settings.dbt_vars()["local_pending_minutes_table"]
+PENDING_ROWS_TABLE = settings.dbt_vars()["local_pending_rows_table"]
 MINUTE_MS = 60_000
 
 Reject = tuple[str, int, int, bytes | None, str]  # topic, partition, offset, raw value, reason
@@ -109,17 +110,20 @@ class IngestTotals:
 
 
 def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
-    """The landing tables exist in their current shape (the offsets' newest column, cluster_id, included),
-    and so does the view of them that the models read."""
+    """The landing tables exist in their current shape (their newest columns, the offsets' cluster_id
+    and the landing table's landed_id, and the pending rows table included), and so does the view of
+    them that the models read."""
     schema = schema or settings.pg_schema()
+    newest = [(OFFSETS_TABLE, "cluster_id"), (LANDING_TABLE, "landed_id"), (PENDING_ROWS_TABLE, "first_landed_id")]
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
-            "select (select count(*) from information_schema.columns "
-            "where table_schema = %s and table_name = %s and column_name = 'cluster_id') "
+            "select (select count(*) from information_schema.columns as c "
+            "join unnest(%s::text[], %s::text[]) as wanted (table_name, column_name) using (table_name, column_name) "
+            "where c.table_schema = %s) "
             "+ (select count(*) from information_schema.views where table_schema = %s and table_name = %s)",
-            (schema, OFFSETS_TABLE, schema, REQUESTS_VIEW),
+            ([table for table, _ in newest], [column for _, column in newest], schema, schema, REQUESTS_VIEW),
         )
-        present = cur.fetchone()[0] == 2
+        present = cur.fetchone()[0] == len(newest) + 1
     conn.close()
     return present
 
@@ -307,11 +311,23 @@ class Ingester:
     def _commit(
         self, rows: list[tuple[bytes, Reject]], rejects: list[Reject], offsets: dict[int, int], minutes: set[int]
     ) -> int:
-        """One transaction: rows, rejects, offsets and pending minutes. Returns how many rows the
-        database refused (moved to the rejects table) so that one bad row cannot wedge the batch."""
+        """One transaction: rows, rejects, offsets, pending minutes and the batch's first landed_id.
+        Returns how many rows the database refused (moved to the rejects table) so that one bad row
+        cannot wedge the batch."""
         refused = 0
         try:
             with self.conn.cursor() as cur:
+                if rows:
+                    # Every row this transaction lands gets a landed_id above the sequence's last
+                    # value now (one ingester writes the landing table).
+                    cur.execute(
+                        sql.SQL(
+                            "insert into {} (first_landed_id) "
+                            "select coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'landed_id')), 0) + 1 "
+                            "on conflict do nothing"
+                        ).format(self._table(PENDING_ROWS_TABLE)),
+                        (f'"{self.schema}"."{LANDING_TABLE}"',),
+                    )
                 cur.execute("savepoint rows")
                 try:
                     self._copy(cur, b"".join(row for row, _ in rows))

@@ -1,8 +1,9 @@
 """The local streaming engine's refresh: keeps every view table equal to its query over all events.
 
-After each ingest batch, a windowed view recomputes only the windows that contain a pending minute
-(delete those windows, insert their new rows, in one transaction); views without windows are
-recomputed in full. The view SQL is the project's own, compiled by dbt with `secmon_incremental`
+After each ingest batch, a request-grain view (request_rows()) classifies only the rows landed since
+the last refresh; a windowed view recomputes only the windows that contain a pending minute (delete
+those windows or rows, insert their new rows, in one transaction); other views are recomputed in
+full. The view SQL is the project's own, compiled by dbt with `secmon_incremental`
 set, so an analyst's new windowed model is maintained with no engine code.
 """
 
@@ -21,23 +22,21 @@ from psycopg2 import sql
 from secmon import settings
 from secmon.core.endpoints import Endpoints
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE
+from secmon.engine.ingest import LANDING_TABLE, PENDING_ROWS_TABLE, PENDING_TABLE
 from secmon.errors import SecmonError
-from secmon.manifest import TUMBLE_COLUMNS, is_stale, window_columns
+from secmon.manifest import EVENT_TIME_COLUMN, REQUEST_ROWS_MACRO, TUMBLE_COLUMNS, called_macros, is_stale, is_windowed
 
 
 @dataclass(frozen=True)
 class View:
     name: str
     schema: str
-    select_sql: str  # the model's query; for a windowed view, only its pending windows
-    window: tuple[str, str] | None  # the columns bounding its windows (manifest.window_columns)
+    select_sql: str  # the model's query; for a windowed view only its pending windows, for a
+    # request-grain view only the pending rows
+    windowed: bool  # TUMBLE_COLUMNS bound its windows
+    request_grain: bool = False  # one row per request at most, with the request's landed_id
     parents: tuple[str, ...] = ()  # the views (of the same list) it reads
     sinks_into: str | None = None  # the table its rows are copied to (a detection's: security_alerts)
-
-    @property
-    def windowed(self) -> bool:
-        return self.window is not None
 
     @property
     def table(self) -> sql.Composed:
@@ -102,7 +101,8 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
             nodes[uid]["alias"],
             nodes[uid]["schema"],
             nodes[uid]["compiled_code"],
-            window=window_columns(nodes[uid]["depends_on"]["macros"]),
+            windowed=is_windowed(called_macros(manifest, nodes[uid])),
+            request_grain=REQUEST_ROWS_MACRO in called_macros(manifest, nodes[uid]),
             parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
             sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
         )
@@ -117,7 +117,9 @@ class Refresher:
     def __init__(self, connections: list, views: list[View], schema: str) -> None:
         self.conn, self.connections, self.views = connections[0], connections, views
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
-        self.time_index = f"{schema}.{LANDING_TABLE}__time"
+        self.pending_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_ROWS_TABLE))
+        # The landing table's BRIN indexes (website_logs_source.sql): by request time and by landed_id.
+        self.brin_indexes = [f"{schema}.{LANDING_TABLE}__time", f"{schema}.{LANDING_TABLE}__landed"]
         self.pool = ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="refresh")
 
     def close(self) -> None:
@@ -141,15 +143,17 @@ class Refresher:
         return missing
 
     def ensure_indexes(self) -> None:
-        """The refresh deletes windows by their start: index it on every windowed view, and by
-        detection and window_start on the tables they sink into."""
+        """The refresh deletes windows by their start and request-grain rows by their landed_id: index
+        them, and the request time that windows over a request-grain view read it by; and by
+        detection and window_start the tables they sink into."""
+        indexed = {view.name: ["window_start"] for view in self.views if view.windowed}
+        indexed |= {view.name: ["landed_id", EVENT_TIME_COLUMN] for view in self.views if view.request_grain}
         with self.conn.cursor() as cur:
             for view in self.views:
-                if view.windowed:
-                    start = view.window[0]
+                for column in indexed.get(view.name, []):
                     cur.execute(
                         sql.SQL("create index if not exists {} on {} ({})").format(
-                            sql.Identifier(f"{view.name}__{start}"), view.table, sql.Identifier(start)
+                            sql.Identifier(f"{view.name}__{column}"), view.table, sql.Identifier(column)
                         )
                     )
             for sink in sorted({view.sinks_into for view in self.views if view.sinks_into}):
@@ -162,29 +166,35 @@ class Refresher:
                 )
         self.conn.commit()
 
-    def summarize_time_index(self) -> None:
-        """Adds the landing table's new page ranges to its BRIN index: unsummarized ranges match
-        every time range, so a refresh would read them all."""
+    def summarize_brin_indexes(self) -> None:
+        """Adds the landing table's new page ranges to its BRIN indexes: unsummarized ranges match
+        every time range and landed_id, so a refresh would read them all."""
         with self.conn.cursor() as cur:
-            cur.execute("select brin_summarize_new_values(%s::regclass)", (self.time_index,))
+            for index in self.brin_indexes:
+                cur.execute("select brin_summarize_new_values(%s::regclass)", (index,))
         self.conn.commit()
 
     def refresh(self) -> dict[str, float]:
-        """Brings every view up to date with the pending minutes; returns seconds per view.
+        """Brings every view up to date with the pending minutes and rows; returns seconds per view.
 
-        Pending minutes are removed only after every view is refreshed, so a crash in between
-        just refreshes those windows again."""
+        Pending minutes and rows are removed only after every view is refreshed, so a crash in
+        between just refreshes those windows and rows again."""
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("select minute from {}").format(self.pending))
             minutes = [row[0] for row in cur.fetchall()]
+            cur.execute(sql.SQL("select first_landed_id from {}").format(self.pending_rows))
+            batches = [row[0] for row in cur.fetchall()]
         self.conn.rollback()
-        if minutes:
-            self.summarize_time_index()
-        due = [view for view in self.views if minutes or not view.windowed]
+        if minutes or batches:
+            self.summarize_brin_indexes()
+        due = [view for view in self.views if (minutes if view.windowed else batches if view.request_grain else True)]
         timings = self._refresh_in_parallel(due)
-        if minutes:
+        if minutes or batches:
             with self.conn.cursor() as cur:
                 cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
+                cur.execute(
+                    sql.SQL("delete from {} where first_landed_id = any(%s)").format(self.pending_rows), (batches,)
+                )
             self.conn.commit()
         return timings
 
@@ -229,12 +239,18 @@ class Refresher:
         started = time.perf_counter()
         try:
             with conn.cursor() as cur:
-                if view.windowed:
-                    # A refresh reads a few windows: always by index. Right after a bulk load the
-                    # planner's statistics are stale and it would scan the whole history.
+                if view.windowed or view.request_grain:
+                    # A refresh reads a few windows or rows: always by index. Right after a bulk load
+                    # the planner's statistics are stale and it would scan the whole history.
                     cur.execute("set local enable_seqscan = off")
-                    pending = self._pending_windows(view.table, view.window)
-                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + pending)
+                if view.windowed:
+                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + self._pending_windows(view.table))
+                elif view.request_grain:
+                    cur.execute(
+                        sql.SQL("delete from {} where landed_id >= (select min(first_landed_id) from {})").format(
+                            view.table, self.pending_rows
+                        )
+                    )
                 else:
                     cur.execute(sql.SQL("delete from {}").format(view.table))
                 cur.execute(sql.SQL("insert into {} ").format(view.table).as_string(cur) + view.select_sql)
@@ -247,10 +263,10 @@ class Refresher:
             raise
         return time.perf_counter() - started
 
-    def _pending_windows(self, table: sql.Composable, window: tuple[str, str] = TUMBLE_COLUMNS) -> sql.Composed:
-        """The rows of `table` whose window (bounded by the columns `window`) overlaps a pending minute:
-        one that holds it, or, for a hop() window shorter than a minute, one that shares seconds with it."""
-        start, end = (sql.Identifier(column) for column in window)
+    def _pending_windows(self, table: sql.Composable) -> sql.Composed:
+        """The rows of `table` whose window overlaps a pending minute: one that holds it, or, for a
+        hop() window shorter than a minute, one that shares seconds with it."""
+        start, end = (sql.Identifier(column) for column in TUMBLE_COLUMNS)
         return sql.SQL(
             "{start} < (select max(minute) from {pending}) + interval '1 minute' "
             "and {start} > (select min(minute) from {pending}) - interval '1 day' "
@@ -262,8 +278,9 @@ class Refresher:
         """Retention: the events, the windows and the alerts that ended before `before` are deleted (the
         views' open windows are recomputed from events much newer than that)."""
         schema = sql.Identifier(self.views[0].schema if self.views else settings.pg_schema())
-        tables = [(sql.SQL("{}.{}").format(schema, sql.Identifier(LANDING_TABLE)), "request_timestamp")]
-        tables += [(view.table, view.window[1]) for view in self.views if view.windowed]
+        tables = [(sql.SQL("{}.{}").format(schema, sql.Identifier(LANDING_TABLE)), EVENT_TIME_COLUMN)]
+        tables += [(view.table, TUMBLE_COLUMNS[1]) for view in self.views if view.windowed]
+        tables += [(view.table, EVENT_TIME_COLUMN) for view in self.views if view.request_grain]
         sinks = sorted({view.sinks_into for view in self.views if view.sinks_into})
         tables += [(sql.SQL("{}.{}").format(schema, sql.Identifier(sink)), "window_end") for sink in sinks]
         with self.conn.cursor() as cur:

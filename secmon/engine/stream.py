@@ -113,7 +113,7 @@ class Stream:
         if missing:
             raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
         self.refresher.ensure_indexes()
-        self.refresher.summarize_time_index()  # rows loaded without the engine, e.g. a bulk COPY
+        self.refresher.summarize_brin_indexes()  # rows loaded without the engine, e.g. a bulk COPY
         self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
         if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
