@@ -38,6 +38,14 @@ class View:
     parents: tuple[str, ...] = ()  # the views (of the same list) it reads
     sinks_into: str | None = None  # the table its rows are copied to (a detection's: security_alerts)
 
+    def is_due(self, minutes: list, batches: list) -> bool:
+        """Whether a refresh with these pending minutes and row batches changes the view."""
+        if self.windowed:
+            return bool(minutes)
+        if self.request_grain:
+            return bool(batches)
+        return True
+
     @property
     def table(self) -> sql.Composed:
         return sql.SQL("{}.{}").format(sql.Identifier(self.schema), sql.Identifier(self.name))
@@ -96,13 +104,14 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
 
     for uid in sorted(nodes):
         visit(uid)
+    macros = {uid: called_macros(manifest, nodes[uid]) for uid in ordered}
     return [
         View(
             nodes[uid]["alias"],
             nodes[uid]["schema"],
             nodes[uid]["compiled_code"],
-            windowed=is_windowed(called_macros(manifest, nodes[uid])),
-            request_grain=REQUEST_ROWS_MACRO in called_macros(manifest, nodes[uid]),
+            windowed=is_windowed(macros[uid]),
+            request_grain=REQUEST_ROWS_MACRO in macros[uid],
             parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
             sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
         )
@@ -146,7 +155,7 @@ class Refresher:
         """The refresh deletes windows by their start and request-grain rows by their landed_id: index
         them, and the request time that windows over a request-grain view read it by; and by
         detection and window_start the tables they sink into."""
-        indexed = {view.name: ["window_start"] for view in self.views if view.windowed}
+        indexed = {view.name: [TUMBLE_COLUMNS[0]] for view in self.views if view.windowed}
         indexed |= {view.name: ["landed_id", EVENT_TIME_COLUMN] for view in self.views if view.request_grain}
         with self.conn.cursor() as cur:
             for view in self.views:
@@ -187,7 +196,7 @@ class Refresher:
         self.conn.rollback()
         if minutes or batches:
             self.summarize_brin_indexes()
-        due = [view for view in self.views if (minutes if view.windowed else batches if view.request_grain else True)]
+        due = [view for view in self.views if view.is_due(minutes, batches)]
         timings = self._refresh_in_parallel(due)
         if minutes or batches:
             with self.conn.cursor() as cur:
