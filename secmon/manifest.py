@@ -25,6 +25,8 @@ EVENT_TIME_COLUMN = "request_timestamp"  # the source's watermark column, kept b
 WINDOW_MACROS = ("macro.secmon.tumble", "macro.secmon.hop")  # they give a model window_start, window_end
 # request_rows() keeps a model at the request grain: the local engine adds the newly landed rows to it.
 REQUEST_ROWS_MACRO = "macro.secmon.request_rows"
+# emit_on_window_close(): the model's windows are final once closed; the local engine computes each once.
+WINDOW_CLOSE_MACRO = "macro.secmon.emit_on_window_close"
 
 
 def called_macros(manifest: dict, node: dict) -> set[str]:
@@ -53,6 +55,7 @@ class Model:
     columns: tuple[str, ...]  # as documented in its yml entry
     parents: tuple[str, ...]  # models it reads
     windowed: bool  # built on tumble(): one row per window, refreshed window by window
+    closes_windows: bool  # emit_on_window_close(): a window's row appears once, when it closes
     yml_path: str  # where its entry is (or its SQL file, without one)
 
     @property
@@ -116,6 +119,7 @@ def models(project_dir: Path = settings.PROJECT_DIR) -> dict[str, Model]:
                 if nodes.get(parent, {}).get("resource_type") == "model"
             ),
             windowed=is_windowed(called_macros(manifest, node)),
+            closes_windows=WINDOW_CLOSE_MACRO in called_macros(manifest, node),
             yml_path=(node.get("patch_path") or "").partition("://")[2] or node["original_file_path"],
         )
         for node in nodes.values()

@@ -81,6 +81,9 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
 # A quiet log's follower publishes a heartbeat this often: a window closes at most this late on a silent site.
 HEARTBEAT_SECONDS = 5.0
+# The local engine computes a detection's window once, when it closes; its open windows, for the alerts
+# table only (nothing is published before the window closes), at most this often.
+OPEN_WINDOWS_SECONDS = 10.0
 # The local engine deletes events, windows and alerts that ended this long before the newest event.
 RETENTION_MS = interval_ms(dbt_vars()["retention"])
 

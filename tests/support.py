@@ -121,6 +121,22 @@ def wait_for_alert(pg_url: str, alert: tuple[str, str], within: float = 30) -> f
     return time.monotonic() - started
 
 
+def close_every_window(endpoints, topic: str = settings.EVENTS_TOPIC) -> None:
+    """A heartbeat to each partition an hour after the newest landed event, as `secmon follow` sends
+    on a quiet log: the engine's watermark passes the end of every window of the landed events."""
+    from secmon.core.events import encode_heartbeat
+    from secmon.core.kafka_clients import Producer
+
+    with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+        cur.execute(f"select max(request_timestamp) from {settings.pg_schema()}.website_logs_source")
+        newest = cur.fetchone()[0]
+    conn.close()
+    producer = Producer(endpoints.bootstrap_servers)
+    for partition in producer.partitions(topic):
+        producer.send(topic, encode_heartbeat(int(newest.timestamp() * 1000) + 3_600_000), partition=partition)
+    assert producer.flush() == 0
+
+
 ALERT_WITHIN_SECONDS = 30
 EXPECTED_LIVE_ALERTS = {
     ("brute_force", "203.0.113.10"),

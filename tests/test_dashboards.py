@@ -284,7 +284,7 @@ def test_panels_place_themselves_left_to_right_and_wrap():
 def test_a_detection_without_severity_is_a_one_line_error_naming_its_yml():
     from secmon.manifest import Model, _detection
 
-    model = Model("my_detection", "", ("detection",), {"entity": "ip"}, (), (), True, "models/detections/x.yml")
+    model = Model("my_detection", "", ("detection",), {"entity": "ip"}, (), (), True, True, "models/detections/x.yml")
     with pytest.raises(SecmonError) as error:
         _detection(model)
     assert str(error.value) == (

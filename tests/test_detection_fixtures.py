@@ -11,6 +11,7 @@ import psycopg2
 import pytest
 import yaml
 from click.testing import CliRunner
+from support import close_every_window
 
 from secmon import settings, stack
 from secmon.cli import cli
@@ -41,6 +42,8 @@ def alerts_by_ip(tmp_path_factory, stack_options_factory) -> dict[str, set[tuple
         for log in sorted(FIXTURES.glob("*.log")):
             result = CliRunner().invoke(cli, ["replay", "--state-dir", str(state_dir), str(log)])
             assert result.exit_code == 0 and ", rejected 0" in result.output, result.output
+        Stream(endpoints, state_dir).run(idle_exit_after=2)
+        close_every_window(endpoints)
         Stream(endpoints, state_dir).run(idle_exit_after=2)
         with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
             cur.execute(f"select distinct detection, entity from {settings.pg_schema()}.{settings.ALERTS_TABLE}")

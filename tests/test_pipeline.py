@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import math
+from datetime import timedelta
+from pathlib import Path
 
 import oracle
 import psycopg2
 import pytest
 from kafka import KafkaProducer
 
-from secmon import settings
+from secmon import manifest, settings
 from secmon.core import kafka_clients
 from secmon.core.events import Event, EventEncoder, parse_event
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import LANDING_TABLE, Ingester, ensure_landing_table
-from secmon.engine.refresh import compile_views
+from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE, WINDOW_CLOSE_TABLE, Ingester, ensure_landing_table
+from secmon.engine.refresh import Refresher, compile_views
 from secmon.engine.stream import Stream
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, publish
@@ -207,3 +210,53 @@ def test_a_request_grain_refresh_finds_the_new_rows_by_index(streamed, endpoints
     conn.close()
     assert f"{LANDING_TABLE}__landed" in plan
     assert f"Seq Scan on {LANDING_TABLE}" not in plan
+
+
+def window_close_views(endpoints, target: Path) -> list:
+    return [view for view in compile_views(endpoints, target) if view.closes_windows]
+
+
+def test_stream_keeps_each_closed_window_of_a_detection_equal_to_its_query_over_every_event(
+    streamed, endpoints, tmp_path
+):
+    """A detection's windows are computed once each, when the watermark passes their end (hop windows
+    too): every closed window holds exactly what the model's query over every event gives it."""
+    closing = window_close_views(endpoints, tmp_path / "engine")
+    assert {view.name for view in closing} == {detection.name for detection in manifest.detections()}
+    assert run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(tmp_path / "full")], endpoints) == 0
+    nodes = json.loads((tmp_path / "full" / "manifest.json").read_text())["nodes"].values()
+    full = {node["name"]: node["compiled_code"] for node in nodes if node["resource_type"] == "model"}
+    (watermark,) = query(endpoints, f"select watermark from {SCHEMA}.{WINDOW_CLOSE_TABLE}")[0]
+    closed_rows = 0
+    for view in closing:
+        every_event = f"select * from ({full[view.name]}) as every_event where window_end <= '{watermark.isoformat()}'"
+        kept = f"select * from {SCHEMA}.{view.name} where window_end <= '{watermark.isoformat()}'"
+        assert query(endpoints, f"({every_event}) except all ({kept})", None) == [], view.name
+        assert query(endpoints, f"({kept}) except all ({every_event})", None) == [], view.name
+        closed_rows += query(endpoints, f"select count(*) from ({kept}) as kept")[0][0]
+    assert closed_rows > 5
+
+
+def test_a_detection_is_refreshed_when_its_windows_close_not_at_every_batch(streamed, endpoints, tmp_path):
+    """New events alone leave the detections alone (their open windows are shown only every
+    OPEN_WINDOWS_SECONDS); a watermark past a window's end refreshes them."""
+    views = compile_views(endpoints, tmp_path)
+    closing = {view.name for view in views if view.closes_windows}
+    (watermark,) = query(endpoints, f"select watermark from {SCHEMA}.{WINDOW_CLOSE_TABLE}")[0]
+    connections = [psycopg2.connect(endpoints.pg_url) for _ in range(2)]
+    refresher = Refresher(connections, views, SCHEMA)
+    try:
+        refresher.next_open_refresh = dict.fromkeys(closing, math.inf)
+        with connections[0].cursor() as cur:  # a new minute of events has landed
+            cur.execute(
+                f"insert into {SCHEMA}.{PENDING_TABLE} values (date_trunc('minute', %s::timestamptz))", (watermark,)
+            )
+        connections[0].commit()
+        refreshed = refresher.refresh(watermark)
+        assert refreshed and not closing & set(refreshed)
+        refreshed = refresher.refresh(watermark + timedelta(minutes=5))
+        assert closing <= set(refreshed)
+    finally:
+        refresher.close()
+        for conn in connections:
+            conn.close()

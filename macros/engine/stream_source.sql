@@ -61,6 +61,11 @@ create table if not exists {{ pending_minutes() }} (
 create table if not exists {{ pending_rows() }} (
     first_landed_id bigint primary key
 );
+create table if not exists {{ window_close() }} (
+    only_row boolean primary key default true check (only_row),
+    emitted_until timestamptz not null,
+    watermark timestamptz not null
+);
 create table if not exists {{ this.incorporate(path={"identifier": var('local_rejects_table')}) }} (
     topic text not null,
     kafka_partition integer not null,

@@ -28,19 +28,29 @@
     HOP({{ relation }}, {{ time_column }}, INTERVAL '{{ slide_seconds }} seconds', INTERVAL '{{ size_seconds }} seconds')
 {%- endmacro %}
 
-{#- With var secmon_incremental, only the windows that overlap a pending minute. -#}
+{#- With var secmon_incremental, only the windows that overlap a pending minute, or for a window-close
+    model (closes_windows()) those whose end lies within the refresh's bounds. -#}
 {% macro postgres__hop(relation, time_column, slide_seconds, size_seconds) -%}
     {%- set slide = "INTERVAL '" ~ slide_seconds ~ " seconds'" -%}
     {%- set size = "INTERVAL '" ~ size_seconds ~ " seconds'" -%}
+    {%- set start_of = "date_bin(" ~ slide ~ ", {}, TIMESTAMPTZ '1970-01-01 00:00:00+00')" -%}
     (
         select windowed.*, starts.window_start, starts.window_start + {{ size }} as window_end
         from {{ relation }} as windowed
         cross join lateral (
-            select date_bin({{ slide }}, windowed.{{ time_column }}, TIMESTAMPTZ '1970-01-01 00:00:00+00') - {{ slide }} * earlier
+            select {{ start_of.format('windowed.' ~ time_column) }} - {{ slide }} * earlier
                 as window_start
             from generate_series(0, {{ (size_seconds // slide_seconds) - 1 }}) as earlier
         ) as starts
-        {%- if var('secmon_incremental', false) %}
+        {%- if closes_windows() %}
+        {#- The windows ending after windows_after() and at or before windows_until(): starting after
+            the one and at or before the other, less the size. #}
+        {%- set first_start = start_of.format(windows_after() ~ ' - ' ~ size) ~ ' + ' ~ slide %}
+        {%- set last_start = "coalesce(" ~ start_of.format(windows_until() ~ ' - ' ~ size) ~ ", 'infinity')" %}
+        where windowed.{{ time_column }} >= {{ first_start }}
+          and windowed.{{ time_column }} < {{ last_start }} + {{ size }}
+          and starts.window_start between {{ first_start }} and {{ last_start }}
+        {%- elif var('secmon_incremental', false) %}
         where windowed.{{ time_column }} >= (select min(minute) from {{ pending_minutes() }}) - {{ size }}
           and windowed.{{ time_column }} < (select max(minute) from {{ pending_minutes() }}) + INTERVAL '1 minute' + {{ size }}
           and exists (
@@ -75,7 +85,8 @@
 
 {#- Every row of `relation` with the bounds of its window of `size`, window_start and window_end.
     With var secmon_incremental (set by the local stream engine), only the windows that
-    contain a pending minute are computed: the engine deletes and re-inserts exactly those windows. -#}
+    contain a pending minute are computed, or for a window-close model (closes_windows()) those
+    whose end lies within the refresh's bounds: the engine deletes and re-inserts exactly those windows. -#}
 {% macro local_windows(relation, time_column, size) -%}
     {%- set window_of = "date_bin(INTERVAL '" ~ size ~ "', {}, TIMESTAMPTZ '1970-01-01 00:00:00+00')" -%}
     (
@@ -84,7 +95,10 @@
             {{ window_of.format('windowed.' ~ time_column) }} as window_start,
             {{ window_of.format('windowed.' ~ time_column) }} + INTERVAL '{{ size }}' as window_end
         from {{ relation }} as windowed
-        {%- if var('secmon_incremental', false) %}
+        {%- if closes_windows() %}
+        where windowed.{{ time_column }} >= {{ window_of.format(windows_after()) }}
+          and windowed.{{ time_column }} < coalesce({{ window_of.format(windows_until()) }}, 'infinity')
+        {%- elif var('secmon_incremental', false) %}
         where windowed.{{ time_column }} >= (select min({{ window_of.format('minute') }}) from {{ pending_minutes() }})
           and windowed.{{ time_column }} < (select max({{ window_of.format('minute') }}) from {{ pending_minutes() }}) + INTERVAL '{{ size }}'
           and {{ window_of.format('windowed.' ~ time_column) }} in (select {{ window_of.format('minute') }} from {{ pending_minutes() }})

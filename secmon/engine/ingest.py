@@ -37,6 +37,7 @@ OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
 REJECTS_TABLE = settings.dbt_vars()["local_rejects_table"]
 PENDING_TABLE = settings.dbt_vars()["local_pending_minutes_table"]
 PENDING_ROWS_TABLE = settings.dbt_vars()["local_pending_rows_table"]
+WINDOW_CLOSE_TABLE = settings.dbt_vars()["local_window_close_table"]
 MINUTE_MS = 60_000
 
 Reject = tuple[str, int, int, bytes | None, str]  # topic, partition, offset, raw value, reason
@@ -111,10 +112,15 @@ class IngestTotals:
 
 def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
     """The landing tables exist in their current shape (their newest columns, the offsets' cluster_id
-    and the landing table's landed_id, and the pending rows table included), and so does the view of
-    them that the models read."""
+    and the landing table's landed_id, and the pending rows and window close tables included), and so
+    does the view of them that the models read."""
     schema = schema or settings.pg_schema()
-    newest = [(OFFSETS_TABLE, "cluster_id"), (LANDING_TABLE, "landed_id"), (PENDING_ROWS_TABLE, "first_landed_id")]
+    newest = [
+        (OFFSETS_TABLE, "cluster_id"),
+        (LANDING_TABLE, "landed_id"),
+        (PENDING_ROWS_TABLE, "first_landed_id"),
+        (WINDOW_CLOSE_TABLE, "emitted_until"),
+    ]
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
             "select (select count(*) from information_schema.columns as c "
@@ -169,6 +175,7 @@ class Ingester:
         # Partitions whose stored offsets pointed into a log that is gone, now read from its start.
         self.restarted_partitions: list[int] = []
         self.partitions = self._assign()
+        self.newest_per_partition: dict[int, int] = {}  # epoch ms of the newest event or heartbeat read
         self._format_timestamp = TimestampFormatter()
 
     def _table(self, name: str) -> sql.Composed:
@@ -250,13 +257,19 @@ class Ingester:
             if (highwater := self.consumer.highwater(tp)) is not None and self.consumer.position(tp) > highwater
         ]
 
-    def newest_event_time(self):
-        """The newest request_timestamp landed so far (None when empty): reads the whole table once."""
-        with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select max(request_timestamp) from {}").format(self._table(LANDING_TABLE)))
-            newest = cur.fetchone()[0]
-        self.conn.rollback()
-        return newest
+    def event_time_reached(self) -> int | None:
+        """The event time (epoch ms) every partition has reached: the newest event read, held back
+        to the newest of each partition with messages still waiting, since a backlog read one
+        partition ahead of another must not close the windows the other still has events for. None
+        while such a partition has had nothing read, or nothing has been read at all."""
+        waiting = [
+            self.newest_per_partition.get(tp.partition)
+            for tp in self.partitions
+            if (highwater := self.consumer.highwater(tp)) is None or self.consumer.position(tp) < highwater
+        ]
+        if not self.newest_per_partition or None in waiting:
+            return None
+        return min([max(self.newest_per_partition.values()), *waiting])
 
     def drained(self) -> bool:
         """Every partition's position has reached the high watermark of its last fetch response
@@ -286,6 +299,7 @@ class Ingester:
                         ts = parse_heartbeat(message.value, latest_ms)
                         result.heartbeats += 1
                         result.newest_event_ms = max(result.newest_event_ms or ts, ts)
+                        self._reached(tp.partition, ts)
                         continue
                     result.produced_ms.append(message.timestamp)
                     event = parse_event(message.value, latest_ms)
@@ -299,6 +313,7 @@ class Ingester:
                     )
                 )
                 ts = event.request_timestamp
+                self._reached(tp.partition, ts)
                 minutes.add(ts // MINUTE_MS * MINUTE_MS)
                 if result.newest_event_ms is None or ts > result.newest_event_ms:
                     result.newest_event_ms = ts
@@ -307,6 +322,9 @@ class Ingester:
         result.ingested = len(rows) - refused
         result.rejected = len(rejects) + refused
         return result
+
+    def _reached(self, partition: int, event_ms: int) -> None:
+        self.newest_per_partition[partition] = max(self.newest_per_partition.get(partition, event_ms), event_ms)
 
     def _commit(
         self, rows: list[tuple[bytes, Reject]], rejects: list[Reject], offsets: dict[int, int], minutes: set[int]

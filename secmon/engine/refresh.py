@@ -1,10 +1,12 @@
 """The local streaming engine's refresh: keeps every view table equal to its query over all events.
 
 After each ingest batch, a request-grain view (request_rows()) classifies only the rows landed since
-the last refresh; a windowed view recomputes only the windows that contain a pending minute (delete
-those windows or rows, insert their new rows, in one transaction); other views are recomputed in
-full. The view SQL is the project's own, compiled by dbt with `secmon_incremental`
-set, so an analyst's new windowed model is maintained with no engine code.
+the last refresh; a window-close view (emit_on_window_close(): the detections) computes each window
+once, when the watermark passes its end, as RisingWave does; another windowed view recomputes only
+the windows that contain a pending minute (delete those windows or rows, insert their new rows, in
+one transaction); other views are recomputed in full. The view SQL is the project's own, compiled
+by dbt with `secmon_incremental` set, so an analyst's new windowed model is maintained with no
+engine code.
 """
 
 from __future__ import annotations
@@ -22,9 +24,28 @@ from psycopg2 import sql
 from secmon import settings
 from secmon.core.endpoints import Endpoints
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import LANDING_TABLE, PENDING_ROWS_TABLE, PENDING_TABLE
+from secmon.engine.ingest import LANDING_TABLE, PENDING_ROWS_TABLE, PENDING_TABLE, WINDOW_CLOSE_TABLE
 from secmon.errors import SecmonError
-from secmon.manifest import EVENT_TIME_COLUMN, REQUEST_ROWS_MACRO, TUMBLE_COLUMNS, called_macros, is_stale, is_windowed
+from secmon.manifest import (
+    EVENT_TIME_COLUMN,
+    REQUEST_ROWS_MACRO,
+    TUMBLE_COLUMNS,
+    called_macros,
+    is_stale,
+    is_windowed,
+)
+from secmon.manifest import models as project_models
+
+WINDOW_SETTINGS = settings.dbt_vars()["local_window_settings"]  # read by windows_after() and windows_until()
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The windows a window-close view's refresh computes: those ending after `after` and at or
+    before `until`, or every open window too when `until` is None."""
+
+    after: datetime
+    until: datetime | None
 
 
 @dataclass(frozen=True)
@@ -34,17 +55,19 @@ class View:
     select_sql: str  # the model's query; for a windowed view only its pending windows, for a
     # request-grain view only the pending rows
     windowed: bool  # TUMBLE_COLUMNS bound its windows
+    closes_windows: bool = False  # a window is computed once, when the watermark passes its end
     request_grain: bool = False  # one row per request at most, with the request's landed_id
     parents: tuple[str, ...] = ()  # the views (of the same list) it reads
     sinks_into: str | None = None  # the table its rows are copied to (a detection's: security_alerts)
 
     def is_due(self, minutes: list, batches: list) -> bool:
-        """Whether a refresh with these pending minutes and row batches changes the view."""
+        """Whether a refresh with these pending minutes and row batches changes the view (not for a
+        window-close view: its windows change when they close, Refresher.refresh)."""
         if self.windowed:
             return bool(minutes)
         if self.request_grain:
             return bool(batches)
-        return True
+        return bool(minutes or batches)
 
     @property
     def table(self) -> sql.Composed:
@@ -56,10 +79,14 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     models in dependency order (dbt's manifest), the stream source and seeds left out; `select`
     (dbt selection syntax) keeps only some of them.
 
-    The compiled project is reused while no file of the project changed and the database and
-    selection are the same, so a restarted stream (after a crash, say) starts in a second."""
+    The window-close views are named to the compile (var secmon_window_close_models): their windows
+    are computed once each, when closed. The compiled project is reused while no file of the
+    project changed and the database and selection are the same, so a restarted stream (after a
+    crash, say) starts in a second."""
     selection = ["--select", select] if select else []
-    key = json.dumps({"pg_url": endpoints.pg_url, "schema": settings.pg_schema(), "select": select})
+    closing = sorted(name for name, model in project_models().items() if model.closes_windows)
+    dbt_vars = {"secmon_incremental": True, "secmon_window_close_models": closing}
+    key = json.dumps({"pg_url": endpoints.pg_url, "schema": settings.pg_schema(), "select": select, "vars": dbt_vars})
     key_path, manifest_path = target_dir / "secmon-compile-key.json", target_dir / "manifest.json"
     if is_stale(manifest_path) or not key_path.exists() or key_path.read_text() != key:
         key_path.unlink(missing_ok=True)  # a failed compile must not be reused
@@ -75,7 +102,7 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
                 "--exclude",
                 "resource_type:test",
                 "--vars",
-                json.dumps({"secmon_incremental": True}),
+                json.dumps(dbt_vars),
             ],
             endpoints,
         )
@@ -111,6 +138,7 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
             nodes[uid]["schema"],
             nodes[uid]["compiled_code"],
             windowed=is_windowed(macros[uid]),
+            closes_windows=nodes[uid]["alias"] in closing,
             request_grain=REQUEST_ROWS_MACRO in macros[uid],
             parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
             sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
@@ -127,9 +155,17 @@ class Refresher:
         self.conn, self.connections, self.views = connections[0], connections, views
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
         self.pending_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_ROWS_TABLE))
+        self.window_close = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(WINDOW_CLOSE_TABLE))
         # The landing table's BRIN indexes (website_logs_source.sql): by request time and by landed_id.
         self.brin_indexes = [f"{schema}.{LANDING_TABLE}__time", f"{schema}.{LANDING_TABLE}__landed"]
         self.pool = ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="refresh")
+        # When each window-close view next shows its open windows too: staggered, so that each cycle
+        # recomputes a few views' open windows rather than all of them every OPEN_WINDOWS_SECONDS.
+        closing = [view.name for view in views if view.closes_windows]
+        started = time.monotonic()
+        self.next_open_refresh = {
+            name: started + settings.OPEN_WINDOWS_SECONDS * number / len(closing) for number, name in enumerate(closing)
+        }
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
@@ -183,31 +219,81 @@ class Refresher:
                 cur.execute("select brin_summarize_new_values(%s::regclass)", (index,))
         self.conn.commit()
 
-    def refresh(self) -> dict[str, float]:
-        """Brings every view up to date with the pending minutes and rows; returns seconds per view.
+    def watermark(self) -> datetime | None:
+        """The watermark the window-close views were last refreshed to (None before the first)."""
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("select watermark from {}").format(self.window_close))
+            row = cur.fetchone()
+        self.conn.rollback()
+        return row[0] if row else None
 
-        Pending minutes and rows are removed only after every view is refreshed, so a crash in
-        between just refreshes those windows and rows again."""
+    def refresh(self, watermark: datetime | None = None) -> dict[str, float]:
+        """Brings every view up to date with the pending minutes and rows, and the window-close views
+        with `watermark` (the windows that end at or before it are closed); returns seconds per view.
+
+        Pending minutes and rows, and the windows closed, are marked done only after every view is
+        refreshed, so a crash in between just refreshes those windows and rows again."""
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("select minute from {}").format(self.pending))
             minutes = [row[0] for row in cur.fetchall()]
             cur.execute(sql.SQL("select first_landed_id from {}").format(self.pending_rows))
             batches = [row[0] for row in cur.fetchall()]
         self.conn.rollback()
-        if minutes or batches:
+        windows = self._windows_to_refresh(watermark, minutes)
+        if minutes or batches or windows:
             self.summarize_brin_indexes()
-        due = [view for view in self.views if view.is_due(minutes, batches)]
-        timings = self._refresh_in_parallel(due)
-        if minutes or batches:
-            with self.conn.cursor() as cur:
-                cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
-                cur.execute(
-                    sql.SQL("delete from {} where first_landed_id = any(%s)").format(self.pending_rows), (batches,)
-                )
-            self.conn.commit()
+        due = [
+            view
+            for view in self.views
+            if view.name in windows or (not view.closes_windows and view.is_due(minutes, batches))
+        ]
+        timings = self._refresh_in_parallel(due, windows)
+        with self.conn.cursor() as cur:
+            cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
+            cur.execute(sql.SQL("delete from {} where first_landed_id = any(%s)").format(self.pending_rows), (batches,))
+            cur.execute(sql.SQL("update {} set emitted_until = watermark").format(self.window_close))
+        self.conn.commit()
         return timings
 
-    def _refresh_in_parallel(self, views: list[View]) -> dict[str, float]:
+    def _windows_to_refresh(self, watermark: datetime | None, minutes: list[datetime]) -> dict[str, Windows]:
+        """The windows each window-close view recomputes: those that close now (ending after
+        emitted_until and at or before the watermark), and every few seconds the open ones too, so
+        that an attack shows in the alerts table before its window closes (it is published only
+        once closed). No view is listed before the engine knows a watermark."""
+        bounds = self._close_windows_to(watermark, minutes)
+        if bounds is None:
+            return {}
+        after, until = bounds
+        now, windows = time.monotonic(), {}
+        for name, due_at in self.next_open_refresh.items():
+            if now >= due_at:
+                windows[name] = Windows(after, None)
+                self.next_open_refresh[name] = now + settings.OPEN_WINDOWS_SECONDS
+            elif until > after:
+                windows[name] = Windows(after, until)
+        return windows
+
+    def _close_windows_to(self, watermark: datetime | None, minutes: list[datetime]) -> tuple | None:
+        """Moves the window-close views' watermark up to `watermark` (never back); returns
+        (emitted_until, watermark), or None before any watermark is known. With no progress
+        recorded yet, the views' windows from the earliest pending minute on are taken as not
+        emitted (a `dbt build` made the others)."""
+        with self.conn.cursor() as cur:
+            cur.execute(
+                sql.SQL(
+                    "insert into {table} (emitted_until, watermark) "
+                    "select coalesce(min(minute), %(watermark)s), %(watermark)s from {pending} "
+                    "having %(watermark)s is not null "
+                    "on conflict (only_row) do update set watermark = greatest({table}.watermark, excluded.watermark) "
+                ).format(table=self.window_close, pending=self.pending),
+                {"watermark": watermark},
+            )
+            cur.execute(sql.SQL("select emitted_until, watermark from {}").format(self.window_close))
+            row = cur.fetchone()
+        self.conn.commit()
+        return row
+
+    def _refresh_in_parallel(self, views: list[View], windows: dict[str, Windows]) -> dict[str, float]:
         idle = Queue()
         for conn in self.connections:
             idle.put(conn)
@@ -220,7 +306,7 @@ class Refresher:
         def run(view: View) -> tuple[str, float]:
             conn = idle.get()
             try:
-                return view.name, self._refresh_view(conn, view)
+                return view.name, self._refresh_view(conn, view, windows.get(view.name))
             finally:
                 idle.put(conn)
 
@@ -244,16 +330,28 @@ class Refresher:
             raise failure
         return {view.name: timings[view.name] for view in views}
 
-    def _refresh_view(self, conn, view: View) -> float:
+    def _refresh_view(self, conn, view: View, windows: Windows | None) -> float:
         started = time.perf_counter()
         try:
             with conn.cursor() as cur:
+                if windows is not None:
+                    cur.execute(
+                        "select set_config(%s, %s, true), set_config(%s, %s, true)",
+                        (
+                            WINDOW_SETTINGS["after"],
+                            windows.after.isoformat(),
+                            WINDOW_SETTINGS["until"],
+                            "" if windows.until is None else windows.until.isoformat(),
+                        ),
+                    )
                 if view.windowed or view.request_grain:
                     # A refresh reads a few windows or rows: always by index. Right after a bulk load
                     # the planner's statistics are stale and it would scan the whole history.
                     cur.execute("set local enable_seqscan = off")
                 if view.windowed:
-                    cur.execute(sql.SQL("delete from {} where ").format(view.table) + self._pending_windows(view.table))
+                    cur.execute(
+                        sql.SQL("delete from {} where ").format(view.table) + self._windows_of(view, view.table)
+                    )
                 elif view.request_grain:
                     cur.execute(
                         sql.SQL("delete from {} where landed_id >= (select min(first_landed_id) from {})").format(
@@ -272,10 +370,20 @@ class Refresher:
             raise
         return time.perf_counter() - started
 
-    def _pending_windows(self, table: sql.Composable) -> sql.Composed:
-        """The rows of `table` whose window overlaps a pending minute: one that holds it, or, for a
-        hop() window shorter than a minute, one that shares seconds with it."""
+    def _windows_of(self, view: View, table: sql.Composable) -> sql.Composed:
+        """The rows of `table` in the windows that `view` refreshes: for a window-close view, those
+        ending after emitted_until and at or before the watermark; for another, those that overlap
+        a pending minute (that hold it, or, for a hop() window shorter than a minute, that share
+        seconds with it)."""
         start, end = (sql.Identifier(column) for column in TUMBLE_COLUMNS)
+        if view.closes_windows:
+            after = sql.SQL("current_setting({})::timestamptz").format(sql.Literal(WINDOW_SETTINGS["after"]))
+            until = sql.SQL("coalesce(nullif(current_setting({}), '')::timestamptz, 'infinity')").format(
+                sql.Literal(WINDOW_SETTINGS["until"])
+            )
+            return sql.SQL("{start} > {after} - interval '1 day' and {end} > {after} and {end} <= {until}").format(
+                start=start, end=end, after=after, until=until
+            )
         return sql.SQL(
             "{start} < (select max(minute) from {pending}) + interval '1 minute' "
             "and {start} > (select min(minute) from {pending}) - interval '1 day' "
@@ -303,10 +411,10 @@ class Refresher:
         sink = sql.SQL("{}.{}").format(sql.Identifier(view.schema), sql.Identifier(view.sinks_into))
         mine = sql.SQL("detection = {}").format(sql.Literal(view.name))
         if view.windowed:
-            cur.execute(sql.SQL("delete from {} where {} and ").format(sink, mine) + self._pending_windows(sink))
+            cur.execute(sql.SQL("delete from {} where {} and ").format(sink, mine) + self._windows_of(view, sink))
             cur.execute(
                 sql.SQL("insert into {} select * from {} where ").format(sink, view.table)
-                + self._pending_windows(view.table)
+                + self._windows_of(view, view.table)
             )
         else:
             cur.execute(sql.SQL("delete from {} where {}").format(sink, mine))

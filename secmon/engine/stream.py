@@ -100,6 +100,7 @@ class Stream:
         self.alerts: AlertPublisher | None = None
         self.enriching = False
         self.newest_event_ms: int | None = None
+        self.watermark: datetime | None = None  # windows ending at or before it are closed
         self.watermark_delay_ms = watermark_delay_ms
         self.retention_ms = retention_ms
         self.pruned_at_ms: int | None = None  # the newest event time at the last prune
@@ -114,13 +115,11 @@ class Stream:
             raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
         self.refresher.ensure_indexes()
         self.refresher.summarize_brin_indexes()  # rows loaded without the engine, e.g. a bulk COPY
-        self.refresher.refresh()  # windows left pending by a crash or by `ingest --once`
+        self.watermark = self.refresher.watermark()
+        self.refresher.refresh(self.watermark)  # windows left pending by a crash or by `ingest --once`
         if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
             self.enriching = self.refresher.table_exists(ENRICHMENT_TABLE)  # made by `dbt build`
-            newest = self.ingester.newest_event_time()
-            if newest is not None:
-                self.newest_event_ms = int(newest.timestamp() * 1000)
             self._publish_closed_alerts()
         self._write_status()  # `secmon status` sees the stream from its start, not after a first cycle
 
@@ -137,11 +136,17 @@ class Stream:
                 continue
         raise SecmonError(f"PostgreSQL at {self.endpoints.pg_url} is gone: {str(error).strip()}")
 
+    def _advance_watermark(self) -> None:
+        """The event time every partition has reached, less the watermark delay (never moves back)."""
+        reached_ms = self.ingester.event_time_reached()
+        if reached_ms is not None:
+            watermark = datetime.fromtimestamp((reached_ms - self.watermark_delay_ms) / 1000, UTC)
+            self.watermark = max(self.watermark or watermark, watermark)
+
     def _publish_closed_alerts(self) -> None:
-        if self.alerts is None or self.newest_event_ms is None:
+        if self.alerts is None or self.watermark is None:
             return
-        watermark = datetime.fromtimestamp((self.newest_event_ms - self.watermark_delay_ms) / 1000, UTC)
-        self.status.alerts_published += self.alerts.publish_closed(watermark)
+        self.status.alerts_published += self.alerts.publish_closed(self.watermark)
 
     def _enrich(self) -> None:
         """The country and network of new alerting addresses (few: alerts are), once each."""
@@ -227,13 +232,15 @@ class Stream:
         result = self._ingest_pending()
         if result.newest_event_ms is not None:
             self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
+        self._advance_watermark()
         if not (result.ingested or result.rejected):
-            if result.heartbeats:  # a quiet site: no view changes, but windows may have closed
+            if result.heartbeats:  # a quiet site: no new event, but windows may have closed
+                self.refresher.refresh(self.watermark)
                 self._publish_closed_alerts()
             self._write_status(waiting=0)
             return None
         ingested_at = time.monotonic()
-        timings = self.refresher.refresh()
+        timings = self.refresher.refresh(self.watermark)
         visible_ms = time.time() * 1000
         self._publish_closed_alerts()
         self._enrich()
