@@ -180,6 +180,11 @@ def live(
     return run
 
 
+def slowest_views(run: LiveRun) -> list[tuple[float, str]]:
+    """(median refresh seconds, view), slowest first."""
+    return sorted(((statistics.median(times), name) for name, times in run.view_seconds.items()), reverse=True)
+
+
 def print_freshness(run: LiveRun, what: str, history: int) -> None:
     print(
         f"freshness at {run.rate:,} events/s, {what}: {run.events:,} events over {history:,} of history: "
@@ -188,10 +193,15 @@ def print_freshness(run: LiveRun, what: str, history: int) -> None:
         f"(p95 = {run.percentile(0.95) / statistics.median(run.cycles):.1f} x); "
         f"stream RSS peak {run.peak_rss:.0f} MB"
     )
-    slowest = sorted(((statistics.median(times), name) for name, times in run.view_seconds.items()), reverse=True)
     print(
         "  median refresh per view, slowest first (ms): "
-        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest[:8])
+        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest_views(run)[:8])
+    )
+    # A detection's window is computed when it closes: its cost shows in its slowest refresh.
+    spikes = sorted(((max(times), name) for name, times in run.view_seconds.items()), reverse=True)
+    print(
+        "  slowest single refresh per view (ms): "
+        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in spikes[:8])
     )
 
 
@@ -257,7 +267,8 @@ def main() -> None:
                     f"({share:.2f} x ingest alone): "
                     f"backlog {run.backlog_growth_per_minute:+,.0f} events/min, "
                     f"{'grew' if grew else 'flat'}; freshness p95 {run.percentile(0.95):.2f} s, median cycle "
-                    f"{statistics.median(run.cycles):.2f} s"
+                    f"{statistics.median(run.cycles):.2f} s; slowest views (median ms): "
+                    + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest_views(run)[:4])
                 )
                 if grew:
                     break

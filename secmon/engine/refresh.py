@@ -84,7 +84,7 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     project changed and the database and selection are the same, so a restarted stream (after a
     crash, say) starts in a second."""
     selection = ["--select", select] if select else []
-    closing = sorted(name for name, model in project_models().items() if model.closes_windows)
+    closing = sorted(name for name, model in project_models(settings.PROJECT_DIR).items() if model.closes_windows)
     dbt_vars = {"secmon_incremental": True, "secmon_window_close_models": closing}
     key = json.dumps({"pg_url": endpoints.pg_url, "schema": settings.pg_schema(), "select": select, "vars": dbt_vars})
     key_path, manifest_path = target_dir / "secmon-compile-key.json", target_dir / "manifest.json"
@@ -159,6 +159,7 @@ class Refresher:
         # The landing table's BRIN indexes (website_logs_source.sql): by request time and by landed_id.
         self.brin_indexes = [f"{schema}.{LANDING_TABLE}__time", f"{schema}.{LANDING_TABLE}__landed"]
         self.pool = ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="refresh")
+        self.prepared: dict[int, set[str]] = {}  # id of a connection → the views whose insert it has prepared
         # When each window-close view next shows its open windows too: staggered, so that each cycle
         # recomputes a few views' open windows rather than all of them every OPEN_WINDOWS_SECONDS.
         closing = [view.name for view in views if view.closes_windows]
@@ -360,15 +361,31 @@ class Refresher:
                     )
                 else:
                     cur.execute(sql.SQL("delete from {}").format(view.table))
-                cur.execute(sql.SQL("insert into {} ").format(view.table).as_string(cur) + view.select_sql)
+                self._insert(cur, conn, view)
                 if view.sinks_into is not None:
                     self._sink(cur, view)
             conn.commit()
         except BaseException:
+            self.prepared.pop(id(conn), None)
             if not conn.closed:
                 conn.rollback()
+                with conn.cursor() as cur:
+                    cur.execute("deallocate all")  # the statements prepared so far are prepared again
+                conn.commit()
             raise
         return time.perf_counter() - started
+
+    def _insert(self, cur, conn, view: View) -> None:
+        """Inserts the view's rows through a statement prepared once per connection: planning the
+        classification models' hundreds of conditions took 150 ms each time (hub_requests)."""
+        prepared = self.prepared.setdefault(id(conn), set())
+        if view.name not in prepared:
+            cur.execute(
+                sql.SQL("prepare {} as insert into {} ").format(sql.Identifier(view.name), view.table).as_string(cur)
+                + view.select_sql
+            )
+            prepared.add(view.name)
+        cur.execute(sql.SQL("execute {}").format(sql.Identifier(view.name)))
 
     def _windows_of(self, view: View, table: sql.Composable) -> sql.Composed:
         """The rows of `table` in the windows that `view` refreshes: for a window-close view, those
