@@ -180,9 +180,9 @@ def live(
     return run
 
 
-def slowest_views(run: LiveRun) -> list[tuple[float, str]]:
-    """(median refresh seconds, view), slowest first."""
-    return sorted(((statistics.median(times), name) for name, times in run.view_seconds.items()), reverse=True)
+def slowest_views(run: LiveRun, statistic=statistics.median) -> list[tuple[float, str]]:
+    """(`statistic` of the view's refresh seconds, view), slowest first."""
+    return sorted(((statistic(times), name) for name, times in run.view_seconds.items()), reverse=True)
 
 
 def print_freshness(run: LiveRun, what: str, history: int) -> None:
@@ -198,10 +198,9 @@ def print_freshness(run: LiveRun, what: str, history: int) -> None:
         + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest_views(run)[:8])
     )
     # A detection's window is computed when it closes: its cost shows in its slowest refresh.
-    spikes = sorted(((max(times), name) for name, times in run.view_seconds.items()), reverse=True)
     print(
         "  slowest single refresh per view (ms): "
-        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in spikes[:8])
+        + ", ".join(f"{name} {seconds * 1000:.0f}" for seconds, name in slowest_views(run, max)[:8])
     )
 
 

@@ -180,13 +180,19 @@ def test_stream_keeps_each_view_equal_to_the_oracle(streamed, endpoints, view):
     assert_view_equals_oracle(endpoints, view, events)
 
 
+def queries_over_every_event(endpoints, target: Path, select: str | None = None) -> dict[str, str]:
+    """Each model's query as `dbt build` runs it (not the engine's incremental one), by name."""
+    selection = ["-s", select] if select else []
+    assert run_dbt(["compile", "-t", "local", "--quiet", *selection, "--target-path", str(target)], endpoints) == 0
+    nodes = json.loads((target / "manifest.json").read_text())["nodes"].values()
+    return {node["name"]: node["compiled_code"] for node in nodes if node.get("compiled_code")}
+
+
 @pytest.mark.parametrize("view", ["attack_requests", "hub_requests", "listed_requests"])
 def test_stream_keeps_each_request_grain_view_equal_to_its_query_over_every_event(streamed, endpoints, view, tmp_path):
     """The stream adds each batch's rows (by landed_id), and reads again a batch that a full build
     already holds: the rows are exactly those of the model's query over every event, none twice."""
-    assert run_dbt(["compile", "-t", "local", "--quiet", "-s", view, "--target-path", str(tmp_path)], endpoints) == 0
-    nodes = json.loads((tmp_path / "manifest.json").read_text())["nodes"].values()
-    every_event = next(node["compiled_code"] for node in nodes if node["name"] == view)
+    every_event = queries_over_every_event(endpoints, tmp_path, view)[view]
     kept = f"select * from {SCHEMA}.{view}"
     assert query(endpoints, f"select count(*) from {SCHEMA}.{view}")[0][0] > 0
     # No parameters: the compiled SQL holds LIKE patterns' % signs.
@@ -212,20 +218,14 @@ def test_a_request_grain_refresh_finds_the_new_rows_by_index(streamed, endpoints
     assert f"Seq Scan on {LANDING_TABLE}" not in plan
 
 
-def window_close_views(endpoints, target: Path) -> list:
-    return [view for view in compile_views(endpoints, target) if view.closes_windows]
-
-
 def test_stream_keeps_each_closed_window_of_a_detection_equal_to_its_query_over_every_event(
     streamed, endpoints, tmp_path
 ):
     """A detection's windows are computed once each, when the watermark passes their end (hop windows
     too): every closed window holds exactly what the model's query over every event gives it."""
-    closing = window_close_views(endpoints, tmp_path / "engine")
+    closing = [view for view in compile_views(endpoints, tmp_path / "engine") if view.closes_windows]
     assert {view.name for view in closing} == {detection.name for detection in manifest.detections()}
-    assert run_dbt(["compile", "-t", "local", "--quiet", "--target-path", str(tmp_path / "full")], endpoints) == 0
-    nodes = json.loads((tmp_path / "full" / "manifest.json").read_text())["nodes"].values()
-    full = {node["name"]: node["compiled_code"] for node in nodes if node["resource_type"] == "model"}
+    full = queries_over_every_event(endpoints, tmp_path / "full")
     (watermark,) = query(endpoints, f"select watermark from {SCHEMA}.{WINDOW_CLOSE_TABLE}")[0]
     closed_rows = 0
     for view in closing:

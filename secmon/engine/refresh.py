@@ -261,6 +261,8 @@ class Refresher:
         emitted_until and at or before the watermark), and every few seconds the open ones too, so
         that an attack shows in the alerts table before its window closes (it is published only
         once closed). No view is listed before the engine knows a watermark."""
+        if not self.next_open_refresh:  # no window-close view selected: no watermark to keep
+            return {}
         bounds = self._close_windows_to(watermark, minutes)
         if bounds is None:
             return {}
