@@ -1,19 +1,21 @@
 """The local streaming engine's refresh: keeps every view table equal to its query over all events.
 
 After each ingest batch, a request-grain view (request_rows()) classifies only the rows landed since
-the last refresh; a window-close view (emit_on_window_close(): the detections) computes each window
-once, when the watermark passes its end, as RisingWave does; another windowed view recomputes only
-the windows that contain a pending minute (delete those windows or rows, insert their new rows, in
-one transaction); other views are recomputed in full. The view SQL is the project's own, compiled
-by dbt with `secmon_incremental` set, so an analyst's new windowed model is maintained with no
-engine code.
+the last refresh; another windowed view recomputes only the windows that contain a pending minute
+(delete those windows or rows, insert their new rows, in one transaction); other views are
+recomputed in full. A window-close view (emit_on_window_close(): the detections) computes each
+window once, when the watermark passes its end, as RisingWave does, on a connection of its own in
+the background, so that a closing window does not hold up the next batch's views. The view SQL is
+the project's own, compiled by dbt with `secmon_incremental` set, so an analyst's new windowed model
+is maintained with no engine code.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import time
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -46,6 +48,15 @@ class Windows:
 
     after: datetime
     until: datetime | None
+
+
+@dataclass(frozen=True)
+class WindowJob:
+    """One background refresh of the window-close views: the windows each computes, and the
+    watermark up to which the windows are closed (emitted) once it is done."""
+
+    windows: dict[str, Windows]
+    closes_until: datetime
 
 
 @dataclass(frozen=True)
@@ -149,16 +160,27 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
 
 class Refresher:
     """Refreshes the views on several connections at once: a view starts as soon as the views it
-    reads are done, so independent views (most of them) run in parallel, one transaction each."""
+    reads are done, so independent views (most of them) run in parallel, one transaction each.
+
+    The last connection is the window-close views' own: their refresh (WindowJob) starts after a
+    cycle's other views, which they read, are committed, and runs while the next cycles go on; a
+    cycle starts the next job only once the one before is done. `emitted_until` says how far the
+    windows are closed, for the alerts to be published."""
 
     def __init__(self, connections: list, views: list[View], schema: str) -> None:
-        self.conn, self.connections, self.views = connections[0], connections, views
+        if len(connections) < 2:
+            raise ValueError("the refresh needs two connections or more: the last is the window-close views'")
+        self.conn, self.connections, self.views = connections[0], connections[:-1], views
+        self.window_conn = connections[-1]
+        self.window_lane = ThreadPoolExecutor(max_workers=1, thread_name_prefix="windows")
+        self.window_job: Future | None = None  # returns the timings of its views
+        self.emitted_until: datetime | None = None  # windows ending at or before it are computed
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
         self.pending_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_ROWS_TABLE))
         self.window_close = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(WINDOW_CLOSE_TABLE))
         # The landing table's BRIN indexes (website_logs_source.sql): by request time and by landed_id.
         self.brin_indexes = [f"{schema}.{LANDING_TABLE}__time", f"{schema}.{LANDING_TABLE}__landed"]
-        self.pool = ThreadPoolExecutor(max_workers=len(connections), thread_name_prefix="refresh")
+        self.pool = ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="refresh")
         self.prepared: dict[int, set[str]] = {}  # id of a connection → the views whose insert it has prepared
         # When each window-close view next shows its open windows too: staggered, so that each cycle
         # recomputes a few views' open windows rather than all of them every OPEN_WINDOWS_SECONDS.
@@ -167,8 +189,12 @@ class Refresher:
         self.next_open_refresh = {
             name: started + settings.OPEN_WINDOWS_SECONDS * number / len(closing) for number, name in enumerate(closing)
         }
+        self.unshown: set[str] = set()  # the window-close views whose open windows miss events landed since
 
     def close(self) -> None:
+        """Waits for the running views; a window job's failure is left to the next start, which
+        computes its windows again (emitted_until did not move)."""
+        self.window_lane.shutdown(wait=True)
         self.pool.shutdown(wait=True)
 
     def table_exists(self, name: str) -> bool:
@@ -220,63 +246,98 @@ class Refresher:
                 cur.execute("select brin_summarize_new_values(%s::regclass)", (index,))
         self.conn.commit()
 
-    def watermark(self) -> datetime | None:
-        """The watermark the window-close views were last refreshed to (None before the first)."""
+    def load_progress(self) -> datetime | None:
+        """Reads how far the window-close views were refreshed: sets emitted_until and returns the
+        watermark they were last refreshed to (None before the first)."""
         with self.conn.cursor() as cur:
-            cur.execute(sql.SQL("select watermark from {}").format(self.window_close))
+            cur.execute(sql.SQL("select emitted_until, watermark from {}").format(self.window_close))
             row = cur.fetchone()
         self.conn.rollback()
-        return row[0] if row else None
+        self.emitted_until, watermark = row or (None, None)
+        return watermark
 
     def refresh(self, watermark: datetime | None = None) -> dict[str, float]:
-        """Brings every view up to date with the pending minutes and rows, and the window-close views
-        with `watermark` (the windows that end at or before it are closed); returns seconds per view.
+        """Brings every view but the window-close ones up to date with the pending minutes and rows,
+        then starts the window-close views' job for `watermark` (the windows that end at or before
+        it are closed) unless one is running; returns seconds per view, the window-close views' of a
+        job finished since the last call included (its failure is raised here).
 
-        Pending minutes and rows, and the windows closed, are marked done only after every view is
+        Pending minutes and rows, and the windows closed, are marked done only after their views are
         refreshed, so a crash in between just refreshes those windows and rows again."""
+        timings = self._finished_window_job()
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("select minute from {}").format(self.pending))
             minutes = [row[0] for row in cur.fetchall()]
             cur.execute(sql.SQL("select first_landed_id from {}").format(self.pending_rows))
             batches = [row[0] for row in cur.fetchall()]
         self.conn.rollback()
-        windows = self._windows_to_refresh(watermark, minutes)
-        if minutes or batches or windows:
+        if minutes or batches:
             self.summarize_brin_indexes()
-        due = [
-            view
-            for view in self.views
-            if view.name in windows or (not view.closes_windows and view.is_due(minutes, batches))
-        ]
-        timings = self._refresh_in_parallel(due, windows)
+        if minutes:
+            self.unshown = set(self.next_open_refresh)
+        due = [view for view in self.views if not view.closes_windows and view.is_due(minutes, batches)]
+        timings |= self._refresh_in_parallel(due)
         with self.conn.cursor() as cur:
             cur.execute(sql.SQL("delete from {} where minute = any(%s)").format(self.pending), (minutes,))
             cur.execute(sql.SQL("delete from {} where first_landed_id = any(%s)").format(self.pending_rows), (batches,))
-            cur.execute(sql.SQL("update {} set emitted_until = watermark").format(self.window_close))
         self.conn.commit()
+        if self.window_job is None:
+            self._start_window_job(watermark, min(minutes, default=None))
         return timings
 
-    def _windows_to_refresh(self, watermark: datetime | None, minutes: list[datetime]) -> dict[str, Windows]:
+    def finish(self, watermark: datetime | None) -> dict[str, float]:
+        """Waits for the running window job, then computes every window closed by `watermark` and
+        shows every open window (a stream's last act before it exits); returns seconds per view."""
+        timings = self.wait_for_windows()
+        self.next_open_refresh = dict.fromkeys(self.next_open_refresh, -math.inf)
+        self.unshown = set(self.next_open_refresh)
+        self._start_window_job(watermark, None)
+        return timings | self.wait_for_windows()
+
+    def wait_for_windows(self) -> dict[str, float]:
+        """Waits for the running window job, if any; returns its seconds per view."""
+        if self.window_job is not None:
+            wait([self.window_job])
+        return self._finished_window_job()
+
+    def _finished_window_job(self) -> dict[str, float]:
+        if self.window_job is None or not self.window_job.done():
+            return {}
+        job, self.window_job = self.window_job, None
+        return job.result()
+
+    def _start_window_job(self, watermark: datetime | None, first_pending_minute: datetime | None) -> None:
+        job = self._window_job(watermark, first_pending_minute)
+        if job is not None:
+            self.window_job = self.window_lane.submit(self._refresh_windows, job)
+
+    def _window_job(self, watermark: datetime | None, first_pending_minute: datetime | None) -> WindowJob | None:
         """The windows each window-close view recomputes: those that close now (ending after
         emitted_until and at or before the watermark), and every few seconds the open ones too, so
         that an attack shows in the alerts table before its window closes (it is published only
-        once closed). No view is listed before the engine knows a watermark."""
+        once closed). None before the engine knows a watermark, or with nothing to do."""
         if not self.next_open_refresh:  # no window-close view selected: no watermark to keep
-            return {}
-        bounds = self._close_windows_to(watermark, minutes)
+            return None
+        now = time.monotonic()
+        showing = [name for name, due_at in self.next_open_refresh.items() if now >= due_at and name in self.unshown]
+        closes_nothing = watermark is None or (self.emitted_until is not None and self.emitted_until >= watermark)
+        if not showing and closes_nothing:
+            return None  # nothing closed and nothing new to show (and nothing written)
+        bounds = self._close_windows_to(watermark, first_pending_minute)
         if bounds is None:
-            return {}
+            return None
         after, until = bounds
-        now, windows = time.monotonic(), {}
-        for name, due_at in self.next_open_refresh.items():
-            if now >= due_at:
+        windows = {}
+        for name in self.next_open_refresh:
+            if name in showing:
                 windows[name] = Windows(after, None)
                 self.next_open_refresh[name] = now + settings.OPEN_WINDOWS_SECONDS
+                self.unshown.discard(name)
             elif until > after:
                 windows[name] = Windows(after, until)
-        return windows
+        return WindowJob(windows, until) if windows else None
 
-    def _close_windows_to(self, watermark: datetime | None, minutes: list[datetime]) -> tuple | None:
+    def _close_windows_to(self, watermark: datetime | None, first_pending_minute: datetime | None) -> tuple | None:
         """Moves the window-close views' watermark up to `watermark` (never back); returns
         (emitted_until, watermark), or None before any watermark is known. With no progress
         recorded yet, the views' windows from the earliest pending minute on are taken as not
@@ -285,18 +346,34 @@ class Refresher:
             cur.execute(
                 sql.SQL(
                     "insert into {table} (emitted_until, watermark) "
-                    "select coalesce(min(minute), %(watermark)s), %(watermark)s from {pending} "
-                    "having %(watermark)s is not null "
+                    "select coalesce(%(first_pending_minute)s::timestamptz, %(watermark)s), %(watermark)s "
+                    "where %(watermark)s::timestamptz is not null "
                     "on conflict (only_row) do update set watermark = greatest({table}.watermark, excluded.watermark) "
-                ).format(table=self.window_close, pending=self.pending),
-                {"watermark": watermark},
+                ).format(table=self.window_close),
+                {"watermark": watermark, "first_pending_minute": first_pending_minute},
             )
             cur.execute(sql.SQL("select emitted_until, watermark from {}").format(self.window_close))
             row = cur.fetchone()
         self.conn.commit()
+        if row is not None:
+            self.emitted_until = row[0]
         return row
 
-    def _refresh_in_parallel(self, views: list[View], windows: dict[str, Windows]) -> dict[str, float]:
+    def _refresh_windows(self, job: WindowJob) -> dict[str, float]:
+        """The window job, on the window-close views' connection: each view in dependency order, then
+        emitted_until moves to the job's watermark."""
+        timings = {
+            view.name: self._refresh_view(self.window_conn, view, job.windows[view.name])
+            for view in self.views
+            if view.name in job.windows
+        }
+        with self.window_conn.cursor() as cur:
+            cur.execute(sql.SQL("update {} set emitted_until = %s").format(self.window_close), (job.closes_until,))
+        self.window_conn.commit()
+        self.emitted_until = job.closes_until
+        return timings
+
+    def _refresh_in_parallel(self, views: list[View]) -> dict[str, float]:
         idle = Queue()
         for conn in self.connections:
             idle.put(conn)
@@ -309,7 +386,7 @@ class Refresher:
         def run(view: View) -> tuple[str, float]:
             conn = idle.get()
             try:
-                return view.name, self._refresh_view(conn, view, windows.get(view.name))
+                return view.name, self._refresh_view(conn, view)
             finally:
                 idle.put(conn)
 
@@ -333,7 +410,7 @@ class Refresher:
             raise failure
         return {view.name: timings[view.name] for view in views}
 
-    def _refresh_view(self, conn, view: View, windows: Windows | None) -> float:
+    def _refresh_view(self, conn, view: View, windows: Windows | None = None) -> float:
         started = time.perf_counter()
         try:
             with conn.cursor() as cur:
@@ -412,7 +489,10 @@ class Refresher:
 
     def prune(self, before: datetime) -> None:
         """Retention: the events, the windows and the alerts that ended before `before` are deleted (the
-        views' open windows are recomputed from events much newer than that)."""
+        views' open windows are recomputed from events much newer than that). A running window job
+        is waited for first: after a backlog it may be closing windows older than `before`."""
+        if self.window_job is not None:
+            wait([self.window_job])  # the next refresh() collects it
         schema = sql.Identifier(self.views[0].schema if self.views else settings.pg_schema())
         tables = [(sql.SQL("{}.{}").format(schema, sql.Identifier(LANDING_TABLE)), EVENT_TIME_COLUMN)]
         tables += [(view.table, TUMBLE_COLUMNS[1]) for view in self.views if view.windowed]

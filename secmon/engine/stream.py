@@ -101,6 +101,7 @@ class Stream:
         self.enriching = False
         self.newest_event_ms: int | None = None
         self.watermark: datetime | None = None  # windows ending at or before it are closed
+        self.published_until: datetime | None = None  # the alerts of windows ending by then are out
         self.watermark_delay_ms = watermark_delay_ms
         self.retention_ms = retention_ms
         self.pruned_at_ms: int | None = None  # the newest event time at the last prune
@@ -108,14 +109,16 @@ class Stream:
 
     def _connect(self) -> None:
         self.ingester = Ingester(self.endpoints, self.topic, self.schema, self.max_batch)
-        self.refresh_connections = [psycopg2.connect(self.endpoints.pg_url) for _ in range(self.refresh_workers - 1)]
+        # The ingester's connection and refresh_workers - 1 more for the views, one for the window-close views.
+        self.refresh_connections = [psycopg2.connect(self.endpoints.pg_url) for _ in range(self.refresh_workers)]
         self.refresher = Refresher([self.ingester.conn, *self.refresh_connections], self.views, self.schema)
         missing = self.refresher.missing_views()
         if missing:
             raise SecmonError(f"view table(s) {', '.join(missing)} do not exist: run `secmon dbt build` first")
         self.refresher.ensure_indexes()
         self.refresher.summarize_brin_indexes()  # rows loaded without the engine, e.g. a bulk COPY
-        self.watermark = self.refresher.watermark()
+        self.watermark = self.refresher.load_progress()
+        self.published_until = None
         self.refresher.refresh(self.watermark)  # windows left pending by a crash or by `ingest --once`
         if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
@@ -144,9 +147,12 @@ class Stream:
             self.watermark = max(self.watermark or watermark, watermark)
 
     def _publish_closed_alerts(self) -> None:
-        if self.alerts is None or self.watermark is None:
+        """The alerts of the windows the window-close views have computed since the last call."""
+        emitted_until = self.refresher.emitted_until
+        if self.alerts is None or emitted_until is None or emitted_until == self.published_until:
             return
-        self.status.alerts_published += self.alerts.publish_closed(self.watermark)
+        self.status.alerts_published += self.alerts.publish_closed(emitted_until)
+        self.published_until = emitted_until
 
     def _enrich(self) -> None:
         """The country and network of new alerting addresses (few: alerts are), once each."""
@@ -203,6 +209,9 @@ class Stream:
                 last_event = time.monotonic()
                 if on_batch is not None:
                     on_batch(report)
+            if self.refresher is not None:  # not after a reconnect cut short by a stop
+                self.refresher.finish(self.watermark)  # the windows closed so far computed, the open ones shown
+                self._publish_closed_alerts()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -234,7 +243,8 @@ class Stream:
             self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
         self._advance_watermark()
         if not (result.ingested or result.rejected):
-            if result.heartbeats:  # a quiet site: no new event, but windows may have closed
+            # A quiet site: no new event, but windows may have closed, or the window job finished.
+            if result.heartbeats or self.refresher.window_job is not None:
                 self.refresher.refresh(self.watermark)
                 self._publish_closed_alerts()
             self._write_status(waiting=0)
