@@ -261,18 +261,24 @@ def start_web_server(argv: list[str], port: int):
 
 
 def run_pytest(*args: str, env: dict[str, str]):
-    """This suite's pytest in a process of its own (another environment, another project copy)."""
+    """This suite's pytest in a process of its own (another environment, another project copy).
+
+    With a temporary folder of its own (--basetemp): left to itself, the inner pytest makes
+    /tmp/pytest-of-<user> 0700 again, and the session stack's PostgreSQL, which runs as another
+    user, then loses its data directory (a checkpoint then PANICs)."""
     import subprocess
     import sys
+    import tempfile
 
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=Path(__file__).parent.parent,
-    )
+    with tempfile.TemporaryDirectory(prefix="secmon-inner-pytest-") as basetemp:
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--basetemp={basetemp}/tmp", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=Path(__file__).parent.parent,
+        )
 
 
 def event_fields(event) -> tuple:
