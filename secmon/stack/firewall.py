@@ -4,8 +4,10 @@ Tansu 0.6 can require SASL (`--authentication`), but then refuses the very conne
 create the first user, and its memory storage has no other way in: the broker cannot ask for a
 password. Linux can still tell who connects over loopback: netfilter's `owner` match sees the OS
 user of every locally made connection. So, when we may (root, and Debian's `iptables`), one OUTPUT
-rule rejects connections to the broker's port from any other OS user, and `down` removes it. The
-rule carries a comment naming the state dir, so that only our own rule is ever removed.
+rule per address family (iptables and ip6tables: `localhost` may be ::1) rejects connections to the
+broker's port from any other OS user. The broker starts listening only once both are in place, and
+`down` removes them. Each rule carries a comment naming the state dir, so that only our own rule is
+ever removed.
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ def _rule(state_dir: Path, port: int) -> list[str]:
     ]
 
 
-def _iptables(*args: str) -> bool:
-    executable = shutil.which("iptables")
+# IPv4 and IPv6: Debian's `iptables` package ships both.
+TOOLS = ("iptables", "ip6tables")
+
+
+def _run(tool: str, *args: str) -> bool:
+    executable = shutil.which(tool)
     if executable is None:
         return False
     result = subprocess.run([executable, "-w", "5", *args], capture_output=True, timeout=30)
@@ -58,23 +64,26 @@ def unavailable_reason() -> str | None:
     """Why the guard cannot be set here, or None when it can."""
     if os.geteuid() != 0:
         return "not root"
-    if shutil.which("iptables") is None:
-        return "no iptables (Debian package `iptables`)"
+    missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if missing:
+        return f"no {' or '.join(missing)} (Debian package `iptables`)"
     return None
 
 
 def guard(state_dir: Path, port: int) -> bool:
-    """Reject every other OS user's connections to `port`; True when the rule is in place."""
+    """Reject every other OS user's connections to `port`, over IPv4 and IPv6; True when both rules are in place."""
     if unavailable_reason() is not None:
         return False
-    return guarded(state_dir, port) or _iptables("-I", *_rule(state_dir, port))
+    rule = _rule(state_dir, port)
+    return all(_run(tool, "-C", *rule) or _run(tool, "-I", *rule) for tool in TOOLS)
 
 
 def guarded(state_dir: Path, port: int) -> bool:
-    return unavailable_reason() is None and _iptables("-C", *_rule(state_dir, port))
+    return unavailable_reason() is None and all(_run(tool, "-C", *_rule(state_dir, port)) for tool in TOOLS)
 
 
 def unguard(state_dir: Path, port: int) -> None:
-    while guarded(state_dir, port):
-        if not _iptables("-D", *_rule(state_dir, port)):
-            return
+    rule = _rule(state_dir, port)
+    for tool in TOOLS:
+        while _run(tool, "-C", *rule) and _run(tool, "-D", *rule):
+            pass

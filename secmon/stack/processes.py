@@ -1,7 +1,8 @@
-"""Small helpers for the daemons the runner owns: ports, pid files, waiting, stopping."""
+"""Small helpers for the daemons the runner owns: ports, pid files, logs, waiting, stopping."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import time
@@ -56,6 +57,14 @@ def wait_until(ready: Callable[[], bool], timeout: float, what: str, interval: f
             return
         time.sleep(interval)
     raise SecmonError(f"{what} did not become ready within {timeout:.0f} s")
+
+
+def open_private(path: Path, flags: int = os.O_WRONLY | os.O_APPEND) -> int:
+    """A file of the state dir (a log, the lock) opened for its owner alone: created 0600, and made
+    0600 again if an older version left it readable by others (logs name visitors' addresses)."""
+    fd = os.open(path, flags | os.O_CREAT, 0o600)
+    os.fchmod(fd, 0o600)
+    return fd
 
 
 def read_pid(pid_file: Path) -> int | None:
