@@ -198,11 +198,13 @@ def _print_stream_status(status: dict) -> None:
 @cli.command()
 @state_dir_option
 def env(state_dir):
-    """Print the stack's addresses as shell `export` lines.
+    """Print the stack's addresses as shell `export` lines, with libpq's own (PGHOST, PGPASSFILE…):
+    a bare `psql` then connects as the owner, with no password on its command line.
 
-    Example: eval "$(secmon env)" && psql "$SECMON_PG_URL"
+    Example: eval "$(secmon env)" && psql
     """
-    for name, value in resolve_endpoints(state_dir).environment().items():
+    endpoints = resolve_endpoints(state_dir)
+    for name, value in {**endpoints.environment(), **stack.libpq_environment(state_dir, endpoints)}.items():
         click.echo(f"export {name}={shlex.quote(value)}")
 
 

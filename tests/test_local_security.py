@@ -217,3 +217,30 @@ def test_plain_dbt_works_after_eval_secmon_env(stack_env):
     )
     assert result.returncode == 0, result.stdout[-2000:]
     assert "All checks passed" in result.stdout
+
+
+@pytest.mark.parametrize(("schema", "search_path"), [(None, "secmon, public"), ("dashboards", "dashboards,public")])
+def test_a_bare_psql_connects_after_eval_secmon_env(stack_env, schema, search_path):
+    """libpq's own variables, the password in a pgpass file: no `psql "$SECMON_PG_URL"`, whose command
+    line (the password in it) `ps` shows to every user."""
+    if shutil.which("psql") is None:
+        pytest.fail("psql is missing: scripts/ensure-test-tools installs postgresql-client")
+    secmon = Path(sys.executable).with_name("secmon")
+    environment = {name: value for name, value in os.environ.items() if not name.startswith(("SECMON_PG", "PG"))}
+    environment |= {"SECMON_STATE_DIR": str(stack_env)} | ({"SECMON_PG_SCHEMA": schema} if schema else {})
+    queries = (
+        'psql -w -XAt -c "select current_user, current_database()" -c "show search_path" '
+        f'&& psql -w -XAt -U {settings.PG_READER} -c "select current_user"'
+    )
+    result = subprocess.run(
+        ["bash", "-c", f'eval "$({secmon} env)" && {queries}'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{settings.PG_USER}|{settings.PG_DATABASE}", search_path, settings.PG_READER]
+    exports = subprocess.run([secmon, "env"], capture_output=True, text=True, timeout=60, env=environment).stdout
+    assert "PGPASSWORD" not in exports and "export PGPASSFILE=" in exports
+    assert stat.S_IMODE((stack_env / "pgpass").stat().st_mode) == 0o600

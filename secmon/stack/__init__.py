@@ -216,6 +216,14 @@ def status(state_dir: Path) -> list[ComponentStatus]:
     return statuses
 
 
+def libpq_environment(state_dir: Path, endpoints: Endpoints) -> dict[str, str]:
+    """libpq's variables for the owner's PostgreSQL (`secmon env`), the passwords of the owner and the
+    reader in `<state dir>/pgpass`, the owner's alone like the state dir."""
+    ensure_private_dir(state_dir)
+    urls = list(dict.fromkeys((endpoints.pg_url, endpoints.reader_url)))
+    return postgres.libpq_environment(urls, state_dir / "pgpass")
+
+
 @contextmanager
 def temporary(options: StackOptions) -> Iterator[tuple[Path, Endpoints]]:
     """A stack of its own in a temporary state dir, purged on exit (tests, benchmarks, one-off runs).

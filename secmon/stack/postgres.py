@@ -25,7 +25,7 @@ from psycopg2 import sql
 from psycopg2.extensions import parse_dsn
 
 from secmon import settings
-from secmon.core.files import read_json, write_json
+from secmon.core.files import read_json, write_json, write_text
 from secmon.errors import SecmonError
 from secmon.stack import processes
 
@@ -103,6 +103,31 @@ def _ensure_schema(url: str, database: str, schema: str) -> None:
             )
         )
     conn.close()
+
+
+# libpq's own variables, by the connection parameter each gives: with them a bare `psql` connects.
+LIBPQ_VARIABLES = {"host": "PGHOST", "port": "PGPORT", "user": "PGUSER", "dbname": "PGDATABASE"}
+
+
+def _pgpass_line(url: str) -> str:
+    """`url`'s password as a line of libpq's password file (any database of that server, as that user)."""
+    dsn = parse_dsn(url)
+    fields = (dsn.get("host", "*"), dsn.get("port", "*"), "*", dsn.get("user", ""), dsn.get("password", ""))
+    return ":".join(field.replace("\\", "\\\\").replace(":", "\\:") for field in fields) + "\n"
+
+
+def libpq_environment(urls: list[str], pgpass: Path) -> dict[str, str]:
+    """libpq's variables for the first of `urls` (a bare `psql` connects as its user), the passwords of all
+    of them in `pgpass` (0600). A password is never given on a command line, which `ps` shows to every
+    user, nor in PGPASSWORD, which libpq's documentation advises against."""
+    write_text(pgpass, "".join(_pgpass_line(url) for url in urls if parse_dsn(url).get("password")))
+    dsn = parse_dsn(urls[0])
+    environment = {variable: dsn[key] for key, variable in LIBPQ_VARIABLES.items() if key in dsn}
+    environment["PGPASSFILE"] = str(pgpass.resolve())
+    schema = settings.pg_schema()
+    if schema != settings.DEFAULT_PG_SCHEMA:  # the database's own search_path starts with the default one
+        environment["PGOPTIONS"] = f"-c search_path={schema},public"
+    return environment
 
 
 # The server's client authentication (pg_hba.conf), written whole at every start: no `trust` anywhere;
