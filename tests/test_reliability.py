@@ -170,8 +170,8 @@ def test_a_broker_restarted_empty_is_read_from_its_start(own_stack, stored_befor
 
 def test_ten_days_of_events_keep_only_the_retention(own_stack):
     """A fast clock: ten days of events in event time, streamed in a minute. Events, windows and
-    alerts older than the retention (measured from the newest event, to the hour) are gone; the last
-    days are all there. Runs last in this module: it deletes what the tests above left."""
+    alerts older than the retention (measured from the published alerts' watermark, to the hour) are
+    gone; the last days are all there. Runs last in this module: it deletes what the tests above left."""
     state_dir, endpoints = own_stack
     day_ms = 86_400_000
     mix = Mix(rate=0.005, seed=26, attacks_per_scenario=1)
@@ -183,7 +183,8 @@ def test_ten_days_of_events_keep_only_the_retention(own_stack):
     Stream(endpoints, state_dir).run(idle_exit_after=3)
 
     newest = datetime.fromtimestamp(max(event.request_timestamp for event in events) / 1000, UTC)
-    oldest_kept = newest - timedelta(milliseconds=settings.RETENTION_MS) - timedelta(milliseconds=Stream.PRUNE_EVERY_MS)
+    published_until = newest - timedelta(milliseconds=settings.WATERMARK_DELAY_MS)
+    oldest_kept = published_until - timedelta(milliseconds=settings.RETENTION_MS + Stream.PRUNE_EVERY_MS)
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute("select min(request_timestamp), count(*) from secmon.website_logs_source")
         oldest_event, kept = cur.fetchone()

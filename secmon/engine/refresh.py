@@ -191,6 +191,11 @@ class Refresher:
         }
         self.unshown: set[str] = set()  # the window-close views whose open windows miss events landed since
 
+    @property
+    def closes_windows(self) -> bool:
+        """Whether a window-close view is selected (and so a window-close watermark kept)."""
+        return bool(self.next_open_refresh)
+
     def close(self) -> None:
         """Waits for the running views; a window job's failure is left to the next start, which
         computes its windows again (emitted_until did not move)."""
@@ -316,7 +321,7 @@ class Refresher:
         emitted_until and at or before the watermark), and every few seconds the open ones too, so
         that an attack shows in the alerts table before its window closes (it is published only
         once closed). None before the engine knows a watermark, or with nothing to do."""
-        if not self.next_open_refresh:  # no window-close view selected: no watermark to keep
+        if not self.closes_windows:  # no watermark to keep
             return None
         now = time.monotonic()
         showing = [name for name, due_at in self.next_open_refresh.items() if now >= due_at and name in self.unshown]
@@ -488,11 +493,9 @@ class Refresher:
         ).format(table=table, pending=self.pending, start=start, end=end)
 
     def prune(self, before: datetime) -> None:
-        """Retention: the events, the windows and the alerts that ended before `before` are deleted (the
-        views' open windows are recomputed from events much newer than that). A running window job
-        is waited for first: after a backlog it may be closing windows older than `before`."""
-        if self.window_job is not None:
-            wait([self.window_job])  # the next refresh() collects it
+        """Retention: the events, the windows and the alerts that ended before `before` are deleted.
+        The caller keeps `before` a retention behind every window still to compute (Stream._prune),
+        so a running window job reads none of it and is not waited for."""
         schema = sql.Identifier(self.views[0].schema if self.views else settings.pg_schema())
         tables = [(sql.SQL("{}.{}").format(schema, sql.Identifier(LANDING_TABLE)), EVENT_TIME_COLUMN)]
         tables += [(view.table, TUMBLE_COLUMNS[1]) for view in self.views if view.windowed]

@@ -7,7 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -99,12 +99,11 @@ class Stream:
         self.refresh_connections: list = []
         self.alerts: AlertPublisher | None = None
         self.enriching = False
-        self.newest_event_ms: int | None = None
         self.watermark: datetime | None = None  # windows ending at or before it are closed
         self.published_until: datetime | None = None  # the alerts of windows ending by then are out
         self.watermark_delay_ms = watermark_delay_ms
         self.retention_ms = retention_ms
-        self.pruned_at_ms: int | None = None  # the newest event time at the last prune
+        self.pruned_at: datetime | None = None  # the retention frontier at the last prune
         self.status = StreamStatus(pid=os.getpid(), updated_at=time.time())
 
     def _connect(self) -> None:
@@ -123,7 +122,7 @@ class Stream:
         if any(view.sinks_into for view in self.views):
             self.alerts = AlertPublisher(self.ingester.conn, self.endpoints.bootstrap_servers, self.schema)
             self.enriching = self.refresher.table_exists(ENRICHMENT_TABLE)  # made by `dbt build`
-            self._publish_closed_alerts()
+        self._publish_closed_alerts()
         self._write_status()  # `secmon status` sees the stream from its start, not after a first cycle
 
     def _reconnect(self, error: Exception) -> None:
@@ -147,12 +146,14 @@ class Stream:
             self.watermark = max(self.watermark or watermark, watermark)
 
     def _publish_closed_alerts(self) -> None:
-        """The alerts of the windows the window-close views have computed since the last call."""
+        """The alerts of the windows the window-close views have computed since the last call; then
+        retention, which follows what is published."""
         emitted_until = self.refresher.emitted_until
-        if self.alerts is None or emitted_until is None or emitted_until == self.published_until:
-            return
-        self.status.alerts_published += self.alerts.publish_closed(emitted_until)
-        self.published_until = emitted_until
+        if emitted_until is not None and emitted_until != self.published_until:
+            if self.alerts is not None:
+                self.status.alerts_published += self.alerts.publish_closed(emitted_until)
+            self.published_until = emitted_until
+        self._prune()
 
     def _enrich(self) -> None:
         """The country and network of new alerting addresses (few: alerts are), once each."""
@@ -163,14 +164,19 @@ class Stream:
         enrich_alerting_addresses(self.ingester.conn, default_lookup(), self.schema)
 
     def _prune(self) -> None:
-        """Every hour of event time, what ended a retention before the newest event goes (its alerts
-        were published when their windows closed, long before)."""
-        if self.newest_event_ms is None:
+        """Every hour of event time, what ended a retention before the frontier goes. The frontier is
+        the end of the windows whose alerts are out (the watermark when no window-close view is
+        selected), not the newest event: a backlog of weeks read in one cycle is ingested long
+        before its windows are computed, and its events must stay until they are. Every window still
+        to compute ends after the frontier and reads at most two days before its end (a window and
+        the one before it), well inside the retention."""
+        frontier = self.published_until if self.refresher.closes_windows else self.watermark
+        if frontier is None:
             return
-        if self.pruned_at_ms is not None and self.newest_event_ms - self.pruned_at_ms < self.PRUNE_EVERY_MS:
+        if self.pruned_at is not None and frontier - self.pruned_at < timedelta(milliseconds=self.PRUNE_EVERY_MS):
             return
-        self.refresher.prune(datetime.fromtimestamp((self.newest_event_ms - self.retention_ms) / 1000, UTC))
-        self.pruned_at_ms = self.newest_event_ms
+        self.refresher.prune(frontier - timedelta(milliseconds=self.retention_ms))
+        self.pruned_at = frontier
 
     def _close(self) -> None:
         if self.refresher is not None:
@@ -239,8 +245,6 @@ class Stream:
     def _one_batch(self) -> BatchReport | None:
         started, started_at = time.monotonic(), time.time()
         result = self._ingest_pending()
-        if result.newest_event_ms is not None:
-            self.newest_event_ms = max(self.newest_event_ms or 0, result.newest_event_ms)
         self._advance_watermark()
         if not (result.ingested or result.rejected):
             # A quiet site: no new event, but windows may have closed, or the window job finished.
@@ -254,7 +258,6 @@ class Stream:
         visible_ms = time.time() * 1000
         self._publish_closed_alerts()
         self._enrich()
-        self._prune()
         refreshed_at = time.monotonic()
         lags = sorted((visible_ms - produced) / 1000 for produced in result.produced_ms)
         self.status.ingested += result.ingested
