@@ -12,7 +12,6 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -28,20 +27,18 @@ from secmon import settings, stack
 from secmon.core.events import Event, EventEncoder
 from secmon.core.kafka_clients import Producer
 from secmon.dbt_runner import run_dbt
-from secmon.decisions import (
+from secmon.decisions.exports import nftables_sets, nginx_deny
+from secmon.decisions.keys import add_bouncer, bouncer_named_by, bouncers_path
+from secmon.decisions.policy import (
     DEFAULT_ALLOWLIST,
     Allowlist,
     BanPolicy,
     Decision,
-    DecisionStream,
-    add_bouncer,
-    bouncer_named_by,
-    bouncers_path,
+    canonical_entity,
     decisions_from_alerts,
-    make_server,
-    nftables_sets,
-    nginx_deny,
 )
+from secmon.decisions.server import make_server
+from secmon.decisions.stream import Ledger
 from secmon.engine.ingest import REQUESTS_VIEW, ensure_landing_table
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "crowdsec" / "lapi_decisions.schema.json").read_text())
@@ -62,10 +59,11 @@ def validator(definition: str) -> jsonschema.Draft7Validator:
     return jsonschema.Draft7Validator({"$ref": f"#/definitions/{definition}", "definitions": SCHEMA["definitions"]})
 
 
-def test_the_stream_is_crowdsecs_json_field_for_field():
-    answer = DecisionStream().pull(
-        "firewall", True, {"203.0.113.5": Decision("203.0.113.5", "sqli_probing", NOW + timedelta(hours=4))}, NOW
-    )
+def test_the_stream_is_crowdsecs_json_field_for_field(tmp_path):
+    ledger = Ledger(tmp_path)
+    ledger.sync({"203.0.113.5": Decision("203.0.113.5", "sqli_probing", NOW + timedelta(hours=4))}, NOW)
+    new, deleted = ledger.startup(NOW)
+    answer = {"new": [sent.to_json(NOW) for sent in new], "deleted": [sent.to_json(NOW) for sent in deleted]}
     assert list(validator("DecisionsStreamResponse").iter_errors(answer)) == []
     (decision,) = answer["new"]
     assert set(decision) == set(SCHEMA["definitions"]["Decision"]["properties"])
@@ -79,16 +77,6 @@ def test_the_stream_is_crowdsecs_json_field_for_field():
     assert validator("GetDecisionsResponse").is_valid([decision])
 
 
-def test_a_pull_sends_what_is_new_then_what_was_deleted():
-    stream, ban = DecisionStream(), Decision("203.0.113.5", "sqli_probing", NOW + timedelta(hours=4))
-    assert [d["value"] for d in stream.pull("fw", True, {ban.ip: ban}, NOW)["new"]] == ["203.0.113.5"]
-    assert stream.pull("fw", False, {ban.ip: ban}, NOW) == {"new": [], "deleted": []}
-    longer = Decision(ban.ip, "web_attack", NOW + timedelta(hours=8))  # a repeat extends the ban
-    assert [d["until"] for d in stream.pull("fw", False, {ban.ip: longer}, NOW)["new"]] == ["2026-12-02T20:00:00Z"]
-    assert [d["value"] for d in stream.pull("fw", False, {}, NOW)["deleted"]] == ["203.0.113.5"]
-    assert [d["value"] for d in stream.pull("other", True, {ban.ip: ban}, NOW)["new"]] == ["203.0.113.5"]
-
-
 def test_severity_and_the_yml_flag_decide_a_ban_and_a_repeat_extends_it():
     alerts = [
         ("203.0.113.1", "sqli_probing", "high", NOW - timedelta(minutes=5)),
@@ -97,7 +85,7 @@ def test_severity_and_the_yml_flag_decide_a_ban_and_a_repeat_extends_it():
         ("203.0.113.3", "flagged_detection", "medium", NOW),
         ("203.0.113.4", "request_flood", "high", NOW - timedelta(hours=5)),  # its ban is over
     ]
-    bans = decisions_from_alerts(alerts, POLICY, Allowlist(), NOW)
+    bans = decisions_from_alerts([(*alert, alert[3]) for alert in alerts], POLICY, Allowlist(), NOW)
     assert {ip: ban.until - NOW for ip, ban in bans.items()} == {
         "203.0.113.1": timedelta(hours=23),
         "203.0.113.3": timedelta(hours=1),
@@ -130,9 +118,11 @@ allowlisted = st.sampled_from(DEFAULT_ALLOWLIST + ("198.51.100.0/24",)).flatmap(
 )
 def test_no_alert_bans_an_allowlisted_address_whatever_it_sent(alerts):
     allowlist = Allowlist(["198.51.100.0/24"])
-    bans = decisions_from_alerts([(ip, "web_attack", severity, NOW) for ip, severity in alerts], POLICY, allowlist, NOW)
+    bans = decisions_from_alerts(
+        [(ip, "web_attack", severity, NOW, NOW) for ip, severity in alerts], POLICY, allowlist, NOW
+    )
     assert all(allowlist.reason(ip) is None for ip in bans)
-    assert set(bans) == {ip for ip, _ in alerts if allowlist.reason(ip) is None}
+    assert set(bans) == {canonical_entity(ip) for ip, _ in alerts if allowlist.reason(ip) is None}
 
 
 def test_a_bouncer_key_is_shown_once_and_kept_as_a_digest(tmp_path):
@@ -208,8 +198,7 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
             stderr=subprocess.PIPE,
             text=True,
         )
-        server = make_server("127.0.0.1:0", endpoints.pg_url, state_dir, trusted_proxies=[f"{PROXY}/32"])
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = make_server("127.0.0.1:0", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]).start()
         port, key = server.server_address[1], add_bouncer(state_dir, "firewall")
         bouncer = None
         try:
@@ -265,7 +254,7 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
             deadline = time.monotonic() + 30
             fetched = set()
             while time.monotonic() < deadline and ATTACKER not in fetched:
-                fetched = {ip for name, _, new, _ in list(server.pulls) if name == "nftables" for ip in new}
+                fetched = {ip for name, _, _, new, _ in list(server.pulls) if name == "nftables" for ip in new}
                 time.sleep(0.2)
             assert fetched == {ATTACKER}, (
                 fetched,
@@ -288,7 +277,6 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
                 bouncer.wait(10)
             subprocess.run(["nft", "delete", "table", "ip", TABLE], capture_output=True)
             server.shutdown()
-            server.server_close()
             engine.terminate()
             engine.wait(20)
 

@@ -5,13 +5,15 @@ Registered by secmon.cli, whose option decorators it uses: import it through `se
 from __future__ import annotations
 
 import json
+import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
 
 from secmon import settings
 from secmon.cli import _origin, _trusted, console, endpoint_options, json_option, state_dir_option
-from secmon.core.endpoints import resolve_endpoints
+from secmon.core.endpoints import read_state, resolve_endpoints
 
 PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -24,6 +26,20 @@ def never_banned_option(fn):
         metavar="CIDR",
         help="Never banned (repeatable): your proxies and load balancers, as given to `secmon follow`.",
     )(fn)
+
+
+def allowlist_option(fn):
+    return click.option(
+        "--allowlist",
+        "allowlist_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A file of ranges never banned, one a line, read again on every pull (with var decision_allowlist).",
+    )(fn)
+
+
+def bans_options(fn):
+    """Where the alerts are, and what is never banned: the options of every command that reads bans."""
+    return state_dir_option(endpoint_options(never_banned_option(allowlist_option(fn))))
 
 
 @click.group()
@@ -43,46 +59,121 @@ def decisions_add_bouncer(state_dir, name):
 
     Example: secmon decisions add-bouncer firewall
     """
-    from secmon.decisions import add_bouncer
+    from secmon.decisions.keys import add_bouncer
 
     click.echo(add_bouncer(state_dir, name))
 
 
-def _current_decisions(state_dir, bootstrap_servers, pg_url, trusted_proxies, now=None) -> dict:
-    from datetime import UTC, datetime
+@decisions.group(name="bouncers")
+def decisions_bouncers():
+    """The bouncers' keys: list them, or revoke one.
 
+    Example: secmon decisions bouncers list
+    """
+
+
+@decisions_bouncers.command(name="list")
+@state_dir_option
+def bouncers_list(state_dir):
+    """Each bouncer, when its key was made, and each address it pulled from, with its last pull.
+
+    Example: secmon decisions bouncers list
+    """
+    from secmon.decisions.keys import read_bouncers
+    from secmon.decisions.stream import Ledger
+
+    ledger = Ledger(state_dir)
+    pulls = ledger.pulls()
+    ledger.close()
+    for name, entry in read_bouncers(state_dir).items():
+        seen = ", ".join(f"{client} at {at:%Y-%m-%dT%H:%M:%SZ}" for client, at in pulls.get(name, [])) or "never pulled"
+        click.echo(f"{name:<24} key made {entry['created_at'][:19]}Z  last pulls: {seen}")
+
+
+@decisions_bouncers.command(name="revoke")
+@state_dir_option
+@click.argument("name")
+def bouncers_revoke(state_dir, name):
+    """Revoke the key of the bouncer NAME: its next request is refused (403), and its cursors go.
+
+    Example: secmon decisions bouncers revoke firewall
+    """
+    from secmon.decisions.keys import revoke_bouncer
+    from secmon.decisions.stream import Ledger
+
+    revoke_bouncer(state_dir, name)
+    ledger = Ledger(state_dir)
+    ledger.forget(name)
+    ledger.close()
+    click.echo(f"bouncer {name} revoked")
+
+
+@decisions.command(name="delete")
+@state_dir_option
+@click.option("--ip", "address", required=True, help="The banned address (or range) to lift.")
+@click.option("--reason", default="lifted by the operator", show_default=True, help="Why, kept with the lift.")
+def decisions_delete(state_dir, address, reason):
+    """Lift the ban of an address everywhere: each bouncer's next pull deletes it, the next export
+    leaves it out, and it stays lifted for the alerts so far (a new attack bans it again).
+
+    Example: secmon decisions delete --ip 203.0.113.50 --reason "partner's gateway"
+    """
+    from secmon.decisions.policy import canonical_entity
+    from secmon.decisions.stream import Ledger
+
+    try:
+        value = canonical_entity(address)
+    except ValueError as exc:
+        raise click.BadParameter(f"{address!r}: {exc}", param_hint="--ip") from None
+    ledger = Ledger(state_dir)
+    ledger.lift(value, datetime.now(UTC), reason)
+    ledger.close()
+    click.echo(f"{value} lifted: each bouncer's next pull deletes it")
+
+
+def _bans(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, now) -> dict:
+    """The bans in force at `now`, read as the read-only role."""
     import psycopg2
 
-    from secmon.decisions import Allowlist, BanPolicy, active_decisions
+    from secmon.decisions.policy import Allowlist, BanPolicy, decisions_from_alerts, read_alerts
+    from secmon.decisions.stream import Ledger
 
     endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
-    with psycopg2.connect(endpoints.pg_url) as conn:
-        current = active_decisions(
-            conn,
-            settings.pg_schema(),
-            BanPolicy.from_project(),
-            Allowlist.from_settings(_trusted(trusted_proxies)),
-            now or datetime.now(UTC),
-        )
+    policy = BanPolicy.from_project()
+    allowlist = Allowlist.from_settings(_trusted(trusted_proxies), allowlist_file)
+    with psycopg2.connect(endpoints.reader_url) as conn:
+        rows = read_alerts(conn, settings.pg_schema(), policy, now)
     conn.close()
-    return current
+    ledger = Ledger(state_dir)
+    lifts = ledger.lifts()
+    ledger.close()
+    return decisions_from_alerts(rows, policy, allowlist, now, lifts)
+
+
+def _warn_unguarded(state_dir: Path) -> None:
+    """One line when the embedded broker has no guard: then any local user can forge events, so bans."""
+    from secmon.stack import firewall
+
+    reason = firewall.unavailable_reason()
+    if reason is not None and read_state(state_dir).get("kafka", {}).get("managed"):
+        console.print(
+            f"warning: the broker guard cannot be set here ({reason}): any local user can publish "
+            "events to the embedded broker, and so forge bans",
+            markup=False,
+            highlight=False,
+        )
 
 
 @decisions.command(name="list")
-@state_dir_option
-@endpoint_options
-@never_banned_option
+@bans_options
 @json_option
-def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, as_json):
+def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, as_json):
     """Print the bans in force now, as the bouncers receive them.
 
     Example: secmon decisions list --json
     """
-    from datetime import UTC, datetime
-
     now = datetime.now(UTC)
-    current = _current_decisions(state_dir, bootstrap_servers, pg_url, trusted_proxies, now)
-    for decision in current.values():
+    for decision in _bans(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, now).values():
         document = decision.to_json(now)
         if as_json:
             click.echo(json.dumps(document))
@@ -94,9 +185,7 @@ def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, as_jso
 
 
 @decisions.command(name="export")
-@state_dir_option
-@endpoint_options
-@never_banned_option
+@bans_options
 @click.option(
     "--nginx", "nginx_file", type=click.Path(dir_okay=False, path_type=Path), help="Write an nginx `deny` include here."
 )
@@ -106,52 +195,80 @@ def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, as_jso
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write an `nft -f` script of sets here.",
 )
+@click.option(
+    "--check",
+    "check_command",
+    help="Run this on each new file before it replaces the old one ({} is its path, else appended), "
+    "e.g. `nft -c -f`; a failure keeps the old file.",
+)
 @click.option("--reload", "reload_command", help="Run this (e.g. `nginx -s reload`) when a file changed.")
-def decisions_export(state_dir, bootstrap_servers, pg_url, trusted_proxies, nginx_file, nft_file, reload_command):
-    """Write the bans in force now as files for edges without a bouncer, each written whole (a rename):
-    an nginx include of `deny` lines, and an nftables script that refills the sets `blacklist` of the
-    tables ip/ip6 `secmon` (as `ipset restore` does). Run it from cron or a timer.
+def decisions_export(
+    state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, nginx_file, nft_file, check_command,
+    reload_command,
+):  # fmt: skip
+    """Write the bans in force now as files for edges without a bouncer: an nginx include of `deny`
+    lines, and an nftables script that refills the sets `blacklist` of the tables ip/ip6 `secmon` (as
+    `ipset restore` does). Each new file is checked, then renamed into place, then the reload runs; a
+    failed reload is run again by the next export. Run it from cron or a timer.
 
-    Example: secmon decisions export --nginx /etc/nginx/secmon-deny.conf --reload "nginx -s reload"
+    Example: secmon decisions export --nftables /etc/bans.nft --check "nft -c -f" --reload "nft -f /etc/bans.nft"
     """
-    import subprocess
+    from secmon.decisions.exports import ExportFailed, export, nftables_sets, nginx_deny
 
-    from secmon.core.files import write_text
-    from secmon.decisions import nftables_sets, nginx_deny
-
-    current = _current_decisions(state_dir, bootstrap_servers, pg_url, trusted_proxies)
-    changed = False
-    for path, text in ((nginx_file, nginx_deny(current.values())), (nft_file, nftables_sets(current.values()))):
-        if path is not None and (not path.exists() or path.read_text() != text):
-            write_text(path, text, 0o644)
-            changed = True
-    console.print(f"{len(current)} bans written" + ("" if changed else ", unchanged"))
-    if changed and reload_command:
-        subprocess.run(reload_command, shell=True, check=True)  # noqa: S602 — the user's own command line
+    _warn_unguarded(state_dir)
+    current = _bans(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, datetime.now(UTC))
+    files = {
+        path: render(current.values())
+        for path, render in ((nginx_file, nginx_deny), (nft_file, nftables_sets))
+        if path is not None
+    }
+    try:
+        result = export(state_dir, files, check_command, reload_command)
+    except ExportFailed as exc:
+        raise click.ClickException(f"{exc}; the files in place are unchanged where the check failed") from None
+    reloaded = ", reloaded" if result.reloaded else ""
+    console.print(f"{len(current)} bans, {len(result.changed)} files written{reloaded}", markup=False)
 
 
 @decisions.command(name="serve")
-@state_dir_option
-@endpoint_options
-@click.option("--listen", default="127.0.0.1:8080", show_default=True, help="HOST:PORT to answer bouncers on.")
-@never_banned_option
+@bans_options
+@click.option(
+    "--listen",
+    multiple=True,
+    default=["127.0.0.1:8080"],
+    show_default=True,
+    help="HOST:PORT to answer bouncers on (repeatable); [::]:PORT for IPv6 and IPv4.",
+)
 @click.option("--cert", "certificate", type=PEM_FILE, help="TLS certificate (PEM).")
 @click.option("--key", "private_key", type=PEM_FILE, help="Its private key (PEM).")
-def decisions_serve(state_dir, bootstrap_servers, pg_url, listen, trusted_proxies, certificate, private_key):
+def decisions_serve(
+    state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, listen, certificate, private_key
+):
     """Answer CrowdSec bouncers as CrowdSec's local API does (GET /v1/decisions/stream, X-Api-Key):
     point a bouncer's `api_url` here and give it a key from `secmon decisions add-bouncer`.
 
     Example: secmon decisions serve --listen 0.0.0.0:8080 --cert tls.crt --key tls.key
     """
-    from secmon.decisions import make_server
+    from secmon.decisions.server import make_server
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    _warn_unguarded(state_dir)
     endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
-    server = make_server(listen, endpoints.pg_url, state_dir, None, _trusted(trusted_proxies), certificate, private_key)
+    server = make_server(
+        listen,
+        endpoints.reader_url,
+        state_dir,
+        trusted_proxies=_trusted(trusted_proxies),
+        certificate=certificate,
+        private_key=private_key,
+        allowlist_file=allowlist_file,
+    )
     scheme = "https" if certificate else "http"
-    console.print(f"decisions for bouncers at {scheme}://{listen}/v1/decisions/stream (Ctrl-C stops)")
+    where = ", ".join(f"{scheme}://{address}/v1/decisions/stream" for address in listen)
+    console.print(f"decisions for bouncers at {where} (Ctrl-C stops)", markup=False)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
-        server.server_close()
+        server.shutdown()
