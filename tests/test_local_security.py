@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 from psycopg2.extensions import parse_dsn
 
-from secmon import settings
+from secmon import settings, stack
 from secmon.cli import cli
 from secmon.core.endpoints import read_state
 from secmon.stack import firewall, processes
 from secmon.stack.broker import EmbeddedBroker
-from secmon.stack.postgres import EmbeddedPostgres
+from secmon.stack.postgres import EmbeddedPostgres, database_answers
 
 OTHER_USER = "nobody"
 
@@ -90,7 +90,7 @@ def test_another_user_reads_no_file_of_the_state_dir(server):
 def test_every_file_and_folder_of_the_state_dir_is_its_owners_alone(server):
     """Logs, pid files and the lock included: they name visitors' addresses and the stack's processes."""
     state_dir = server.state_dir
-    assert stat.S_IMODE(state_dir.stat().st_mode) & 0o067 == 0  # group may only enter (the server's own group)
+    assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
     found = []
     for root, folders, files in os.walk(state_dir):
         for path in (Path(root, name) for name in folders + files):
@@ -102,6 +102,49 @@ def test_every_file_and_folder_of_the_state_dir_is_its_owners_alone(server):
     assert set(expected) <= set(found)
     for path in (server.socket_dir, server.data_dir):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
+
+
+@needs_root
+def test_up_as_root_widens_no_ancestor_of_the_state_dir(tmp_path, stack_options):
+    """A state dir under /root must not make /root 0711: the server's user reaches its own files elsewhere."""
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    state_dir = home / "state"
+    before = {path: stat.S_IMODE(path.stat().st_mode) for path in state_dir.parents}
+    try:
+        stack.up(state_dir, stack_options())
+        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+        assert {path: stat.S_IMODE(path.stat().st_mode) for path in state_dir.parents} == before
+        assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
+        assert server.answers() and database_answers(server.superuser_url())  # over TCP, and on the socket
+        assert as_other_user("ls", str(server.server_dir)).returncode != 0
+    finally:
+        stack.down(state_dir, purge=True)
+    assert not server.server_dir.exists()
+
+
+@needs_root
+def test_up_moves_the_data_of_an_older_stack_out_of_the_state_dir(tmp_path, stack_options):
+    """As root, a stack made before the server's files left the state dir keeps its data."""
+    import psycopg2
+
+    state_dir, options = tmp_path / "state", stack_options()
+    try:
+        stack.up(state_dir, options)
+        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+        with psycopg2.connect(server.endpoint) as conn, conn.cursor() as cur:
+            cur.execute("create table kept as select 42 as answer")
+        conn.close()
+        stack.down(state_dir)
+        shutil.move(server.data_dir, server.legacy_data_dir)
+        stack.up(state_dir, options)
+        with psycopg2.connect(server.endpoint) as conn, conn.cursor() as cur:
+            cur.execute("select answer from kept")
+            assert cur.fetchone() == (42,)
+        conn.close()
+        assert not server.legacy_data_dir.exists()
+    finally:
+        stack.down(state_dir, purge=True)
 
 
 def test_no_trust_anywhere_in_pg_hba(server):

