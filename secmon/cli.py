@@ -566,11 +566,19 @@ def replay(
     "heartbeat_seconds",
     default=settings.HEARTBEAT_SECONDS,
     show_default=True,
-    help="Seconds between two heartbeats while the logs are quiet: windows close on a silent site.",
+    help="Seconds between two heartbeats: windows close on a silent site.",
+)
+@click.option(
+    "--log-delay",
+    "log_delay_seconds",
+    default=settings.LOG_DELAY_SECONDS,
+    show_default=True,
+    help="Seconds after its time stamp a line may reach the log: the longest request if the log stamps a "
+    "request's start (Apache's %t), a buffered log's flush interval. Heartbeats promise no later time.",
 )
 def follow(
     state_dir, bootstrap_servers, paths, from_start, trusted_proxies, declared, log_format, poll_seconds,
-    heartbeat_seconds,
+    heartbeat_seconds, log_delay_seconds,
 ):  # fmt: skip
     """Publish a web server's access logs live, as tail -F: rotation, restarts and late files included.
 
@@ -601,6 +609,7 @@ def follow(
         poll_seconds,
         log_format=line_format,
         heartbeat_seconds=heartbeat_seconds,
+        log_delay_seconds=log_delay_seconds,
     )
     console.print(f"stopped after {result.lines:,} lines: {result.published:,} published, {result.rejected:,} rejected")
 

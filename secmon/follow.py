@@ -7,10 +7,13 @@ second of being written, and after a crash or a restart nothing is skipped and a
 lines are published again (consumers see them twice; the ingester does not deduplicate them).
 Counters and lag go to <state dir>/follow.json for `secmon status`.
 
-While every line read is published and no new one comes, a heartbeat (`secmon.core.events`) goes
-to each partition every `heartbeat_seconds`: the engines' watermark follows the clock on a quiet
-site, so an attack's window closes, and alerts, without waiting for the next visitor. Every
-partition, because each RisingWave source actor holds the watermark of the partitions it reads.
+Every `heartbeat_seconds` a heartbeat (`secmon.core.events`) goes to each partition, with this
+follower's promise: the time of its last poll that found every log read to the end and every line
+read published, less `log_delay_seconds` (how long after its time stamp a line may reach the log).
+So the engines' watermark follows the clock on a quiet site, and an attack's window closes, and
+alerts, without waiting for the next visitor, yet no line still on its way is left behind (the rule:
+secmon/engine/watermark.py). Every partition, because each RisingWave source actor holds the
+watermark of the partitions it reads.
 
 Parsing runs in a forked child, one poll ahead of the sending: kafka-python's `send` and the
 parser each cost tens of microseconds a line, and in one interpreter they would add up.
@@ -24,6 +27,7 @@ import queue
 import signal
 import threading
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,9 +160,10 @@ class Parser:
             results.close()
 
 
-def send_heartbeats(producer: Producer, topic: str, partitions: list[int]) -> None:
-    """One heartbeat of now to each partition; not waited for: a lost one is made good by the next."""
-    heartbeat = encode_heartbeat(int(time.time() * 1000))
+def send_heartbeats(producer: Producer, topic: str, partitions: list[int], publisher: str, promised_ms: int) -> None:
+    """One heartbeat to each partition: every line `publisher` publishes from now on is dated at or
+    after `promised_ms`. Not waited for: a lost one is made good by the next."""
+    heartbeat = encode_heartbeat(promised_ms, publisher)
     for partition in partitions:
         producer.send(topic, heartbeat, partition=partition)
     producer.flush(0)
@@ -180,6 +185,7 @@ def follow(
     stop_after_idle: float | None = None,
     log_format: str | DeclaredFormat = "auto",
     heartbeat_seconds: float = settings.HEARTBEAT_SECONDS,
+    log_delay_seconds: float = settings.LOG_DELAY_SECONDS,
 ) -> FollowStatus:
     """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -219,11 +225,12 @@ def follow(
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, stop) if in_main_thread else None
     last_status, lines_at_last_status, last_line_at = 0.0, 0, time.monotonic()
-    last_heartbeat_at = 0.0
+    last_heartbeat_at, promised_ms = 0.0, 0  # 1970: nothing promised before the logs are caught up
+    publisher = uuid.uuid4().hex  # this run's name in its heartbeats
     partitions = producer.partitions(topic)
     try:
         while not stopping:
-            started = time.monotonic()
+            started, polled_at = time.monotonic(), time.time()
             lines = follower.poll()
             if lines:
                 parser.submit(lines)
@@ -239,11 +246,13 @@ def follow(
                 )
                 last_status, lines_at_last_status = now, status.lines
                 status_file.write(status_path(state_dir), status)
+            if not queued:  # the poll found no new line, and every line read before is published
+                promised_ms = int((polled_at - log_delay_seconds) * 1000)
+            if time.monotonic() - last_heartbeat_at >= heartbeat_seconds:  # busy too: this publisher is alive
+                send_heartbeats(producer, topic, partitions, publisher, promised_ms)
+                status.heartbeats += 1
+                last_heartbeat_at = time.monotonic()
             if not queued:
-                if time.monotonic() - max(last_line_at, last_heartbeat_at) >= heartbeat_seconds:
-                    send_heartbeats(producer, topic, partitions)
-                    status.heartbeats += 1
-                    last_heartbeat_at = time.monotonic()
                 if stop_after_idle is not None and time.monotonic() - last_line_at > stop_after_idle:
                     break
                 time.sleep(max(0.0, poll_seconds - (time.monotonic() - started)))

@@ -79,8 +79,11 @@ WATERMARK_DELAY_MS = interval_ms(dbt_vars()["watermark_delay"])
 # An event dated further than this ahead of the ingest clock is rejected as `future_timestamp`: it would
 # otherwise move the engine's event-time clock (the watermark) forward and close every window early.
 FUTURE_TOLERANCE_MS = interval_ms(dbt_vars()["future_timestamp_tolerance"])
-# A quiet log's follower publishes a heartbeat this often: a window closes at most this late on a silent site.
+# A log's follower publishes a heartbeat this often: a window closes at most this late on a silent site.
 HEARTBEAT_SECONDS = 5.0
+# How long after its time stamp a line may reach the log, by default (`follow --log-delay`): a follower's
+# heartbeats promise nothing newer than this long before its last look at its caught-up logs.
+LOG_DELAY_SECONDS = 5.0
 # The local engine computes a detection's window once, when it closes; its open windows, for the alerts
 # table only (nothing is published before the window closes), at most this often.
 OPEN_WINDOWS_SECONDS = 10.0

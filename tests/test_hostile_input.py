@@ -180,10 +180,15 @@ def test_the_parser_accepts_or_rejects_any_bytes(raw):
 
 def test_a_heartbeat_round_trips_and_is_held_to_the_ingest_clock():
     assert is_heartbeat(encode_heartbeat(NOW_MS)) and not is_heartbeat(VALID)
-    assert parse_heartbeat(encode_heartbeat(NOW_MS), LATEST_MS) == NOW_MS
+    assert parse_heartbeat(encode_heartbeat(NOW_MS, "web-1"), LATEST_MS) == (NOW_MS, "web-1")
+    assert parse_heartbeat(HEARTBEAT_PREFIX + b'"request_timestamp":"2024-01-25T12:00:00Z"}').publisher == ""
     with pytest.raises(InvalidEvent, match="^future_timestamp: "):
         parse_heartbeat(encode_heartbeat(LATEST_MS + 1), LATEST_MS)  # a forged one cannot close every window
-    for forged in (HEARTBEAT_PREFIX + b'"request_timestamp":"x"}', HEARTBEAT_PREFIX + b'"ip_address":"1.2.3.4"}'):
+    for forged in (
+        HEARTBEAT_PREFIX + b'"request_timestamp":"x"}',
+        HEARTBEAT_PREFIX + b'"ip_address":"1.2.3.4"}',
+        encode_heartbeat(NOW_MS, "p" * 65),  # a publisher name is short: the engine keeps each for a while
+    ):
         with pytest.raises(InvalidEvent, match="^(bad_heartbeat|bad_timestamp): "):
             parse_heartbeat(forged, LATEST_MS)
 
@@ -194,7 +199,7 @@ def test_a_heartbeat_round_trips_and_is_held_to_the_ingest_clock():
 def test_a_mangled_heartbeat_is_a_heartbeat_an_event_or_a_one_line_reject(raw):
     try:
         if is_heartbeat(raw):
-            assert parse_heartbeat(raw, LATEST_MS) <= LATEST_MS
+            assert parse_heartbeat(raw, LATEST_MS).epoch_ms <= LATEST_MS
         else:
             parse_event(raw, LATEST_MS)
     except InvalidEvent as exc:

@@ -91,7 +91,7 @@ def test_a_burst_on_a_silent_site_alerts_on_heartbeats_alone(risingwave):
     bound = settings.WATERMARK_DELAY_MS / 1000 + int(settings.dbt_vars()["burst_span_seconds"]) + 10
     with conn.cursor() as cur:
         while time.time() - now_ms / 1000 < bound:
-            send_heartbeats(producer, settings.EVENTS_TOPIC, partitions)
+            send_heartbeats(producer, settings.EVENTS_TOPIC, partitions, "live-test", int(time.time() * 1000))
             cur.execute(
                 f"select count(*) from {settings.ALERTS_TABLE} where detection = 'crowdsec_burst' and entity = %s",
                 (attacker,),

@@ -262,29 +262,45 @@ def _checked_timestamp(text: str, latest_ms: int | None) -> int:
 
 
 # A log shipper's "nothing happened until then": a timestamp and no request. `secmon follow`
-# publishes one to every partition while its logs are quiet; it advances the watermark on both
-# engines, so that windows close and alerts go out on a silent site, and it is no request:
-# models/ingest/website_requests.sql leaves it out of every view (it names no address).
+# publishes one to every partition every few seconds; it advances the watermark on both engines, so
+# that windows close and alerts go out on a silent site, and it is no request:
+# models/ingest/website_requests.sql leaves it out of every view (it names no address). Its time is
+# a promise of its publisher (a follower, named by `publisher`): every line it publishes from now
+# on is dated at or after that time. secmon/engine/watermark.py says how the engine keeps it.
 HEARTBEAT_PREFIX = b'{"heartbeat":true,'
+MAX_PUBLISHER_LENGTH = 64
 
 
-def encode_heartbeat(epoch_ms: int) -> bytes:
-    return HEARTBEAT_PREFIX + f'"request_timestamp":"{iso_timestamp(epoch_ms)}"}}'.encode()
+class Heartbeat(NamedTuple):
+    epoch_ms: int
+    publisher: str  # "" for a shipper that names none
+
+
+def encode_heartbeat(epoch_ms: int, publisher: str = "") -> bytes:
+    return HEARTBEAT_PREFIX + (
+        f'"request_timestamp":"{iso_timestamp(epoch_ms)}","publisher":{json.dumps(publisher)}}}'.encode()
+    )
 
 
 def is_heartbeat(raw: bytes | None) -> bool:
     return raw is not None and raw.startswith(HEARTBEAT_PREFIX)
 
 
-def parse_heartbeat(raw: bytes, latest_ms: int | None = None) -> int:
-    """A heartbeat's time (epoch ms), or InvalidEvent: it is held to the same clock as an event."""
+def parse_heartbeat(raw: bytes, latest_ms: int | None = None) -> Heartbeat:
+    """A heartbeat's time (epoch ms) and publisher, or InvalidEvent: it is held to the same clock as an
+    event. The publisher is optional (a shipper that names none is one publisher, "")."""
     try:
         doc = _DECODER.decode(raw.decode("utf-8"))
-        text = doc["request_timestamp"]
-        if set(doc) != {"heartbeat", "request_timestamp"} or type(text) is not str:
+        text, publisher = doc["request_timestamp"], doc.get("publisher", "")
+        if (
+            not {"heartbeat", "request_timestamp"} <= set(doc) <= {"heartbeat", "request_timestamp", "publisher"}
+            or type(text) is not str
+            or type(publisher) is not str
+            or len(publisher) > MAX_PUBLISHER_LENGTH
+        ):
             raise KeyError
     except InvalidEvent:
         raise
     except Exception:  # noqa: BLE001 — hostile input: anything else is not a heartbeat
         raise InvalidEvent("bad_heartbeat", f"not a heartbeat ({HEARTBEAT_PREFIX.decode()}…): {raw[:80]!r}") from None
-    return _checked_timestamp(text, latest_ms)
+    return Heartbeat(_checked_timestamp(text, latest_ms), publisher)

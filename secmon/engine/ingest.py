@@ -29,6 +29,7 @@ from secmon.core.events import (
     parse_heartbeat,
 )
 from secmon.core.kafka_clients import consumer_settings
+from secmon.engine.watermark import Promises
 from secmon.errors import SecmonError
 
 LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
@@ -84,10 +85,9 @@ def copy_row(event: Event, partition: int, offset: int, format_timestamp: Timest
 class BatchResult:
     ingested: int = 0
     rejected: int = 0
-    heartbeats: int = 0  # they land nowhere: they only move newest_event_ms, hence the watermark
+    heartbeats: int = 0  # they land nowhere: they only move the watermark (secmon/engine/watermark.py)
     offsets: dict[int, int] = field(default_factory=dict)  # partition → next offset
     minutes: set[int] = field(default_factory=set)  # epoch ms of each minute that received events
-    newest_event_ms: int | None = None
     produced_ms: list[int] = field(default_factory=list)  # the messages' Kafka timestamps
 
     def add(self, other: BatchResult) -> None:
@@ -98,8 +98,6 @@ class BatchResult:
         self.offsets.update(other.offsets)
         self.minutes |= other.minutes
         self.produced_ms.extend(other.produced_ms)
-        if other.newest_event_ms is not None:
-            self.newest_event_ms = max(self.newest_event_ms or other.newest_event_ms, other.newest_event_ms)
 
 
 @dataclass
@@ -175,7 +173,8 @@ class Ingester:
         # Partitions whose stored offsets pointed into a log that is gone, now read from its start.
         self.restarted_partitions: list[int] = []
         self.partitions = self._assign()
-        self.newest_per_partition: dict[int, int] = {}  # epoch ms of the newest event or heartbeat read
+        self.newest_per_partition: dict[int, int] = {}  # epoch ms of the newest event read
+        self.promises = Promises()  # the heartbeats' publishers'
         self._format_timestamp = TimestampFormatter()
 
     def _table(self, name: str) -> sql.Composed:
@@ -258,18 +257,20 @@ class Ingester:
         ]
 
     def event_time_reached(self) -> int | None:
-        """The event time (epoch ms) every partition has reached: the newest event read, held back
-        to the newest of each partition with messages still waiting, since a backlog read one
-        partition ahead of another must not close the windows the other still has events for. None
-        while such a partition has had nothing read, or nothing has been read at all."""
+        """The event time (epoch ms) every partition has reached: the newest event read, or the time
+        every live publisher's heartbeats have promised if later (secmon/engine/watermark.py), held
+        back to the newest event of each partition with messages still waiting, since a backlog read
+        one partition ahead of another must not close the windows the other still has events for.
+        None while such a partition has had no event read, or nothing is known at all."""
         waiting = [
             self.newest_per_partition.get(tp.partition)
             for tp in self.partitions
             if (highwater := self.consumer.highwater(tp)) is None or self.consumer.position(tp) < highwater
         ]
-        if not self.newest_per_partition or None in waiting:
+        known = [*self.newest_per_partition.values(), self.promises.kept()]
+        if None in waiting or known == [None]:
             return None
-        return min([max(self.newest_per_partition.values()), *waiting])
+        return min([max(time for time in known if time is not None), *waiting])
 
     def drained(self) -> bool:
         """Every partition's position has reached the high watermark of its last fetch response
@@ -296,10 +297,9 @@ class Ingester:
             for message in messages:
                 try:
                     if is_heartbeat(message.value):
-                        ts = parse_heartbeat(message.value, latest_ms)
+                        heartbeat = parse_heartbeat(message.value, latest_ms)
+                        self.promises.heard(heartbeat.publisher, heartbeat.epoch_ms)
                         result.heartbeats += 1
-                        result.newest_event_ms = max(result.newest_event_ms or ts, ts)
-                        self._reached(tp.partition, ts)
                         continue
                     result.produced_ms.append(message.timestamp)
                     event = parse_event(message.value, latest_ms)
@@ -315,8 +315,6 @@ class Ingester:
                 ts = event.request_timestamp
                 self._reached(tp.partition, ts)
                 minutes.add(ts // MINUTE_MS * MINUTE_MS)
-                if result.newest_event_ms is None or ts > result.newest_event_ms:
-                    result.newest_event_ms = ts
             result.offsets[tp.partition] = messages[-1].offset + 1
         refused = self._commit(rows, rejects, result.offsets, minutes)
         result.ingested = len(rows) - refused

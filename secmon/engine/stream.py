@@ -235,7 +235,7 @@ class Stream:
             and not self.ingester.drained()
         ):
             more = self.ingester.poll_batch(timeout_ms=50)
-            total.add(more)  # heartbeats alone still move the newest event time
+            total.add(more)  # heartbeats alone still move the watermark
             if not (more.ingested or more.rejected):
                 empty_polls += 1
                 continue
