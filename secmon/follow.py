@@ -39,8 +39,8 @@ from secmon.core.events import EventEncoder, encode_heartbeat
 from secmon.core.kafka_clients import Producer
 from secmon.core.logs.declared import DeclaredFormat
 from secmon.core.logs.fields import Networks
-from secmon.core.logs.formats import LineParser, MalformedLine
-from secmon.core.logs.tail import LogFollower, load_positions, save_positions
+from secmon.core.logs.formats import LineParser
+from secmon.core.logs.tail import Chunk, LogFollower, load_positions, save_positions
 from secmon.errors import SecmonError
 
 
@@ -76,21 +76,24 @@ class Parsed(NamedTuple):
     last_reject: str
 
 
-def parse_lines(lines: list[str], parser: LineParser, encode) -> Parsed:
+def parse_lines(chunks: list[Chunk], parser: LineParser, encode) -> Parsed:
+    """Every line of a poll → its event, or a reject with the reason: a line that makes anything raise is a
+    reject too, so that no line can stop the child that parses it."""
     messages, newest_ms, rejected, last_reject = [], None, 0, ""
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            event = parser.parse(line)
-        except MalformedLine as exc:
-            rejected += 1
-            last_reject = f"{exc}: {line[:120]}"
-            continue
-        if event is None:  # a line about the log (W3C's #Fields:), not a request
-            continue
-        messages.append((event.ip_address.encode(), encode(event)))
-        newest_ms = max(newest_ms or 0, event.request_timestamp)
+    for source, lines in chunks:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                event = parser.parse(line, source)
+                if event is None:  # a line about the log (W3C's #Fields:), not a request
+                    continue
+                messages.append((event.ip_address.encode(), encode(event)))
+            except Exception as exc:  # noqa: BLE001 — hostile input: MalformedLine, or anything a parser trips on
+                rejected += 1
+                last_reject = f"{exc}: {line[:120]}"
+                continue
+            newest_ms = max(newest_ms or 0, event.request_timestamp)
     return Parsed(messages, newest_ms, rejected, last_reject)
 
 
@@ -101,8 +104,15 @@ def _parse_in_child(requests, results, log_format, trusted, parent_pid: int) -> 
     results.cancel_join_thread()  # asked to stop, it need not wait for results nobody will read
     encode = EventEncoder().encode
     parser = LineParser(log_format, trusted)
-    while (lines := requests.get()) is not None:
-        results.put(parse_lines(lines, parser, encode))
+    while (chunks := requests.get()) is not None:
+        results.put(parse_lines(chunks, parser, encode))
+
+
+class _Child(NamedTuple):
+    process: multiprocessing.Process
+    requests: multiprocessing.Queue
+    results: multiprocessing.Queue
+    pending: deque  # the polls submitted to it and not yet returned, oldest first
 
 
 class Parser:
@@ -112,52 +122,95 @@ class Parser:
     Queues, not pipes: a queue's own thread writes it, so a large poll submitted while a child
     writes a large result cannot leave both ends blocked on a full pipe. A W3C log's `#Fields:`
     line sets how the lines after it parse, and each child sees only its own polls: every poll
-    goes with the last `#Fields:` line submitted before it."""
+    goes with the last `#Fields:` line submitted before it, of its own log.
+
+    A poll has a time budget (`budget_seconds`, plus `LINE_BUDGET_SECONDS` a line). No line should
+    come near it (every pattern is linear: tests/test_parse_cost.py), but if one does, the child is
+    killed and replaced, the poll's lines are rejected with the reason, and the next polls go on:
+    one line must not stop `follow`."""
 
     PROCESSES = 4
+    LINE_BUDGET_SECONDS = 0.005
 
-    def __init__(self, log_format, trusted) -> None:
-        context = multiprocessing.get_context("fork")
-        self.children = []
-        for _ in range(max(1, min(self.PROCESSES, os.cpu_count() or 1))):
-            requests, results = context.Queue(), context.Queue()
-            process = context.Process(
-                target=_parse_in_child, args=(requests, results, log_format, trusted, os.getpid()), daemon=True
-            )
-            process.start()
-            self.children.append((process, requests, results))
+    def __init__(self, log_format, trusted, budget_seconds: float = settings.PARSE_BUDGET_SECONDS) -> None:
+        self._context = multiprocessing.get_context("fork")
+        self._arguments = (log_format, trusted, os.getpid())
+        self.budget_seconds = budget_seconds
+        self.children = [self._start() for _ in range(max(1, min(self.PROCESSES, os.cpu_count() or 1)))]
         self.submitted = self.received = 0
-        self.fields_line: list[str] = []
+        self.fields_lines: dict[str, str] = {}  # source → its last `#Fields:` line
+        self.replaced = 0  # children killed over their budget
 
-    def submit(self, lines: list[str]) -> None:
-        _, requests, _ = self.children[self.submitted % len(self.children)]
-        requests.put(self.fields_line + lines)
+    def _start(self) -> _Child:
+        requests, results = self._context.Queue(), self._context.Queue()
+        process = self._context.Process(target=_parse_in_child, args=(requests, results, *self._arguments), daemon=True)
+        process.start()
+        return _Child(process, requests, results, deque())
+
+    def submit(self, chunks: list[Chunk]) -> None:
+        with_fields = []
+        for source, lines in chunks:
+            fields_line = self.fields_lines.get(source)
+            with_fields.append((source, [fields_line, *lines] if fields_line else lines))
+            if fields := [line for line in lines if line.startswith("#Fields:")]:
+                self.fields_lines[source] = fields[-1]
+        child = self.children[self.submitted % len(self.children)]
+        child.requests.put(with_fields)
+        child.pending.append(with_fields)
         self.submitted += 1
-        self.fields_line = [line for line in lines if line.startswith("#Fields:")][-1:] or self.fields_line
 
     def result(self) -> Parsed:
         """The result of the oldest poll submitted and not yet returned."""
-        process, _, results = self.children[self.received % len(self.children)]
+        index = self.received % len(self.children)
+        child = self.children[index]
+        lines = sum(len(lines) for _, lines in child.pending[0])
+        deadline = time.monotonic() + self.budget_seconds + lines * self.LINE_BUDGET_SECONDS
         while True:
             try:
-                parsed = results.get(timeout=1.0)
+                parsed = child.results.get(timeout=max(0.0, min(1.0, deadline - time.monotonic())))
+                child.pending.popleft()
                 self.received += 1
                 return parsed
             except queue.Empty:
-                if not process.is_alive():
-                    raise SecmonError(f"follow: a parser process exited with code {process.exitcode}") from None
+                if not child.process.is_alive():
+                    raise SecmonError(f"follow: a parser process exited with code {child.process.exitcode}") from None
+                if time.monotonic() >= deadline:
+                    return self._replace(index, lines)
+
+    def _replace(self, index: int, lines: int) -> Parsed:
+        """The child at `index` overran its budget: killed, a new one in its place given its later polls."""
+        child = self.children[index]
+        child.process.kill()
+        child.process.join()
+        self._close_queues(child)
+        overrun, *later = child.pending
+        self.children[index] = replacement = self._start()
+        for chunks in later:
+            replacement.requests.put(chunks)
+            replacement.pending.append(chunks)
+        self.received += 1
+        self.replaced += 1
+        first = next((line for _, chunk in overrun for line in chunk), "")
+        reason = f"parsing took over {self.budget_seconds + lines * self.LINE_BUDGET_SECONDS:.1f} s"
+        return Parsed([], None, lines, f"{reason}: {lines} lines rejected from {first[:120]}")
+
+    @staticmethod
+    def _close_queues(child: _Child) -> None:
+        for channel in (child.requests, child.results):
+            channel.cancel_join_thread()
+            channel.close()
 
     def close(self) -> None:
-        for _, requests, _ in self.children:
-            requests.put(None)
-            requests.cancel_join_thread()  # a dead child reads nothing: exiting must not wait on it
-        for process, requests, results in self.children:
-            process.join(5)
-            if process.is_alive():
-                process.terminate()
-                process.join()
-            requests.close()
-            results.close()
+        for child in self.children:
+            child.requests.put(None)
+            child.requests.cancel_join_thread()  # a dead child reads nothing: exiting must not wait on it
+        for child in self.children:
+            child.process.join(5)
+            if child.process.is_alive():
+                child.process.terminate()
+                child.process.join()
+            child.requests.close()
+            child.results.close()
 
 
 def send_heartbeats(producer: Producer, topic: str, partitions: list[int], publisher: str, promised_ms: int) -> None:
@@ -231,10 +284,11 @@ def follow(
     try:
         while not stopping:
             started, polled_at = time.monotonic(), time.time()
-            lines = follower.poll()
+            chunks = follower.poll()
+            lines = sum(len(chunk) for _, chunk in chunks)
             if lines:
-                parser.submit(lines)
-                queued.append(_Poll(len(lines), follower.positions()))
+                parser.submit(chunks)
+                queued.append(_Poll(lines, follower.positions()))
                 last_line_at = time.monotonic()
             # Each parser keeps a poll while the oldest is sent, unless no new lines came.
             while len(queued) > (len(parser.children) if lines else 0):

@@ -84,6 +84,8 @@ HEARTBEAT_SECONDS = 5.0
 # How long after its time stamp a line may reach the log, by default (`follow --log-delay`): a follower's
 # heartbeats promise nothing newer than this long before its last look at its caught-up logs.
 LOG_DELAY_SECONDS = 5.0
+# `follow`'s time for parsing one poll, plus 5 ms a line: a parser child over it is killed and replaced.
+PARSE_BUDGET_SECONDS = 2.0
 # The local engine computes a detection's window once, when it closes; its open windows, for the alerts
 # table only (nothing is published before the window closes), at most this often.
 OPEN_WINDOWS_SECONDS = 10.0

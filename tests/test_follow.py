@@ -25,6 +25,11 @@ def line(number: int, path: str = "/") -> str:
     return f'{client} - - [12/Mar/2024:09:00:{second} +0000] "GET {path}{number} HTTP/1.1" 200 10 "-" "curl/8"'
 
 
+def lines_of(chunks) -> list[str]:
+    """A poll's lines, whatever paths they came from."""
+    return [line for _, lines in chunks for line in lines]
+
+
 def append(path: Path, *lines: str, newline: bool = True) -> None:
     with open(path, "a") as handle:
         handle.write("\n".join(lines) + ("\n" if newline else ""))
@@ -34,18 +39,18 @@ def test_starts_at_the_end_and_a_partial_line_waits_for_its_newline(tmp_path):
     log = tmp_path / "access.log"
     append(log, line(1), line(2))
     follower = LogFollower([log])
-    assert follower.poll() == []
+    assert lines_of(follower.poll()) == []
     append(log, line(3))
     append(log, line(4)[:20], newline=False)
-    assert follower.poll() == [line(3)]
+    assert lines_of(follower.poll()) == [line(3)]
     append(log, line(4)[20:])
-    assert follower.poll() == [line(4)]
+    assert lines_of(follower.poll()) == [line(4)]
 
 
 def test_from_start_reads_the_whole_file(tmp_path):
     log = tmp_path / "access.log"
     append(log, line(1), line(2))
-    assert LogFollower([log], from_start=True).poll() == [line(1), line(2)]
+    assert lines_of(LogFollower([log], from_start=True).poll()) == [line(1), line(2)]
 
 
 def test_rotation_by_rename_reads_the_old_file_to_its_end_then_the_new_one(tmp_path):
@@ -53,11 +58,11 @@ def test_rotation_by_rename_reads_the_old_file_to_its_end_then_the_new_one(tmp_p
     append(log, line(0))
     follower = LogFollower([log])
     append(log, line(1))
-    assert follower.poll() == [line(1)]
+    assert lines_of(follower.poll()) == [line(1)]
     log.rename(tmp_path / "access.log.1")
     append(tmp_path / "access.log.1", line(2))  # the server writes on until it reopens
     append(log, line(3))
-    assert follower.poll() == [line(2), line(3)]
+    assert lines_of(follower.poll()) == [line(2), line(3)]
 
 
 def test_copytruncate_reads_the_file_again_from_its_start(tmp_path):
@@ -65,19 +70,19 @@ def test_copytruncate_reads_the_file_again_from_its_start(tmp_path):
     append(log, line(0))
     follower = LogFollower([log])
     append(log, line(1), line(2))
-    assert follower.poll() == [line(1), line(2)]
+    assert lines_of(follower.poll()) == [line(1), line(2)]
     with open(log, "r+") as handle:
         handle.truncate(0)
     append(log, line(3))
-    assert follower.poll() == [line(3)]
+    assert lines_of(follower.poll()) == [line(3)]
 
 
 def test_a_file_that_appears_later_is_read_whole(tmp_path):
     log = tmp_path / "later.log"
     follower = LogFollower([log])
-    assert follower.poll() == []
+    assert lines_of(follower.poll()) == []
     append(log, line(1), line(2))
-    assert follower.poll() == [line(1), line(2)]
+    assert lines_of(follower.poll()) == [line(1), line(2)]
 
 
 def test_a_restart_goes_on_from_the_saved_position_even_across_a_rotation(tmp_path):
@@ -85,14 +90,14 @@ def test_a_restart_goes_on_from_the_saved_position_even_across_a_rotation(tmp_pa
     append(log, line(0))
     first = LogFollower([log], load_positions(positions))
     append(log, line(1))
-    assert first.poll() == [line(1)]
+    assert lines_of(first.poll()) == [line(1)]
     save_positions(positions, first.positions())
     first.close()
     append(log, line(2))  # written while follow was down ...
     log.rename(tmp_path / "access.log.1")  # ... then rotated
     append(log, line(3))
     second = LogFollower([log], load_positions(positions))
-    assert second.poll() == [line(2), line(3)]
+    assert lines_of(second.poll()) == [line(2), line(3)]
 
 
 @pytest.mark.integration
@@ -171,7 +176,7 @@ def test_the_parser_takes_a_poll_while_it_returns_a_large_one():
     try:
         polls = [[LINE.format(n=n) for n in range(start, start + 40_000)] for start in (0, 40_000)]
         for lines in polls:
-            parser.submit(lines)
+            parser.submit([("access.log", lines)])
         first, second = parser.result(), parser.result()
         assert len(first.messages) == len(second.messages) == 40_000
         assert b"/products/39999" in first.messages[-1][1] and b"/products/40000" in second.messages[0][1]
@@ -184,9 +189,10 @@ def test_a_dead_parser_is_a_one_line_error():
     from secmon.follow import Parser
 
     parser = Parser("auto", ())
-    process, _, _ = parser.children[0]
+    process = parser.children[0].process
     os.kill(process.pid, signal.SIGKILL)
     process.join()
+    parser.submit([("access.log", [LINE.format(n=1)])])
     with pytest.raises(SecmonError, match=r"^follow: a parser process exited with code -9$"):
         parser.result()
     parser.close()
@@ -203,8 +209,36 @@ def test_every_parser_process_knows_the_w3c_fields_of_the_polls_it_did_not_see()
         assert len(parser.children) > 1 or os.cpu_count() == 1
         polls = [lines[: lines.index(requests[0]) + 1], *([request] for request in requests[1:])]
         for poll in polls:
-            parser.submit(poll)
+            parser.submit([("u_ex240201.log", poll)])
         parsed = [parser.result() for _ in polls]
         assert [(len(result.messages), result.rejected) for result in parsed] == [(1, 0)] * len(polls)
+    finally:
+        parser.close()
+
+
+def test_a_poll_over_its_time_budget_is_rejected_and_the_polls_after_it_go_on(monkeypatch):
+    """No line may stop `follow`: a parser child stuck on a poll is killed and replaced, that poll's lines
+    are rejected with the reason, and the polls submitted after it (to it, too) are parsed."""
+    from secmon import follow as following
+
+    parse_lines = following.parse_lines
+
+    def stuck_on_slow(chunks, parser, encode):  # the children are forked: they run this one
+        if any("/products/slow" in line for _, lines in chunks for line in lines):
+            time.sleep(600)
+        return parse_lines(chunks, parser, encode)
+
+    monkeypatch.setattr(following, "parse_lines", stuck_on_slow)
+    parser = following.Parser("auto", (), budget_seconds=0.5)
+    try:
+        for n in ("slow", 1, 2, 3):
+            parser.submit([("access.log", [LINE.format(n=n)])])
+        started = time.monotonic()
+        stuck = parser.result()
+        assert time.monotonic() - started < 5
+        assert (stuck.messages, stuck.rejected) == ([], 1)
+        assert stuck.last_reject.startswith("parsing took over 0.5 s: 1 lines rejected from 203.0.113.9")
+        assert [len(parser.result().messages) for _ in range(3)] == [1, 1, 1]
+        assert parser.replaced == 1
     finally:
         parser.close()

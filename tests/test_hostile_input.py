@@ -15,6 +15,7 @@ from kafka import KafkaProducer
 
 from secmon import settings
 from secmon.core import kafka_clients
+from secmon.core.addresses import client_address, is_hostname, is_ip
 from secmon.core.events import (
     HEARTBEAT_PREFIX,
     Event,
@@ -77,6 +78,12 @@ HOSTILE = {
     "a timestamp an hour ahead": (variant(request_timestamp="2024-01-25T13:00:00Z"), "future_timestamp"),
     "a timestamp in 2099": (variant(request_timestamp="2099-01-01T00:00:00Z"), "future_timestamp"),
     "a null value (tombstone)": (None, "no_value"),
+    # Another shipper's event names the client the firewall would ban: it must be an address.
+    "an IPv6 zone id": (variant(ip_address="1::1%x;}"), "bad_address"),
+    "an address with a port": (variant(ip_address="203.0.113.7:443"), "bad_address"),
+    "a list of addresses": (variant(ip_address="8.8.8.8, 10.0.0.1"), "bad_address"),
+    "a CIDR range": (variant(ip_address="10.0.0.0/8"), "bad_address"),
+    "an nginx directive": (variant(ip_address="1.2.3.4; allow all"), "bad_address"),
 }
 
 ACCEPTED = {
@@ -88,7 +95,22 @@ ACCEPTED = {
     "a replay of last year": (variant(request_timestamp="2023-01-25T12:00:00Z"), NOW_MS - 365 * 86_400_000),
     "a very old timestamp": (variant(request_timestamp="1970-01-01T00:00:00Z"), 0),
     "escaped unicode": (VALID.replace(b"curl", b"\\u00e9\\ud83d\\ude00"), NOW_MS),
+    "a host name for a client (HostnameLookups On)": (
+        variant(ip_address="pcp740115pcs.reston01.va.comcast.net"),
+        NOW_MS,
+    ),
 }
+
+
+def test_the_client_is_stored_in_its_canonical_form():
+    """One address, one spelling: the allowlist, the decisions and the firewall compare strings."""
+    for logged, stored in [
+        ("::FFFF:8.8.8.8", "8.8.8.8"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("Host.Example.", "host.example"),
+    ]:
+        assert parse_event(variant(ip_address=logged), LATEST_MS).ip_address == stored
+
 
 LATEST_MS = NOW_MS + settings.FUTURE_TOLERANCE_MS
 
@@ -175,7 +197,8 @@ def test_the_parser_accepts_or_rejects_any_bytes(raw):
         assert "\n" not in str(result) and result.code.isidentifier()
     else:
         assert result.request_timestamp <= LATEST_MS
-        assert json.loads(raw)["ip_address"] == result.ip_address
+        assert result.ip_address == client_address(json.loads(raw)["ip_address"])  # canonical, or a host name
+        assert is_ip(result.ip_address) or is_hostname(result.ip_address)
 
 
 def test_a_heartbeat_round_trips_and_is_held_to_the_ingest_clock():

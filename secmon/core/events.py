@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
+from secmon.core.addresses import BadAddress, client_address
+
 SCHEMA_PATH = Path(__file__).with_name("event.schema.json")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
@@ -242,6 +244,10 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
                 raise InvalidEvent("bad_value", f"{name}: {value[:40]!r} does not match {pattern.pattern}")
         values.append(value)
     values[0] = _checked_timestamp(values[0], latest_ms)
+    try:  # other shippers publish here too: the client must be an address (or a logged host name)
+        values[1] = client_address(values[1])
+    except BadAddress as exc:
+        raise InvalidEvent("bad_address", f"ip_address: {exc}") from None
     return Event(*values)
 
 

@@ -12,7 +12,7 @@ import re
 from urllib.parse import unquote, unquote_plus
 
 from secmon.core.events import Event
-from secmon.core.logs.declared import compile_nginx
+from secmon.core.logs.declared import CLF_TIME_PATTERN, QUOTED, compile_nginx
 from secmon.core.logs.fields import (
     Fields,
     MalformedLine,
@@ -30,19 +30,25 @@ from secmon.core.logs.formats import register
 # --- the common log format family ------------------------------------------------------------------
 
 # [vhost[:port]] host ident user [time] "request" status bytes ["referer" "agent"] [extra fields…]
-# Quoted values as `[^"\\]*(?:\\.[^"\\]*)*` (the unrolled loop): one alternation per character costs 3x.
+# Every group has one way to match, so that no line costs more than its length (tests/test_parse_cost.py):
+# - quoted values as `[^"\\]*(?:\\.[^"\\]*)*` (the unrolled loop; one alternation per character costs 3x);
+# - the user may hold spaces (a Basic-auth user is the client's to choose) but no raw quote (nginx and Apache
+#   escape it), so it runs to the first ` [time] "`, whose exact shape makes each place cheap to try;
+# - the host is never `-` (that is the ident of a line without a virtual host), so a user with spaces
+#   cannot make the host the virtual host and a word of the user the client.
 CLF = re.compile(
-    r'^(?:(?P<vhost>\S+) )?(?P<host>\S+) \S+ (?P<user>\S+) \[(?P<time>[^\]]+)\] "(?P<request>[^"\\]*(?:\\.[^"\\]*)*)" '
-    r"(?P<status>\d{3}) (?P<bytes>\d+|-)"
-    r'(?: "(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)" "(?P<agent>[^"\\]*(?:\\.[^"\\]*)*)")?(?P<extra>(?: \S.*)?)\s*$'
+    rf'^(?:(?P<vhost>\S+) )?(?P<host>[^\s-]\S*|-\S+) \S+ (?P<user>[^"]*?) \[(?P<time>{CLF_TIME_PATTERN})\] '
+    rf'"(?P<request>{QUOTED})" (?P<status>\d{{3}}) (?P<bytes>\d+|-)'
+    rf'(?: "(?P<referer>{QUOTED})" "(?P<agent>{QUOTED})")?(?P<extra>(?: \S.*)?)$'
 )
 # Extra fields after combined that say something: a request time (nginx `$request_time` in seconds
-# with a decimal point, Apache `%D` in microseconds without, Traefik's `123ms`), and a quoted address
-# list (nginx's `main` format ends with "$http_x_forwarded_for").
+# with a decimal point, Apache `%D` in microseconds without, Traefik's `123ms`), and nginx main's
+# "$http_x_forwarded_for", the last quoted field. It is taken by its place, whatever it holds: a proxy's
+# list that the client garbled is still the proxy's, and client_ip checks every address it reads.
 REQUEST_SECONDS = re.compile(r"\d+\.\d+")
 REQUEST_MICROSECONDS = re.compile(r"\d+")
 REQUEST_MILLISECONDS = re.compile(r"(\d+)ms")
-FORWARDED = re.compile(r'"((?:[0-9A-Fa-f.:\[\]]+(?:, ?)?)+|-)"')
+QUOTED_OR_WORD = re.compile(rf'"({QUOTED})"|(\S+)')
 
 
 def _clf_unescape(value: str | None) -> str | None:
@@ -52,23 +58,24 @@ def _clf_unescape(value: str | None) -> str | None:
 
 
 def _extra_fields(extra: str, fields: Fields) -> None:
-    for word in re.findall(r'"(?:[^"\\]|\\.)*"|\S+', extra):
+    words = QUOTED_OR_WORD.findall(extra)
+    for quoted, word in words:
         if fields.response_ms is None and REQUEST_SECONDS.fullmatch(word):
             fields.response_ms = seconds_ms(word)
         elif fields.response_ms is None and (ms := REQUEST_MILLISECONDS.fullmatch(word)):
             fields.response_ms = int(ms[1])
-        elif fields.forwarded_for is None and FORWARDED.fullmatch(word):
-            fields.forwarded_for = optional(word[1:-1])
-    if fields.response_ms is None and (words := extra.split()) and REQUEST_MICROSECONDS.fullmatch(words[-1]):
-        fields.response_ms = unit_ms(words[-1], 1000)  # Apache %D, the usual last field
+        elif quoted:
+            fields.forwarded_for = _clf_unescape(quoted)  # the last quoted field
+    if fields.response_ms is None and words and REQUEST_MICROSECONDS.fullmatch(words[-1][1]):
+        fields.response_ms = unit_ms(words[-1][1], 1000)  # Apache %D, the usual last field
 
 
 @register("clf", "common and combined (Apache, nginx, GoAccess COMMON/COMBINED), optionally with a virtual host "
           "first (vhost_combined, VCOMBINED) and extra fields last: a request time, nginx main's X-Forwarded-For, "
           "Traefik's CLF",
-          recognise=lambda line: CLF.match(line) is not None)
+          recognise=lambda line: CLF.match(line.rstrip()) is not None)
 def parse_clf(line: str, trusted: Networks = ()) -> Event:
-    match = CLF.match(line)
+    match = CLF.match(line.rstrip())
     if not match:
         raise MalformedLine("not common/combined: expected `host ident user [time] \"request\" status bytes`")
     fields = Fields(
@@ -192,9 +199,6 @@ register("nginx-json", "nginx `escape=json` log_format with remote_addr, request
 
 # --- load balancers, CDNs, object stores -------------------------------------------------------------
 
-QUOTED_OR_WORD = re.compile(r'"((?:[^"\\]|\\.)*)"|(\S+)')
-
-
 def _words(line: str) -> list[str]:
     return [match[1] if match[1] is not None else match[2] for match in QUOTED_OR_WORD.finditer(line)]
 
@@ -271,17 +275,24 @@ def parse_squid(line: str, trusted: Networks = ()) -> Event:
     ).event(trusted)
 
 
+# A syslog header, as HAProxy's lines carry it when they come from the system log: `<pri>` (optional), a
+# BSD or RFC 3339 time, the host, the program[pid] and `: `. Anchored: the client is the first field.
+SYSLOG_PREFIX = (
+    r"(?:<\d{1,3}>)?(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?"
+    r"(?:Z|[+-]\d\d:?\d\d)?) [^\s:]+ [^\s:\[]+(?:\[\d+\])?: "
+)
 HAPROXY = re.compile(
-    r"(?:^|: )(?P<client>\S+):\d+ \[(?P<time>\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d\.\d{3})\] (?P<frontend>\S+) "
-    r"(?P<backend>\S+) (?P<timers>-?\d+/-?\d+/-?\d+/-?\d+/\+?-?\d+) (?P<status>\d{3}) (?P<bytes>\+?\d+) \S+ \S+ "
-    r"\S{4} \S+ \S+ (?:\{(?P<request_headers>[^}]*)\} )?(?:\{[^}]*\} )?\"(?P<request>[^\"]*)\"\s*$"
+    rf"^(?:{SYSLOG_PREFIX})?(?P<client>[^\s\[]+):\d+ \[(?P<time>\d\d/\w{{3}}/\d{{4}}:\d\d:\d\d:\d\d\.\d{{3}})\] "
+    r"(?P<frontend>\S+) (?P<backend>\S+) (?P<timers>-?\d+/-?\d+/-?\d+/-?\d+/\+?-?\d+) (?P<status>\d{3}) "
+    r"(?P<bytes>\+?\d+) \S+ \S+ \S{4} \S+ \S+ (?:\{(?P<request_headers>[^}]*)\} )?(?:\{[^}]*\} )?"
+    r'"(?P<request>[^"]*)"\s*$'
 )
 
 
 @register("haproxy", "HAProxy's HTTP log (`option httplog`), with or without its syslog prefix",
-          recognise=lambda line: HAPROXY.search(line) is not None)
+          recognise=lambda line: HAPROXY.match(line) is not None)
 def parse_haproxy(line: str, trusted: Networks = ()) -> Event:
-    match = HAPROXY.search(line)
+    match = HAPROXY.match(line)
     if match is None:
         raise MalformedLine("not HAProxy httplog: expected `client:port [time] frontend backend timers status …`")
     total = match["timers"].rsplit("/", 1)[1].lstrip("+")

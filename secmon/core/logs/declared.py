@@ -57,13 +57,20 @@ def _epoch_ms(per_second: int) -> Callable[[str], int]:
 
 SKIP = Role("")
 PATH = r'[^?\s"]*'  # a path ends where its query string starts
-CLF_TIME = Role("time_ms", clf_time_ms, r"[^\]]+")
+# The exact shape, so that a field before it that may hold spaces (the user) ends where the time starts,
+# and trying each place costs a few characters: a field is never matched twice over.
+CLF_TIME_PATTERN = r"\d\d/[A-Za-z]{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}"
+CLF_TIME = Role("time_ms", clf_time_ms, CLF_TIME_PATTERN)
+# A user name may hold spaces (a Basic-auth user is the client's to choose) but never a raw quote: nginx
+# writes `"` as \x22 and Apache as \". Unquoted, it runs to the first place where the rest of the line
+# matches, which the exact time after it makes the real one.
+USER = Role("user", str, r'[^"]*?')
 STATUS = Role("status", str, r"\d{3}")
 
 NGINX_ROLES = {
     "remote_addr": Role("peer"),
     "realip_remote_addr": Role("peer"),
-    "remote_user": Role("user"),
+    "remote_user": USER,
     "time_local": CLF_TIME,
     "time_iso8601": Role("time_ms", iso_time_ms),
     "msec": Role("time_ms", _epoch_ms(1)),
@@ -84,7 +91,7 @@ NGINX_ROLES = {
 APACHE_ROLES = {
     "h": Role("peer"),
     "a": Role("peer"),
-    "u": Role("user"),
+    "u": USER,
     "t": CLF_TIME,
     "r": Role("request"),
     "m": Role("method"),
@@ -165,7 +172,7 @@ class DeclaredFormat:
             raise ValueError(f"format {name!r} records no request: add $request (nginx) or %r (Apache)")
         if not {role.field for _, role in self._groups} & {"status"}:
             raise ValueError(f"format {name!r} records no status: add $status (nginx) or %>s (Apache)")
-        self._regex = re.compile("".join(self._parts) + r"\s*")
+        self._regex = re.compile("".join(self._parts))
 
     def _pattern(self, index: int) -> str:
         token = self.tokens[index]
@@ -174,21 +181,26 @@ class DeclaredFormat:
         before = self.tokens[index - 1].text if index > 0 and self.tokens[index - 1].role is None else ""
         after = self.tokens[index + 1].text if index + 1 < len(self.tokens) else ""
         following = self.tokens[index + 1] if index + 1 < len(self.tokens) else None
-        if token.role.pattern:
+        quoted = before.endswith('"') and after.startswith('"')
+        if token.role.pattern and not (quoted and token.role is USER):
             value = token.role.pattern
-        elif before.endswith('"') and after.startswith('"'):
+        elif quoted:
             value = QUOTED
         elif following is not None and following.role is None and after:
             value = f"[^{re.escape(after[0])}]*"
         elif following is None:
-            value = r".*?"
-        else:  # two variables with nothing between them: the first takes as little as it can
-            value = r".*?"
+            value = r".*"  # the line's end (trailing white space is stripped before matching)
+        else:  # with nothing between them, two free variables could split their text in many ways
+            raise ValueError(
+                f"format {self.name!r}: {token.text} and {following.text} have nothing between them, so their "
+                "values cannot be told apart: put a separator between them"
+            )
         if token.role.field:
             return f"(?P<v{index}>{value})"
         return f"(?:{value})"
 
     def parse(self, line: str, trusted: Networks = ()) -> Event:
+        line = line.rstrip()
         match = self._regex.fullmatch(line)
         if match is None:
             raise MalformedLine(self.explain(line))
@@ -210,11 +222,11 @@ class DeclaredFormat:
         return fields.event(trusted)
 
     def explain(self, line: str) -> str:
-        """Why `line` does not match: the first piece that fails, and where."""
+        """Why `line` does not match: the first piece that fails, and where. Pieces are tried as growing
+        prefixes of the whole pattern, so that a field that runs to what follows it (the user) ends there."""
         position = 0
         for index, token in enumerate(self.tokens):
-            part = re.compile(self._parts[index])
-            found = part.match(line, position)
+            found = re.compile("".join(self._parts[: index + 1])).match(line)
             if found is None:
                 what = f"{token.text}" if token.role else f"text {token.text!r}"
                 return f"{what} at column {position + 1}: found {line[position:position + 30]!r}"

@@ -15,6 +15,7 @@ from functools import lru_cache
 from typing import Iterable
 from urllib.parse import urlsplit
 
+from secmon.core.addresses import BadAddress, client_address, ip_with_port
 from secmon.core.events import Event, parse_timestamp
 
 Networks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
@@ -70,24 +71,40 @@ def trusted_networks(cidrs: Iterable[str]) -> Networks:
 def _trusted(address: str, trusted: Networks) -> bool:
     try:
         ip = ipaddress.ip_address(address)
-    except ValueError:
+    except ValueError:  # a host name is never a trusted proxy
         return False
     return any(ip in network for network in trusted)
 
 
-def client_ip(peer: str | None, forwarded_for: str | None, trusted: Networks) -> str | None:
-    """The peer, unless it is a trusted proxy: then the right-most X-Forwarded-For address that is
-    not one (addresses left of an untrusted one could be forged by the client). A log that records
-    no peer (Envoy's default) gives the right-most forwarded address, the one its proxy added."""
-    chain = [address.strip() for address in (forwarded_for or "").split(",") if address.strip() not in ("", "-")]
-    if not peer:
-        return chain[-1] if chain else None
-    if not trusted or not chain or not _trusted(peer, trusted):
-        return peer
-    for address in reversed(chain):
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Networks) -> str:
+    """The request's client, which the rest of the system may act on (see `secmon.core.addresses`).
+
+    The peer, unless it is a trusted proxy: then the right-most X-Forwarded-For address that is not
+    one (addresses left of an untrusted one could be forged by the client). X-Forwarded-For is read
+    only through trusted proxies, never in place of a missing peer: then the line names no client,
+    unless proxies are trusted (Envoy's default format logs no peer, and its own proxy appended the
+    right-most address). Every address read must be one; a line whose client is not is malformed."""
+    if peer:
+        try:
+            client = client_address(peer)
+        except BadAddress as exc:
+            raise MalformedLine(f"client address: {exc}") from None
+        if not trusted or not forwarded_for or not _trusted(client, trusted):
+            return client
+    elif not trusted:
+        raise MalformedLine("client address: missing (X-Forwarded-For is read only with --trusted-proxy)")
+    chain = [entry for entry in (forwarded_for or "").split(",") if entry.strip() not in ("", "-")]
+    address = None
+    for entry in reversed(chain):
+        try:
+            address = ip_with_port(entry)
+        except BadAddress as exc:
+            raise MalformedLine(f"X-Forwarded-For: {exc}") from None
         if not _trusted(address, trusted):
             return address
-    return chain[0]
+    if address is None:
+        raise MalformedLine("client address: missing")
+    return address  # every hop a trusted proxy: the left-most is the client
 
 
 def strip_port(address: str) -> str:
@@ -172,6 +189,14 @@ def optional(value: str | None) -> str | None:
     return None if value in (None, "", "-") else value
 
 
+# Longer values are cut: an overflow exploit's request line (tens of kB) is evidence in its first
+# kilobytes, and the whole of it would exceed the topic's message limit. These keep an event under
+# secmon.core.events.MAX_EVENT_BYTES even when every character is JSON-escaped (6 bytes).
+MAX_URL, MAX_FIELD = 4096, 2048
+# The fields a log gives as text; a JSON log can give any type.
+TEXT_FIELDS = ("peer", "request", "method", "url", "referrer", "agent", "user", "forwarded_for")
+
+
 @dataclass
 class Fields:
     """One request as a format records it. `request` is the request line, used when `method` and
@@ -190,16 +215,21 @@ class Fields:
     forwarded_for: str | None = None
 
     def event(self, trusted: Networks = ()) -> Event:
+        """The event, or MalformedLine naming the field that is wrong (a JSON log's value of the wrong type
+        included: `"remote_addr": 5`)."""
+        for name in TEXT_FIELDS:
+            value = getattr(self, name)
+            if value is not None and type(value) is not str:
+                raise MalformedLine(f"{name}: expected text, got {type(value).__name__}")
         method, url = self.method, self.url
         if self.request is None and (method is None or url is None):
             raise MalformedLine("request: missing")
         if self.request is not None and (method is None or url is None):
             parts = self.request.split(" ")
-            if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-                if len(parts) == 2 and METHOD.fullmatch(parts[0]):  # HTTP/0.9: no protocol
-                    parts.append("HTTP/0.9")
-                else:
-                    raise MalformedLine(f"request: bad request line {self.request[:60]!r}")
+            if len(parts) >= 3 and parts[-1].startswith("HTTP/"):  # a raw space in the target stays in the URL
+                parts = [parts[0], " ".join(parts[1:-1])]
+            elif len(parts) != 2 or not METHOD.fullmatch(parts[0]):  # two words: HTTP/0.9, no protocol
+                raise MalformedLine(f"request: bad request line {self.request[:60]!r}")
             method, url = method or parts[0], url or parts[1]
         if not method or not METHOD.fullmatch(method):
             raise MalformedLine(f"method: {str(method)[:40]!r} is not an HTTP method")
@@ -214,9 +244,13 @@ class Fields:
         if self.time_ms is None:
             raise MalformedLine("time: missing")
         ip = client_ip(optional(self.peer), optional(self.forwarded_for), trusted)
-        if not ip:
-            raise MalformedLine("client address: missing")
+        url = url[:MAX_URL]
         return Event(
-            self.time_ms, ip, optional(self.agent), url, method, status, self.response_ms, optional(self.referrer),
-            None, optional(self.user), infer_action(method, url), infer_security_level(url),
+            self.time_ms, ip, _capped(optional(self.agent)), url, method, status, self.response_ms,
+            _capped(optional(self.referrer)), None, _capped(optional(self.user)), infer_action(method, url),
+            infer_security_level(url),
         )
+
+
+def _capped(value: str | None) -> str | None:
+    return value if value is None or len(value) <= MAX_FIELD else value[:MAX_FIELD]

@@ -69,13 +69,27 @@ def declared_format(text: str, project_dir: Path | None = None) -> DeclaredForma
     return compile_declared(text)
 
 
+# Bytes that are not UTF-8, as the log was read (errors="surrogateescape"): attacks are often exactly the
+# lines that carry them (an overflow's shellcode in the request line), so they are kept, percent-escaped.
+_RAW_BYTES = {0xDC00 + byte: f"%{byte:02X}" for byte in range(0x80, 0x100)}
+
+
+def escape_raw_bytes(line: str) -> str:
+    return line if line.isascii() else line.translate(_RAW_BYTES)
+
+
 class LineParser:
-    """Parses the lines of one stream: with `log_format` (a registry name or a DeclaredFormat), or
-    recognising each line's format when it is `auto`. `chosen` counts the formats that parsed."""
+    """Parses the lines of one or more logs: with `log_format` (a registry name or a DeclaredFormat), or
+    recognising each log's format when it is `auto`. `chosen` counts the formats that parsed.
+
+    A log keeps its format: once a request of `source` has parsed, every later line of it is parsed in
+    that format, and one that does not fit is malformed. It is never recognised again as another
+    format, which would let a crafted Referer or User-Agent choose the format, and with it the fields."""
 
     def __init__(self, log_format: str | DeclaredFormat = "auto", trusted: Networks = ()) -> None:
         self.trusted = trusted
         self.chosen: Counter[str] = Counter()
+        self._format_of: dict[str, LogFormat] = {}  # source → the format its lines are in
         if isinstance(log_format, DeclaredFormat):
             self._fixed = LogFormat(log_format.name, "declared", lambda line: True, log_format.parse, False)
         elif log_format == "auto":
@@ -86,11 +100,13 @@ class LineParser:
             raise ValueError(f"unknown log format {log_format!r}; known: {', '.join(REGISTRY)}")
         self._candidates = [entry for entry in REGISTRY.values() if entry.auto]
 
+    def format_of(self, source: str = "") -> str | None:
+        entry = self._fixed or self._format_of.get(source)
+        return entry.name if entry else None
+
     def _recognise(self, line: str) -> LogFormat:
-        for position, entry in enumerate(self._candidates):
+        for entry in self._candidates:
             if entry.recognise(line):
-                if position:  # the format of this line is tried first for the next one
-                    self._candidates.insert(0, self._candidates.pop(position))
                 return entry
         if line.startswith("{"):
             try:
@@ -100,38 +116,25 @@ class LineParser:
             raise MalformedLine("JSON without the keys of a known JSON format (see `secmon formats`)")
         raise MalformedLine("no known format matches: name yours with --log-format (see `secmon formats`)")
 
-    def parse(self, line: str) -> Event | None:
-        """One line → an Event, None for a line that describes the log, or MalformedLine with the reason:
-        nothing else, whatever the line."""
-        if not line.isascii():
-            try:
-                line.encode("utf-8")
-            except UnicodeEncodeError as exc:  # read with errors="surrogateescape": the bytes were not UTF-8
-                raise MalformedLine(f"not UTF-8 at character {exc.start}") from None
-        entry = self._fixed
-        if entry is None:
-            # One log is one format: the previous line's parses this one unless it refuses it; only then is
-            # the line recognised (so recognition costs a regex match per line only where the format changes).
-            entry = self._candidates[0]
-            try:
-                event = entry.parse(line, self.trusted)
-            except (MalformedLine, ValueError, TypeError, OverflowError, RecursionError):
-                try:
-                    entry = self._recognise(line)
-                except RecursionError:
-                    raise MalformedLine("JSON nested too deeply") from None
-            else:
-                if event is not None:
-                    self.chosen[entry.name] += 1
-                return event
+    def parse(self, line: str, source: str = "") -> Event | None:
+        """One line of the log `source` → an Event, None for a line that describes the log, or MalformedLine
+        with the reason: nothing else, whatever the line."""
+        line = escape_raw_bytes(line)
+        entry = self._fixed or self._format_of.get(source)
         try:
-            event = entry.parse(line, self.trusted)
-        except RecursionError:
-            raise MalformedLine("JSON nested too deeply") from None
+            if entry is None:
+                entry = self._recognise(line)
+                event = entry.parse(line, self.trusted)
+                if event is not None:  # a request parsed (not a W3C header): the log is of this format now
+                    self._format_of[source] = entry
+            else:
+                event = entry.parse(line, self.trusted)
         except MalformedLine:
             raise
-        except (OverflowError, ValueError, TypeError) as exc:
-            raise MalformedLine(f"bad value: {str(exc)[:80]}") from None
+        except RecursionError:
+            raise MalformedLine("JSON nested too deeply") from None
+        except Exception as exc:  # noqa: BLE001 — hostile input: whatever a parser trips on is a malformed line
+            raise MalformedLine(f"bad value: {type(exc).__name__}: {str(exc)[:80]}") from None
         if event is not None:
             self.chosen[entry.name] += 1
         return event
@@ -141,16 +144,9 @@ class LineParser:
         return ", ".join(f"{name} ({count:,} lines)" for name, count in self.chosen.most_common()) or "none"
 
 
-_PARSERS: dict[object, LineParser] = {}
-
-
 def parse_line(line: str, trusted: Networks = (), log_format: str = "auto") -> Event | None:
-    """One line with a parser kept per (format, trusted proxies)."""
-    key = (log_format, trusted)
-    parser = _PARSERS.get(key)
-    if parser is None:
-        parser = _PARSERS[key] = LineParser(log_format, trusted)
-    return parser.parse(line)
+    """One line on its own, recognised afresh (a log's later lines go through one LineParser)."""
+    return LineParser(log_format, trusted).parse(line)
 
 
 @dataclass

@@ -30,7 +30,12 @@ class _Open:
     handle: BinaryIO
     inode: int
     offset: int  # just after the last complete line handed out
+    source: str  # the path followed: a rotated file's lines are still that log's
     pending: bytes = b""
+
+
+# One poll's lines of one followed path (its rotated file's rest first): one log, so one format.
+Chunk = tuple[str, list[str]]
 
 
 class LogFollower:
@@ -51,36 +56,36 @@ class LogFollower:
         saved.update({str(path): {"inode": state.inode, "offset": state.offset} for path, state in self.files.items()})
         return saved
 
-    def poll(self) -> list[str]:
-        """Every complete line written since the last poll, file by file, in order."""
-        lines = self._drain()  # files rotated while we were away, found on start
+    def poll(self) -> list[Chunk]:
+        """Every complete line written since the last poll, path by path, in order; paths with none left out."""
+        chunks = self._drain()  # files rotated while we were away, found on start
         for path in self.paths:
-            lines += self._poll_path(path)
-        return lines
+            chunks += self._poll_path(path)
+        return [(source, lines) for source, lines in chunks if lines]
 
     def close(self) -> None:
         for state in [*self.files.values(), *self.draining]:
             state.handle.close()
 
-    def _poll_path(self, path: Path) -> list[str]:
+    def _poll_path(self, path: Path) -> list[Chunk]:
         try:
             stat = path.stat()
         except FileNotFoundError:
             return []
         state = self.files.get(path)
-        lines: list[str] = []
+        chunks: list[Chunk] = []
         if state is not None and stat.st_ino != state.inode:  # renamed away: finish the old file first
             self.draining.append(self.files.pop(path))
             state = None
         if state is None:
             state = self._open(path, stat)
-            lines += self._drain()
+            chunks += self._drain()
             if state is None:
-                return lines
+                return chunks
         elif stat.st_size < state.offset:  # copytruncate
             state.handle.seek(0)
             state.offset, state.pending = 0, b""
-        return lines + self._read(state)
+        return [*chunks, (state.source, self._read(state))]
 
     def _open(self, path: Path, stat: os.stat_result) -> _Open | None:
         try:
@@ -103,25 +108,24 @@ class LogFollower:
             offset = stat.st_size  # like tail -F: only what is written from now on
         self.started[path] = False  # a file that appears again later is new: read it whole
         handle.seek(offset)
-        state = _Open(handle, stat.st_ino, offset)
+        state = _Open(handle, stat.st_ino, offset, str(path))
         self.files[path] = state
         return state
 
-    def _drain(self) -> list[str]:
+    def _drain(self) -> list[Chunk]:
         """The rest of every rotated file, which comes before its successor's first line."""
-        lines: list[str] = []
+        chunks = [(old.source, self._read(old, to_end=True)) for old in self.draining]
         for old in self.draining:
-            lines += self._read(old, to_end=True)
             old.handle.close()
         self.draining.clear()
-        return lines
+        return chunks
 
     @staticmethod
     def _find_rotated(path: Path, inode: int) -> _Open | None:
         for candidate in sorted(path.parent.glob(path.name + "*")):
             try:
                 if candidate != path and candidate.stat().st_ino == inode:
-                    return _Open(open(candidate, "rb"), inode, 0)
+                    return _Open(open(candidate, "rb"), inode, 0, str(path))
             except OSError:
                 continue
         return None
