@@ -987,8 +987,14 @@ def dashboards_preview(state_dir, pg_url, output, time_from, time_to, refresh):
     required=True,
     help="Where the models go (the local target is `secmon demo` / `secmon stream`).",
 )
+@click.option(
+    "--migrate",
+    is_flag=True,
+    help="Re-create objects a previous version made in a shape RisingWave now needs otherwise "
+    "(the alerts table; its sinks with it). Without it, deploy names what to run and stops.",
+)
 @grafana_options(required=False)
-def deploy(target, grafana_url, token, user, password, datasource_uid):
+def deploy(target, migrate, grafana_url, token, user, password, datasource_uid):
     """Deploy to production: Kafka topics, the RisingWave Kafka connection (TLS/SASL from
     SECMON_KAFKA_*), `dbt build -t risingwave` (source, views, sinks, tests; unchanged seeds left
     alone), the read-only user Grafana logs in as (SECMON_GRAFANA_PASSWORD, required with
@@ -1008,6 +1014,7 @@ def deploy(target, grafana_url, token, user, password, datasource_uid):
         grafana,
         datasource_uid,
         lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False),
+        migrate=migrate,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -38,9 +39,14 @@ class Step(NamedTuple):
 
 
 def deploy_risingwave(
-    risingwave: RisingWave, grafana: GrafanaClient | None, datasource_uid: str, report: Callable[[Step], None]
+    risingwave: RisingWave,
+    grafana: GrafanaClient | None,
+    datasource_uid: str,
+    report: Callable[[Step], None],
+    migrate: bool = False,
 ) -> list[Step]:
-    """Topics, the Kafka connection, `dbt build -t risingwave`, the Grafana reader, then Grafana."""
+    """Topics, the Kafka connection, `dbt build -t risingwave`, the Grafana reader, then Grafana.
+    An alerts table of an older shape is re-created with `migrate`, and refused in one line without."""
     reader_password = os.environ.get(ENV_GRAFANA_DB_PASSWORD)
     if grafana is not None and not reader_password:
         # Grafana's datasource logs in as grafana_reader: without the user every panel and rule errors.
@@ -63,6 +69,10 @@ def deploy_risingwave(
             created = kafka_clients.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
             done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
         done(Step("Kafka connection", ensure_kafka_connection(conn, risingwave.schema)))
+        if migration := alerts_table_migration(conn, risingwave.schema):
+            if not migrate:
+                raise SecmonError(migration)
+            done(Step(f"table {settings.ALERTS_TABLE}", recreate_alerts_table(conn, risingwave.schema)))
         unchanged = unchanged_seeds(conn, risingwave.schema)
         exclude = ["--exclude", *unchanged] if unchanged else []
         if run_dbt(["build", "-t", "risingwave", *exclude], None) != 0:
@@ -94,6 +104,41 @@ def deploy_risingwave(
         for change in push_all(grafana, datasource_uid):
             done(Step(f"Grafana {change.kind} {change.name}", change.action + (f" {change.url}" if change.url else "")))
     return steps
+
+
+# The shape RisingWave stored for the alerts table (`definition` is the CREATE TABLE as it runs it).
+ALERTS_TABLE_DEFINITION = (
+    "select tables.definition from rw_catalog.rw_tables as tables"
+    " join rw_catalog.rw_schemas as schemas on schemas.id = tables.schema_id"
+    " where schemas.name = %s and tables.name = %s"
+)
+# What models/alerts/security_alerts.sql creates: APPEND ONLY with its time to live. A table made by
+# a version before it (no APPEND ONLY, so no retention) is kept by `create table if not exists`.
+CURRENT_ALERTS_SHAPE = (re.compile(r"\bappend\s+only\b", re.I), re.compile(r"\bretention_seconds\b", re.I))
+
+
+def alerts_table_migration(conn, schema: str) -> str:
+    """'' when the alerts table is absent or of the current shape; otherwise the one line to act on."""
+    with conn.cursor() as cur:
+        cur.execute(ALERTS_TABLE_DEFINITION, (schema, settings.ALERTS_TABLE))
+        row = cur.fetchone()
+    if row is None or all(shape.search(row[0]) for shape in CURRENT_ALERTS_SHAPE):
+        return ""
+    return (
+        f"{schema}.{settings.ALERTS_TABLE} is the old table (not APPEND ONLY, no retention): run "
+        "`secmon deploy --target risingwave --migrate`, which drops it with its sinks and builds it again"
+    )
+
+
+def recreate_alerts_table(conn, schema: str) -> str:
+    """Drops the old alerts table with the sinks into and out of it; the `dbt build` that follows
+    creates it again and each detection's sink refills it from the detection's view, and the Kafka
+    sink sends those alerts again (consumers drop repeats by alert_id)."""
+    with conn.cursor() as cur:
+        cur.execute(
+            sql.SQL("drop table {}.{} cascade").format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE))
+        )
+    return "dropped with its sinks (old shape); dbt build creates it APPEND ONLY with its retention"
 
 
 def unchanged_seeds(conn, schema: str) -> list[str]:

@@ -87,7 +87,7 @@ def enrich_alerting_addresses(conn, lookup, schema: str | None = None, limit: in
             cur.execute(
                 sql.SQL(
                     "select distinct alerts.entity from {}.{} as alerts where alerts.entity_type = 'ip' "
-                    "and not exists (select from {} as known where known.ip_address = alerts.entity) limit %s"
+                    "and not exists (select 1 from {} as known where known.ip_address = alerts.entity) limit %s"
                 ).format(schema, sql.Identifier(settings.ALERTS_TABLE), table),
                 (limit,),
             )

@@ -292,3 +292,26 @@ def event_fields(event) -> tuple:
         event.username,
         event.user_agent,
     )
+
+
+class AnsweringConnection:
+    """A psycopg2 connection and cursor in one that answers every fetchone() with `row` and records
+    what was executed: for checks of what secmon asks RisingWave, which cannot run here."""
+
+    def __init__(self, row: tuple | None):
+        self.row, self.executed = row, []
+
+    def cursor(self):
+        return self
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, query, params=None):
+        self.executed.append((query, params))
+
+    def fetchone(self):
+        return self.row

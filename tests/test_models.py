@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+import risingwave_rules as rules
 import sqlglot
+from risingwave_rules import EOWC, UNKNOWN_TO_SQLGLOT
 from sqlglot import exp
 
 from secmon import manifest, settings
@@ -16,9 +19,6 @@ from secmon.settings import PROJECT_DIR
 
 GOLDEN = Path(__file__).parent / "golden"
 WINDOWED_MODELS = {path.stem for path in (PROJECT_DIR / "models").rglob("*.sql") if "tumble(" in path.read_text()}
-EOWC = re.compile(r"\s*EMIT ON WINDOW CLOSE\s*$")
-# RisingWave clauses that sqlglot does not know: the statement is parsed without them.
-UNKNOWN_TO_SQLGLOT = re.compile(r"\s*(EMIT ON WINDOW CLOSE\s*$|on conflict do nothing\b)")
 DETECTIONS = {path.stem for path in (PROJECT_DIR / "models" / "detections").glob("*.sql")}
 # Models whose compiled SQL is their whole DDL: the Kafka source, the table the detections sink
 # into, the sink of that table to Kafka, and the table of the alerting addresses' origins.
@@ -33,12 +33,18 @@ def compile_for_risingwave(target: Path, *selected: str, variables: str | None =
 
 
 @pytest.fixture(scope="module")
-def risingwave_sql(tmp_path_factory, monkeypatch_module) -> dict[str, str]:
-    """Every model compiled for the risingwave target without a server: name → SQL."""
+def risingwave_target(tmp_path_factory, monkeypatch_module) -> Path:
+    """The project compiled for the risingwave target without a server."""
     target = tmp_path_factory.mktemp("rw-target")
     monkeypatch_module.setenv("SECMON_SOURCE_BOOTSTRAP_SERVERS", "message_queue:29092")
     assert compile_for_risingwave(target) == 0
-    compiled = (target / "compiled" / "secmon" / "models").rglob("*.sql")
+    return target
+
+
+@pytest.fixture(scope="module")
+def risingwave_sql(risingwave_target) -> dict[str, str]:
+    """Every model and data test compiled for the risingwave target: name → SQL."""
+    compiled = (risingwave_target / "compiled" / "secmon" / "models").rglob("*.sql")
     return {path.stem: path.read_text() for path in compiled}
 
 
@@ -197,88 +203,148 @@ def test_counts_add_up_compares_closed_windows_only_on_risingwave(risingwave_sql
         assert compiled.count("window_start < (select max(request_timestamp) from") == 2
 
 
-# RisingWave's planner rules for EMIT ON WINDOW CLOSE that its binder enforces only at CREATE time
-# (no RisingWave runs here; read from v2.7.4's source and e2e tests).
-WINDOW_COLUMNS = {"window_start", "window_end"}
-TIME_COLUMNS = {"request_timestamp", "ingested_at"}
+def append_only_tables(compiled: dict[str, str]) -> set[str]:
+    return {name for name in DDL_MODELS if re.search(r"\)\s*append only\b", compiled.get(name, ""), re.IGNORECASE)}
 
 
-def group_key(select: exp.Select, key: exp.Expression) -> exp.Expression:
-    """A GROUP BY entry, with an ordinal (`group by 1`) resolved to its projection."""
-    return select.expressions[int(key.name) - 1] if isinstance(key, exp.Literal) else key
+def sink_into_alerts_statement() -> str:
+    """The RisingWave post-hook every detection runs (macro risingwave__sink_into_alerts), its names filled."""
+    macro = (PROJECT_DIR / "macros" / "alerts" / "sink_into_alerts.sql").read_text()
+    body = macro.split("{% macro risingwave__sink_into_alerts() -%}", 1)[1].split("{%- endmacro %}", 1)[0]
+    return re.sub(r"\{\{.*?\}\}", "x", body.replace("{{ ref('security_alerts') }}", "security_alerts"))
 
 
-def output_columns(compiled: str) -> set[str]:
-    """The columns a model's query returns; a `*` counts as every column it names anywhere."""
-    query = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", compiled), read="risingwave")
-    names = set(query.named_selects) if isinstance(query, exp.Query) else {"*"}
-    return names if "*" not in names else set(re.findall(r"\w+", compiled))
+def test_every_risingwave_statement_keeps_risingwaves_rules(risingwave_sql):
+    """DDL, views (windowed, window-close and the request-grain ones upstream of the detections) and
+    the detections' sinks: nothing RisingWave 2.7.4 refuses, nothing whose state grows without bound."""
+    models, append_only = models_only(risingwave_sql), append_only_tables(risingwave_sql)
+    statements = {**models, "sink_into_alerts": sink_into_alerts_statement()}
+    assert append_only == {"security_alerts"}
+    assert [
+        f for name, sql in statements.items() for f in rules.statement_violations(name, sql, models, append_only)
+    ] == []
 
 
-def planner_rule_violations(name: str, compiled: str, models: dict[str, str]) -> list[str]:
-    """What RisingWave would refuse in the model `name`, or why its watermark would stop."""
-    if not EOWC.search(compiled):
-        return []
-    query = sqlglot.parse_one(UNKNOWN_TO_SQLGLOT.sub("", compiled), read="risingwave")
-    found = []
-    if any(query.find_all(exp.Union, exp.Except, exp.Intersect)):
-        found.append(f"{name}: a set operation puts each input's watermark in its own group; use one OR filter")
-    tumbles = [call for call in query.find_all(exp.Anonymous) if call.name.upper() == "TUMBLE"]
-    if len(tumbles) > 1:
-        found.append(f"{name}: {len(tumbles)} TUMBLEs; an EOWC aggregation groups on one watermark column")
-    for call in tumbles:
-        relation = call.expressions[0]
-        upstream = models.get(relation.name) if isinstance(relation, exp.Column | exp.Table) else None
-        if upstream is not None and "window_start" in output_columns(upstream):
-            found.append(f"{name}: TUMBLE over {relation.name}, which already has window_start")
-        if not isinstance(call.expressions[1], exp.Column):
-            found.append(f"{name}: TUMBLE over an expression; only a plain column keeps its watermark")
-    for select in query.find_all(exp.Select):
-        group = select.args.get("group")
-        if group is not None:
-            keys = {group_key(select, key).alias_or_name for key in group.expressions}
-            if keys & WINDOW_COLUMNS and keys & TIME_COLUMNS:
-                found.append(f"{name}: groups on window columns and {sorted(keys & TIME_COLUMNS)}")
-        if select is query:
-            continue  # the outermost projection comes after the windows have closed
-        for node in select.expressions:
-            for derived in node.find_all(exp.Case, exp.Cast, exp.If):
-                if derived.find_ancestor(exp.AggFunc):
-                    continue  # an aggregated value, not a time column a window is built on
-                # Columns read inside an aggregate are values, not the time the window is built on.
-                columns = {c.name for c in derived.find_all(exp.Column) if not c.find_ancestor(exp.AggFunc, exp.Filter)}
-                if columns & (WINDOW_COLUMNS | TIME_COLUMNS):
-                    found.append(f"{name}: {derived.sql()[:60]} drops the watermark before the window closes")
-    return found
+def test_every_sql_string_in_secmon_that_runs_on_risingwave_keeps_its_rules():
+    statements = rules.embedded_statements()
+    with_sql = {location.split(":")[0] for location in statements}
+    assert {"secmon/enrich.py", "secmon/doctor.py", "secmon/deploy.py", "secmon/risingwave.py"} <= with_sql
+    assert any(module.startswith("secmon/decisions/") for module in with_sql)
+    assert [found for location, sql in statements.items() for found in rules.embedded_violations(location, sql)] == []
 
 
-def test_every_model_keeps_risingwaves_planner_rules(risingwave_sql):
-    models = models_only(risingwave_sql)
-    assert [found for name, sql in models.items() for found in planner_rule_violations(name, sql, models)] == []
+def test_the_request_grain_models_keep_no_state_on_risingwave(risingwave_target):
+    """A materialized view keeps every row it returns: the classified models, which return requests,
+    are plain views that each detection inlines."""
+    nodes = json.loads((risingwave_target / "manifest.json").read_text())["nodes"].values()
+    materialized = {node["name"]: node["config"]["materialized"] for node in nodes if node["resource_type"] == "model"}
+    for path in (PROJECT_DIR / "models" / "classified").glob("*.sql"):
+        assert materialized[path.stem] == "view", path.stem
+    assert materialized["website_requests"] == "view"
+
+
+# The previous main's two statements that RisingWave refuses (issue 37), restored.
+PREVIOUS_ALERTS_DDL = (GOLDEN / "security_alerts.risingwave.sql").read_text().replace("append only\n", "")
+PREVIOUS_ENRICH_QUERY = (
+    "select distinct alerts.entity from x.x as alerts where alerts.entity_type = 'ip' "
+    "and not exists (select from x as known where known.ip_address = alerts.entity) limit 1"
+)
+
+
+def test_the_rules_fail_on_the_previous_mains_two_refused_statements():
+    assert PREVIOUS_ALERTS_DDL != (GOLDEN / "security_alerts.risingwave.sql").read_text()
+    refused = rules.statement_violations("security_alerts", PREVIOUS_ALERTS_DDL, {}, set())
+    assert len(refused) == 1 and "retention_seconds on a table that is not APPEND ONLY" in refused[0]
+    refused = rules.embedded_violations("secmon/enrich.py", PREVIOUS_ENRICH_QUERY)
+    assert len(refused) == 1 and "a SELECT with no select item" in refused[0]
+
+
+@pytest.mark.parametrize(
+    ("shape", "refusal"),
+    [
+        # exploit_probing before it became one OR filter
+        (
+            "with requests as (select * from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed),"
+            " in_url as (select * from requests where position('X' in url) > 0),"
+            " in_agent as (select * from requests where position('X' in user_agent) > 0),"
+            " both_ as (select * from in_url union all select * from in_agent)"
+            " select window_start, window_end, ip_address, count(*) from both_ group by 1, 2, 3\nEMIT ON WINDOW CLOSE",
+            "a set operation",
+        ),
+        (
+            "select window_start, ip_address, count(*)"
+            " from TUMBLE(per_minute, request_timestamp, INTERVAL '5 minutes') group by 1, 2\nEMIT ON WINDOW CLOSE",
+            "which has window_start",
+        ),
+        (
+            "with requests as (select case when window_start > '2026-01-01' then window_start end as window_start"
+            " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed)"
+            " select window_start, count(*) from requests group by 1\nEMIT ON WINDOW CLOSE",
+            "redefines a window column",
+        ),
+        (
+            "select window_start, count(*) from HOP(src, request_timestamp + INTERVAL '1 second',"
+            " INTERVAL '5 seconds', INTERVAL '10 seconds') group by 1\nEMIT ON WINDOW CLOSE",
+            "over an expression",
+        ),
+        (
+            "select ip_address, window_start, count(*) from HOP(src, request_timestamp, INTERVAL '5 seconds',"
+            " INTERVAL '10 seconds') group by ip_address, window_start\nEMIT ON WINDOW CLOSE",
+            "the window is not first",
+        ),
+        (
+            "select window_start, count(*) from TUMBLE(src, request_timestamp, INTERVAL '1 minute')"
+            " where window_end > now() - INTERVAL '604800 seconds' group by 1",
+            "pushed below the aggregation",
+        ),
+        (
+            "select window_start, count(*) from TUMBLE(src, request_timestamp, INTERVAL '1 minute')"
+            " group by 1 having max(window_end) > now() - INTERVAL '7 days'",
+            "not in seconds",
+        ),
+        (
+            "select window_start, count(*) from TUMBLE(src, request_timestamp, INTERVAL '1 minute') group by 1",
+            "no temporal filter",
+        ),
+        ("create table t (a int, primary key (a)) append only on conflict do update full", "ON CONFLICT"),
+        ("create sink if not exists s into security_alerts from d", "not append-only"),
+        ("select from t", "no select item"),
+    ],
+    ids=[
+        "union",
+        "tumble-over-window",
+        "window-redefined",
+        "hop-over-expression",
+        "window-not-first",
+        "filter-below-agg",
+        "interval-in-days",
+        "no-retention",
+        "append-only-conflict",
+        "sink-not-append-only",
+        "empty-select",
+    ],
+)
+def test_the_rules_refuse_what_risingwave_refuses(shape, refusal):
+    models = {"src": "select 1", "per_minute": "select window_start from x"}
+    refused = rules.statement_violations("shape", shape, models, {"security_alerts"})
+    assert any(refusal in found for found in refused), refused
 
 
 @pytest.mark.parametrize(
     "shape",
     [
-        # exploit_probing before it became one OR filter
-        "with requests as (select * from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed),"
-        " in_url as (select * from requests where position('X' in url) > 0),"
-        " in_agent as (select * from requests where position('X' in user_agent) > 0),"
-        " both_ as (select * from in_url union all select * from in_agent)"
-        " select ip_address, window_start, window_end, count(*) from both_ group by 1, 2, 3",
-        "select ip_address, window_start, count(*)"
-        " from TUMBLE(per_minute, request_timestamp, INTERVAL '5 minutes') group by 1, 2",
-        "with requests as (select *, case when window_start > now() then 1 else 0 end as late"
-        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed)"
-        " select window_start, count(*) from requests group by 1",
+        # eowc_window_column: window_start and request_timestamp carry watermarks of one group
         "select window_start, request_timestamp, count(*)"
-        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') group by 1, 2",
+        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') group by 1, 2\nEMIT ON WINDOW CLOSE",
+        # a CASE reading a window column feeds no group key: the watermark on window_start is intact
+        "with requests as (select *, case when window_start > '2026-01-01' then 1 else 0 end as late"
+        " from TUMBLE(src, request_timestamp, INTERVAL '1 minute') as windowed)"
+        " select window_start, sum(late) from requests group by 1\nEMIT ON WINDOW CLOSE",
     ],
-    ids=["union", "tumble-over-window", "case-on-window", "two-time-columns"],
+    ids=["window-and-time-column", "case-reading-a-window-column"],
 )
-def test_the_planner_rules_refuse_what_risingwave_refuses(shape):
-    models = {"src": "select 1", "per_minute": "select window_start from x"}
-    assert planner_rule_violations("shape", f"{shape}\nEMIT ON WINDOW CLOSE", models)
+def test_the_rules_accept_what_risingwave_accepts(shape):
+    assert rules.statement_violations("shape", shape, {"src": "select 1"}, set()) == []
 
 
 @pytest.mark.parametrize(
@@ -303,9 +369,9 @@ def test_a_watermark_interval_in_hours_is_kept(tmp_path, monkeypatch):
 
 
 def test_windowed_metric_views_keep_the_retention_and_detections_never_filter_on_now(risingwave_sql):
-    """The metrics' output rows go out of a temporal filter after `retention`; a detection emits on
-    window close, where RisingWave refuses a temporal filter (risingwave issue 22653)."""
-    retention = settings.dbt_vars()["retention"]
+    """The metrics' aggregated windows go out of a temporal filter after `retention`, in whole
+    seconds; a detection emits on window close, where RisingWave refuses a temporal filter
+    (risingwave issue 22653)."""
     windowed_metrics = [
         path.stem
         for path in (PROJECT_DIR / "models" / "metrics").glob("*.sql")
@@ -313,7 +379,8 @@ def test_windowed_metric_views_keep_the_retention_and_detections_never_filter_on
     ]
     assert len(windowed_metrics) == 5
     for name in windowed_metrics:
-        assert f"window_end > now() - INTERVAL '{retention}'" in risingwave_sql[name], name
+        having = f"having max(window_end) > now() - INTERVAL '{settings.RETENTION_MS // 1000} seconds'"
+        assert having in risingwave_sql[name], name
     for name in DETECTIONS:
         assert "now()" not in risingwave_sql[name].lower(), name
     assert f"retention_seconds = {settings.RETENTION_MS // 1000}" in risingwave_sql["security_alerts"]
@@ -332,3 +399,13 @@ def test_every_detection_is_refreshed_window_by_window_whatever_macro_it_tumbles
     assert {"sqli_probing", "webshell_probing", "brute_force"} <= {
         name for name, model in models.items() if model.windowed
     }
+
+
+def test_the_events_own_tests_warn_with_a_count_instead_of_failing_the_build(risingwave_target):
+    """One bad event in the topic must not skip every view in `dbt build`: the tests on the events
+    warn (dbt prints how many rows failed); the views' and alerts' tests still fail the build."""
+    nodes = json.loads((risingwave_target / "manifest.json").read_text())["nodes"].values()
+    tests = [node for node in nodes if node["resource_type"] == "test"]
+    on_events = {node["config"]["severity"].lower() for node in tests if node["fqn"][1] == "ingest"}
+    elsewhere = {node["config"]["severity"].lower() for node in tests if node["fqn"][1] != "ingest"}
+    assert (on_events, elsewhere) == ({"warn"}, {"error"})

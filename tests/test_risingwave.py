@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import AnsweringConnection
 
 from secmon import risingwave
 from secmon.errors import SecmonError
@@ -63,33 +64,17 @@ def test_an_unknown_protocol_is_refused(kafka_env):
         risingwave.kafka_connection_properties()
 
 
-class VersionConnection:
+def version_connection(text: str) -> AnsweringConnection:
     """A connection whose `select version()` answers `text` (RisingWave cannot run here)."""
-
-    def __init__(self, text: str):
-        self.text = text
-
-    def cursor(self):
-        return self
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, query):
-        assert query == "select version()"
-
-    def fetchone(self):
-        return (self.text,)
+    return AnsweringConnection((text,))
 
 
 def test_the_version_check_wants_the_minimum():
-    good = VersionConnection("PostgreSQL 13.14.0-RisingWave-2.7.4 (a1b2c3)")
+    good = version_connection("PostgreSQL 13.14.0-RisingWave-2.7.4 (a1b2c3)")
     assert risingwave.check_version(good) == "PostgreSQL 13.14.0-RisingWave-2.7.4 (>= 2.7.4)"
-    assert risingwave.check_version(VersionConnection("PostgreSQL 13.14.0-RisingWave-2.8.0 (x)"))
+    assert good.executed == [("select version()", None)]
+    assert risingwave.check_version(version_connection("PostgreSQL 13.14.0-RisingWave-2.8.0 (x)"))
     with pytest.raises(SecmonError, match=r"^RisingWave 2\.7\.0 is older than 2\.7\.4"):
-        risingwave.check_version(VersionConnection("PostgreSQL 13.14.0-RisingWave-2.7.0 (x)"))
+        risingwave.check_version(version_connection("PostgreSQL 13.14.0-RisingWave-2.7.0 (x)"))
     with pytest.raises(SecmonError, match="is not RisingWave"):
-        risingwave.check_version(VersionConnection("PostgreSQL 18.0 on x86_64-pc-linux-gnu"))
+        risingwave.check_version(version_connection("PostgreSQL 18.0 on x86_64-pc-linux-gnu"))

@@ -32,7 +32,7 @@
         {%- for name, condition, distinct, capacity, leak_seconds in buckets %}
             {% if not loop.first %}or {% endif %}({{ condition }})
         {%- endfor %}
-        group by ip_address, window_start, window_end
+        group by window_start, window_end, ip_address
     ) as per_ip
     where overflowed <> ''
 {%- endmacro %}

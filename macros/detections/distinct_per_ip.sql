@@ -9,6 +9,6 @@
         window_start,
         window_end
     from {{ relation }}
-    group by ip_address, window_start, window_end
+    group by window_start, window_end, ip_address
     having count(distinct {{ column }}) >= {{ min_distinct }}
 {%- endmacro %}

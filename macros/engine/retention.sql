@@ -1,11 +1,16 @@
 {#- Retention (var `retention`, default 7 days) on RisingWave; the local engine deletes what ended
     before it instead (secmon/engine/refresh.py, Refresher.prune).
 
-    retained_windows(): a temporal filter on a windowed metric view's output rows (`where
-    {{ retained_windows() }}`; `true` on the local target), so that its
-    result stays bounded (its aggregation state is already cleaned behind the watermark, since it
-    groups by the window). It filters the output, not the events: a temporal filter keeps every row
-    it may have to retract later, and a week of aggregates is far smaller than a week of events.
+    retained_windows(): the temporal filter of a windowed metric view, in the HAVING of its
+    aggregation (`having {{ retained_windows() }}`; `true` on the local target). It compares an
+    aggregate, max(window_end), and not the group key window_end itself: RisingWave's optimizer
+    pushes a predicate on group-key columns below the aggregation (src/frontend/src/optimizer/
+    plan_node/logical_agg.rs, LogicalAgg::predicate_pushdown), where it would keep a week of raw
+    events as the filter's state; on an aggregate it stays above it and keeps a week of aggregates
+    (docs.risingwave.com/processing/sql/temporal-filters: rows leaving the range are deleted from
+    storage). The interval is in seconds, so `now() - interval` is the same instant whatever the
+    session time zone (an interval in days is added in the session's zone). The aggregation's
+    own state is cleaned behind the source's watermark: it groups by window_start first.
     Not for the EMIT ON WINDOW CLOSE detections: RisingWave refuses a temporal filter in such a view
     (risingwave issue 22653); their state is cleaned behind the watermark, and their alerts expire
     from security_alerts by retention_seconds(). -#}
@@ -14,7 +19,7 @@
 {%- endmacro %}
 
 {% macro risingwave__retained_windows(end_column) -%}
-    {{ end_column }} > now() - INTERVAL '{{ var('retention') }}'
+    max({{ end_column }}) > now() - INTERVAL '{{ retention_seconds() }} seconds'
 {%- endmacro %}
 
 {% macro postgres__retained_windows(end_column) -%}
@@ -23,7 +28,7 @@
 
 {#- The retention in whole seconds, for RisingWave's table property `retention_seconds` (a time to
     live: compaction reclaims rows written longer ago than that; risingwave
-    src/frontend/src/utils/with_options.rs). -#}
+    src/frontend/src/utils/with_options.rs) and the metric views' temporal filters. -#}
 {% macro retention_seconds() -%}
     {%- set match = modules.re.match('^\\s*(\\d+)\\s*(second|minute|hour|day|week)s?\\s*$', var('retention') | string) -%}
     {%- if not match -%}

@@ -16,7 +16,7 @@ per_account as (
         window_start,
         window_end
     from logins
-    group by ip_address, username, window_start, window_end
+    group by window_start, window_end, ip_address, username
 )
 
 select {{ alert_columns('username', 'username', 'attempts', 'failures', 'ip_address') }}

@@ -26,7 +26,7 @@ per_client as (
         window_start,
         window_end
     from pages
-    group by ip_address, user_agent, window_start, window_end
+    group by window_start, window_end, ip_address, user_agent
     having count(*) >= {{ var('aggressive_crawling_min_requests') }}
 )
 

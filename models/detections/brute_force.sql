@@ -14,7 +14,7 @@ per_account as (
         window_start,
         window_end
     from failed_logins
-    group by ip_address, username, window_start, window_end
+    group by window_start, window_end, ip_address, username
     having count(*) >= {{ var('brute_force_min_failures') }}
 )
 

@@ -14,7 +14,7 @@ per_ip as (
         window_start,
         window_end
     from failed_logins
-    group by ip_address, window_start, window_end
+    group by window_start, window_end, ip_address
     having count(distinct username) >= {{ var('credential_stuffing_min_usernames') }}
 )
 

@@ -17,7 +17,7 @@ per_ip as (
         window_start,
         window_end
     from login_posts
-    group by ip_address, window_start, window_end
+    group by window_start, window_end, ip_address
     having count(*) >= {{ var('login_brute_force_min_posts') }}
 )
 

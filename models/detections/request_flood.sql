@@ -13,7 +13,7 @@ per_ip as (
         window_start,
         window_end
     from requests
-    group by ip_address, window_start, window_end
+    group by window_start, window_end, ip_address
 ),
 
 population as (

@@ -22,7 +22,7 @@ per_ip as (
         window_start,
         window_end
     from attacks
-    group by ip_address, window_start, window_end
+    group by window_start, window_end, ip_address
     having count(distinct url) >= {{ var('web_attack_min_requests') }}
 ),
 

@@ -25,5 +25,5 @@ select
     window_start,
     window_end
 from categorised_events
-group by referrer, window_start, window_end
+group by window_start, window_end, referrer
 having {{ retained_windows() }}

@@ -14,7 +14,8 @@ security_profiling as (
         window_start,
         window_end
     from events
-    group by security_level, window_start, window_end
+    group by window_start, window_end, security_level
+    having {{ retained_windows() }}
 )
 
 select
@@ -26,4 +27,3 @@ select
     window_start,
     window_end
 from security_profiling
-where {{ retained_windows() }}

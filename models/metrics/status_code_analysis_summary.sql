@@ -27,7 +27,8 @@ status_code_counts as (
         window_start,
         window_end
     from described_events
-    group by status_code, status_class, status_description, window_start, window_end
+    group by window_start, window_end, status_code, status_class, status_description
+    having {{ retained_windows() }}
 )
 
 select
@@ -44,4 +45,3 @@ select
     window_start,
     window_end
 from status_code_counts
-where {{ retained_windows() }}

@@ -11,7 +11,8 @@ action_counts as (
         window_start,
         window_end
     from events
-    group by user_action, window_start, window_end
+    group by window_start, window_end, user_action
+    having {{ retained_windows() }}
 ),
 
 ranked_user_actions as (
@@ -34,4 +35,4 @@ select
     window_start,
     window_end
 from ranked_user_actions
-where action_rank <= 5 and {{ retained_windows() }}
+where action_rank <= 5

@@ -20,7 +20,8 @@ user_activity_stats as (
         window_start,
         window_end
     from events
-    group by username, window_start, window_end
+    group by window_start, window_end, username
+    having {{ retained_windows() }}
 )
 
 select
@@ -37,4 +38,3 @@ select
     window_start,
     window_end
 from user_activity_stats
-where {{ retained_windows() }}

@@ -12,5 +12,6 @@ create table if not exists "dev"."public"."security_alerts" (
     window_end timestamptz,
     primary key (alert_id)
 )
+append only
 on conflict do nothing
 with (retention_seconds = 604800)
