@@ -147,6 +147,22 @@ def test_up_moves_the_data_of_an_older_stack_out_of_the_state_dir(tmp_path, stac
         stack.down(state_dir, purge=True)
 
 
+@needs_root
+def test_a_state_dir_removed_without_purge_and_made_again_gets_a_database_of_its_own(tmp_path, stack_options):
+    """The old database's passwords went with its state dir: `up` starts afresh and removes that database."""
+    state_dir, options = tmp_path / "state", stack_options()
+    try:
+        stack.up(state_dir, options)
+        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+        old = server.server_dir
+        stack.down(state_dir)
+        shutil.rmtree(state_dir)
+        stack.up(state_dir, options)
+        assert server.answers() and server.server_dir != old and not old.exists()
+    finally:
+        stack.down(state_dir, purge=True)
+
+
 def test_no_trust_anywhere_in_pg_hba(server):
     lines = [
         line.split()

@@ -19,6 +19,7 @@ import importlib.metadata
 import importlib.util
 import os
 import pwd
+import re
 import secrets
 import shutil
 import subprocess
@@ -55,8 +56,13 @@ def _ensure_system_user() -> pwd.struct_passwd:
         return pwd.getpwnam(SYSTEM_USER)
 
 
+# Names a stack's folder under SERVER_ROOT; kept in the state dir (see EmbeddedPostgres.server_id).
+ID_FILE = "postgres-id"
+
 # As root: the server's own files, one folder per stack (the server's user's alone), and its binaries.
 SERVER_ROOT = Path("/var/lib/secmon")
+# In a stack's folder there: the state dir it belongs to (whose `postgres-id` names the folder).
+STATE_DIR_MARKER = "state-dir"
 
 
 def _digest(state_dir: Path) -> str:
@@ -71,6 +77,24 @@ def _server_root() -> Path:
         raise SecmonError(f"{SERVER_ROOT} may be written by another user than root: make it root's, mode 0711")
     SERVER_ROOT.chmod(0o711)
     return SERVER_ROOT
+
+
+def _server_id(state_dir: Path) -> str:
+    try:
+        return (state_dir / ID_FILE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def _sweep_orphans() -> None:
+    """Remove the server folders whose state dir is gone or made anew (removed without `down --purge`):
+    the passwords that opened their data went with it, as the data itself did when it lived there."""
+    for folder in SERVER_ROOT.iterdir():
+        marker = folder / STATE_DIR_MARKER
+        if not marker.is_file() or (folder / "pgdata" / "postmaster.pid").exists():
+            continue  # binaries, a folder being made, or a server that runs (or crashed: left to look at)
+        if _server_id(Path(marker.read_text().strip())) != folder.name:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _installed_binaries() -> Path:
@@ -248,8 +272,18 @@ class EmbeddedPostgres:
 
     @property
     def server_dir(self) -> Path:
-        """Where the server's own files live: the state dir, or as root a folder of SERVER_ROOT (see above)."""
-        return SERVER_ROOT / _digest(self.state_dir) if os.geteuid() == 0 else self.state_dir
+        """Where the server's own files live: the state dir, or as root the folder of SERVER_ROOT that the
+        state dir's ID_FILE names (a stack made before that file keeps them in the state dir until `up`)."""
+        server_id = _server_id(self.state_dir)
+        if os.geteuid() == 0 and re.fullmatch("[0-9a-f]{12}", server_id):
+            return SERVER_ROOT / server_id
+        return self.state_dir
+
+    def _ensure_server_id(self) -> None:
+        """The server folder's name: random, made with the state dir, so that a state dir made again at
+        the same path gets a database of its own, not one whose passwords are gone."""
+        if self.server_dir == self.state_dir:
+            write_text(self.state_dir / ID_FILE, secrets.token_hex(6) + "\n")
 
     @property
     def data_dir(self) -> Path:
@@ -360,19 +394,23 @@ class EmbeddedPostgres:
 
     def _prepare_directories(self) -> None:
         owner = self._server_user()
+        if owner is not None:
+            _server_root()
+            _sweep_orphans()
+            self._ensure_server_id()
         uid = owner.pw_uid if owner else os.geteuid()
         if self.socket_dir.exists() and self.socket_dir.stat().st_uid != uid:
             # A folder of that name made by someone else (in /tmp) could hand our clients their socket.
             raise SecmonError(
                 f"socket dir {self.socket_dir} belongs to another user: remove it or choose a shorter --state-dir"
             )
-        if owner is not None:
-            _server_root()
         for directory in (self.server_dir, self.data_dir, self.socket_dir):
             directory.mkdir(mode=0o700, exist_ok=True)
             directory.chmod(0o700)
             if owner is not None:
                 os.chown(directory, owner.pw_uid, owner.pw_gid)
+        if owner is not None:
+            write_text(self.server_dir / STATE_DIR_MARKER, f"{self.state_dir.resolve()}\n")
         legacy = self.legacy_data_dir
         if legacy != self.data_dir and legacy.exists() and not (self.data_dir / "PG_VERSION").exists():
             # A stack made when the server's files were in the state dir: its data moves out with it.
