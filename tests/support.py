@@ -245,6 +245,39 @@ def watch_a_live_server(
         stack.down(state_dir, purge=True)
 
 
+def nginx_conf(root: Path, port: int, logging: str) -> str:
+    """Debian's nginx serving `root`/site on 127.0.0.1:`port`, logging as the `logging` directives say
+    (`log_format` and `access_log` lines); /login asks for a password (`root`/htpasswd)."""
+    import getpass
+    import os
+
+    user = f"user {getpass.getuser()};" if os.geteuid() == 0 else ""  # as root, workers would run as nobody
+    temp = "\n".join(
+        f"    {kind}_temp_path {root}/tmp/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+    {logging}
+{temp}
+    server {{
+        listen 127.0.0.1:{port};
+        root {root}/site;
+        location / {{ try_files $uri $uri/ =404; }}
+        location /login {{
+            auth_basic "members";
+            auth_basic_user_file {root}/htpasswd;
+        }}
+    }}
+}}
+"""
+
+
 def start_web_server(argv: list[str], port: int):
     """A web server (nginx, apache2) started in the foreground, once it answers on `port`."""
     import subprocess
