@@ -104,6 +104,16 @@ def test_every_file_and_folder_of_the_state_dir_is_its_owners_alone(server):
         assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
 
 
+@contextmanager
+def stack_of_its_own(state_dir: Path, options: stack.StackOptions) -> Iterator[EmbeddedPostgres]:
+    """A stack in `state_dir`, its PostgreSQL yielded; purged whatever the test does."""
+    try:
+        stack.up(state_dir, options)
+        yield EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+    finally:
+        stack.down(state_dir, purge=True)
+
+
 @needs_root
 def test_up_as_root_widens_no_ancestor_of_the_state_dir(tmp_path, stack_options):
     """A state dir under /root must not make /root 0711: the server's user reaches its own files elsewhere."""
@@ -111,16 +121,14 @@ def test_up_as_root_widens_no_ancestor_of_the_state_dir(tmp_path, stack_options)
     home.mkdir(mode=0o700)
     state_dir = home / "state"
     before = {path: stat.S_IMODE(path.stat().st_mode) for path in state_dir.parents}
-    try:
-        stack.up(state_dir, stack_options())
-        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+    with stack_of_its_own(state_dir, stack_options()) as server:
         assert {path: stat.S_IMODE(path.stat().st_mode) for path in state_dir.parents} == before
         assert stat.S_IMODE(state_dir.stat().st_mode) == 0o700
         assert server.answers() and database_answers(server.superuser_url())  # over TCP, and on the socket
-        assert as_other_user("ls", str(server.server_dir)).returncode != 0
-    finally:
-        stack.down(state_dir, purge=True)
-    assert not server.server_dir.exists()
+        server_dir = server.server_dir
+        assert not server_dir.is_relative_to(state_dir)
+        assert as_other_user("ls", str(server_dir)).returncode != 0
+    assert not server_dir.exists()
 
 
 @needs_root
@@ -129,38 +137,32 @@ def test_up_moves_the_data_of_an_older_stack_out_of_the_state_dir(tmp_path, stac
     import psycopg2
 
     state_dir, options = tmp_path / "state", stack_options()
-    try:
-        stack.up(state_dir, options)
-        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+    with stack_of_its_own(state_dir, options) as server:
         with psycopg2.connect(server.endpoint) as conn, conn.cursor() as cur:
             cur.execute("create table kept as select 42 as answer")
         conn.close()
         stack.down(state_dir)
+        old = server.server_dir  # the older layout: everything in the state dir, no id
         shutil.move(server.data_dir, server.legacy_data_dir)
+        (state_dir / "postgres-id").unlink()
         stack.up(state_dir, options)
         with psycopg2.connect(server.endpoint) as conn, conn.cursor() as cur:
             cur.execute("select answer from kept")
             assert cur.fetchone() == (42,)
         conn.close()
-        assert not server.legacy_data_dir.exists()
-    finally:
-        stack.down(state_dir, purge=True)
+        assert not server.legacy_data_dir.exists() and server.server_dir != old and not old.exists()
 
 
 @needs_root
 def test_a_state_dir_removed_without_purge_and_made_again_gets_a_database_of_its_own(tmp_path, stack_options):
     """The old database's passwords went with its state dir: `up` starts afresh and removes that database."""
     state_dir, options = tmp_path / "state", stack_options()
-    try:
-        stack.up(state_dir, options)
-        server = EmbeddedPostgres.from_record(state_dir, read_state(state_dir)["postgres"])
+    with stack_of_its_own(state_dir, options) as server:
         old = server.server_dir
         stack.down(state_dir)
         shutil.rmtree(state_dir)
         stack.up(state_dir, options)
         assert server.answers() and server.server_dir != old and not old.exists()
-    finally:
-        stack.down(state_dir, purge=True)
 
 
 def test_no_trust_anywhere_in_pg_hba(server):
