@@ -13,12 +13,23 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
 import pytest
+from decisions_tools import (
+    NGINX,
+    bouncer_log,
+    free_port,
+    kernel_set,
+    needs_bouncer,
+    needs_nginx,
+    nftables_usable,
+    request,
+    running_bouncer,
+    wait_for,
+)
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -43,7 +54,6 @@ from secmon.engine.ingest import REQUESTS_VIEW, ensure_landing_table
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "crowdsec" / "lapi_decisions.schema.json").read_text())
 SECMON = str(Path(sys.executable).with_name("secmon"))
-BOUNCER = shutil.which("crowdsec-firewall-bouncer") or "/usr/bin/crowdsec-firewall-bouncer"
 NOW = datetime(2026, 12, 2, 12, 0, tzinfo=UTC)
 POLICY = BanPolicy(
     frozenset({"high", "critical"}),
@@ -141,16 +151,6 @@ ATTACKER, PRIVATE_SENDER, PROXY = "203.0.113.50", "10.20.30.40", "198.51.100.7"
 TABLE = f"secmon_test_{os.getpid()}"
 
 
-def nftables_usable() -> bool:
-    if not shutil.which("nft"):
-        return False
-    probe = f"{TABLE}_probe"
-    made = subprocess.run(["nft", "add", "table", "ip", probe], capture_output=True).returncode == 0
-    if made:
-        subprocess.run(["nft", "delete", "table", "ip", probe], capture_output=True)
-    return made
-
-
 def failed_logins(ip: str, now_ms: int) -> list[bytes]:
     encode = EventEncoder().encode
     agent, url = "python-requests/2.31", "/login?n={}"
@@ -160,20 +160,9 @@ def failed_logins(ip: str, now_ms: int) -> list[bytes]:
     ]
 
 
-def pull(port: int, key: str, startup: bool) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/v1/decisions/stream?startup={'true' if startup else 'false'}",
-        headers={"X-Api-Key": key},
-    )
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return json.loads(response.read())
-
-
 @pytest.mark.tools
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.access(BOUNCER, os.X_OK), reason="crowdsec-firewall-bouncer is not installed: `make test` installs it"
-)
+@needs_bouncer
 def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_allowlisted_one(stack_options, tmp_path):
     window_s = int(settings.dbt_vars()["burst_span_seconds"])
     bound = window_s + settings.WATERMARK_DELAY_MS / 1000 + 5
@@ -198,9 +187,10 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
             stderr=subprocess.PIPE,
             text=True,
         )
-        server = make_server("127.0.0.1:0", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]).start()
+        server = make_server(
+            f"127.0.0.1:{free_port()}", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]
+        ).start()
         port, key = server.server_address[1], add_bouncer(state_dir, "firewall")
-        bouncer = None
         try:
             deadline = time.monotonic() + 60
             while not (state_dir / "stream.json").exists():  # compiled and consuming
@@ -215,73 +205,31 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
 
             banned: list[str] = []
             while ATTACKER not in banned and time.time() - last_request < bound + 10:
-                banned = [decision["value"] for decision in pull(port, key, startup=True)["new"]]
+                answer = request(f"http://127.0.0.1:{port}/v1/decisions/stream?startup=true", key)
+                banned = [decision["value"] for decision in answer["new"]]
                 time.sleep(0.25)
             elapsed = time.time() - last_request
             assert banned == [ATTACKER], banned  # the private sender and the trusted proxy alerted too
             assert elapsed <= bound, f"the ban came {elapsed:.1f} s after the last request, over {bound:.0f} s"
             print(f"ban in the stream {elapsed:.1f} s after the attack's last request (bound {bound:.0f} s)")
 
-            enforce = nftables_usable()
-            config = tmp_path / "bouncer.yaml"
-            config.write_text(
-                json.dumps(  # YAML is a superset of JSON
-                    {
-                        "mode": "nftables",
-                        "pid_dir": str(tmp_path),
-                        "update_frequency": "1s",
-                        "daemonize": False,
-                        "log_mode": "file",
-                        "log_dir": str(tmp_path),
-                        "log_level": "info",
-                        "api_url": f"http://127.0.0.1:{port}/",
-                        "api_key": add_bouncer(state_dir, "nftables"),
-                        "disable_ipv6": True,
-                        "deny_action": "DROP",
-                        "supported_decisions_types": ["ban"],
-                        "blacklists_ipv4": "secmon-test-blacklist",
-                        "nftables": {
-                            "ipv4": {"enabled": True, "set-only": False, "table": TABLE, "chain": "secmon-test-chain"},
-                            "ipv6": {"enabled": False},
-                        },
-                        "prometheus": {"enabled": False},
-                    }
+            folder = tmp_path / "bouncer"
+            with running_bouncer(folder, f"http://127.0.0.1:{port}/", add_bouncer(state_dir, "nftables"), TABLE):
+                fetched = wait_for(
+                    lambda: {ip for name, _, _, new, _ in list(server.pulls) if name == "nftables" for ip in new},
+                    30,
+                    f"the bouncer's pull: {bouncer_log(folder)}",
                 )
-            )
-            bouncer = subprocess.Popen(
-                [BOUNCER, "-c", str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-            )
-            deadline = time.monotonic() + 30
-            fetched = set()
-            while time.monotonic() < deadline and ATTACKER not in fetched:
-                fetched = {ip for name, _, _, new, _ in list(server.pulls) if name == "nftables" for ip in new}
-                time.sleep(0.2)
-            assert fetched == {ATTACKER}, (
-                fetched,
-                bouncer.poll(),
-                (tmp_path / "crowdsec-firewall-bouncer.log").read_text()
-                if (tmp_path / "crowdsec-firewall-bouncer.log").exists()
-                else "",
-            )
-            if enforce:  # the sandbox lets the bouncer make its nftables set: read it back
-                listed = ""
-                while time.monotonic() < deadline and ATTACKER not in listed:
-                    listed = subprocess.run(
-                        ["nft", "list", "set", "ip", TABLE, "secmon-test-blacklist"], capture_output=True, text=True
-                    ).stdout
-                    time.sleep(0.2)
-                assert ATTACKER in listed and PRIVATE_SENDER not in listed and PROXY not in listed, listed
+                assert fetched == {ATTACKER}, fetched
+                if nftables_usable():  # the sandbox lets the bouncer make its nftables set: read it back
+                    wait_for(lambda: ATTACKER in kernel_set(TABLE), 30, "the ban in the kernel")
+                    assert set(kernel_set(TABLE)) == {ATTACKER}  # the private sender and the proxy are not
         finally:
-            if bouncer is not None:
-                bouncer.terminate()
-                bouncer.wait(10)
-            subprocess.run(["nft", "delete", "table", "ip", TABLE], capture_output=True)
             server.shutdown()
             engine.terminate()
             engine.wait(20)
 
 
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 BANS = [
     Decision("203.0.113.50", "sqli_probing", NOW + timedelta(hours=4)),
     Decision("2001:db8::50", "web_attack", NOW + timedelta(hours=24)),
@@ -289,7 +237,7 @@ BANS = [
 
 
 @pytest.mark.tools
-@pytest.mark.skipif(not os.access(NGINX, os.X_OK), reason="nginx is not installed: `make test` installs it")
+@needs_nginx
 def test_the_nginx_export_is_an_include_that_nginx_accepts(tmp_path):
     deny = tmp_path / "secmon-deny.conf"
     deny.write_text(nginx_deny(BANS))

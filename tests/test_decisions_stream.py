@@ -116,9 +116,10 @@ def test_a_zone_id_entity_is_refused_in_one_logged_line_and_the_batch_goes_on(ca
         ("203.0.113.7", "web_attack", "high", NOW, NOW),
         ("1::1%x;}", "sqli_probing", "high", NOW, NOW),
     ]
+    logged: set[str] = set()
     with caplog.at_level(logging.WARNING, "secmon.decisions"):
-        bans = decisions_from_alerts(alerts, POLICY, Allowlist(), NOW)
-        decisions_from_alerts(alerts, POLICY, Allowlist(), NOW)  # the next pull logs it no more
+        bans = decisions_from_alerts(alerts, POLICY, Allowlist(), NOW, logged=logged)
+        decisions_from_alerts(alerts, POLICY, Allowlist(), NOW, logged=logged)  # the next pull logs it no more
     assert list(bans) == ["203.0.113.7"]
     (line,) = [record.getMessage() for record in caplog.records]
     assert "'1::1%x;}'" in line and "zone id" in line and "\n" not in line

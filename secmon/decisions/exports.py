@@ -10,7 +10,6 @@ is that of the last content that reloaded, so a failed reload is retried by the 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import logging
 import os
 import shlex
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from secmon.core.files import read_json, write_json
-from secmon.decisions.policy import Decision
+from secmon.decisions.policy import Decision, as_network
 
 log = logging.getLogger("secmon.decisions")
 
@@ -29,23 +28,28 @@ CHECK_TIMEOUT_S = 60
 
 
 def nginx_deny(decisions: Iterable[Decision]) -> str:
-    """An nginx include of `deny` lines (http, server or location context), one per banned address."""
+    """An nginx include of `deny` lines (http, server or location context), one per banned address, in
+    address order: the same bans always give the same file (and digest)."""
     lines = [
         f"deny {decision.value};  # {decision.detection}, until {decision.until:%Y-%m-%dT%H:%M:%SZ}"
-        for decision in decisions
+        for decision in sorted(decisions, key=_address_order)
     ]
     return "# secmon decisions: written whole on each export, include it and reload nginx\n" + "".join(
         f"{line}\n" for line in lines
     )
 
 
+def _address_order(decision: Decision) -> tuple:
+    network = as_network(decision.value)
+    return network.version, network
+
+
 def nftables_sets(decisions: Iterable[Decision], table: str = "secmon") -> str:
     """An `nft -f` script that makes (once) and refills the sets `blacklist` of tables ip and ip6 `table`,
     the same job as `ipset restore`: drop from them with your own rule (`ip saddr @blacklist drop`)."""
     by_family: dict[str, list[str]] = {"ip": [], "ip6": []}
-    for decision in decisions:
-        network = ipaddress.ip_network(decision.value, strict=False)
-        by_family["ip" if network.version == 4 else "ip6"].append(decision.value)
+    for decision in sorted(decisions, key=_address_order):
+        by_family["ip" if as_network(decision.value).version == 4 else "ip6"].append(decision.value)
     script = []
     for family, addresses in by_family.items():
         kind = "ipv4_addr" if family == "ip" else "ipv6_addr"
@@ -55,7 +59,7 @@ def nftables_sets(decisions: Iterable[Decision], table: str = "secmon") -> str:
             f"flush set {family} {table} blacklist",
         ]
         if addresses:
-            script.append(f"add element {family} {table} blacklist {{ {', '.join(sorted(addresses))} }}")
+            script.append(f"add element {family} {table} blacklist {{ {', '.join(addresses)} }}")
     return "\n".join(script) + "\n"
 
 

@@ -60,15 +60,14 @@ def as_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     return ipaddress.ip_network(value, strict=False)
 
 
-_refused: set[str] = set()  # entities already logged: a pull every second would repeat them
-
-
-def refuse(entity, reason: str) -> None:
-    """Log, once per entity and in one line, that `entity` is never a decision, and why."""
+def refuse(entity, reason: str, logged: set[str] | None = None) -> None:
+    """Log in one line that `entity` is never a decision, and why: once per entity in `logged` (a
+    server pulled every second would repeat it), every time without."""
     shown = repr(entity)[:120]
-    if shown not in _refused:
-        _refused.add(shown)
+    if logged is None or shown not in logged:
         log.warning("alert entity %s refused: %s", shown, reason)
+        if logged is not None:
+            logged.add(shown)
 
 
 # Never banned by default: private (RFC 1918, shared address space, unique local), loopback, link-local
@@ -227,10 +226,12 @@ def decisions_from_alerts(
     allowlist: Allowlist,
     now: datetime,
     lifts: Mapping[str, datetime] | None = None,
+    logged: set[str] | None = None,
 ) -> dict[str, Decision]:
     """(entity, detection, severity, window_start, window_end) alerts → the bans in force at `now`, one
     per address (the latest-ending one). An entity that is no address is refused (logged); an
-    allowlisted one is left out; a lift (`decisions delete`) holds for the alerts that started before it."""
+    allowlisted one is left out; a lift (`decisions delete`) holds for the alerts that started before it.
+    `logged`: the refused entities already logged (see `refuse`)."""
     decisions: dict[str, Decision] = {}
     for entity, detection, severity, window_start, window_end in alerts:
         duration = policy.duration(detection, severity)
@@ -239,7 +240,7 @@ def decisions_from_alerts(
         try:
             value = canonical_entity(entity)
         except ValueError as exc:
-            refuse(entity, str(exc))
+            refuse(entity, str(exc), logged)
             continue
         lifted = (lifts or {}).get(value)
         if allowlist.reason(value) is not None or (lifted is not None and window_start <= lifted):

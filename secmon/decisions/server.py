@@ -74,6 +74,7 @@ class DecisionService:
         self.ledger = Ledger(state_dir)
         self.conn = None  # one connection for every request, reopened after a failure
         self.lock = threading.Lock()  # one pull at a time reads the alerts and writes the ledger
+        self.refused: set[str] = set()  # entities logged as refused: once each
 
     def current(self, now: datetime) -> dict[str, Decision]:
         allowlist = Allowlist.from_settings(self.trusted_proxies, self.allowlist_file)  # re-read on every pull
@@ -84,7 +85,7 @@ class DecisionService:
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             self.conn.close()
             raise
-        return decisions_from_alerts(rows, self.policy, allowlist, now, self.ledger.lifts())
+        return decisions_from_alerts(rows, self.policy, allowlist, now, self.ledger.lifts(), self.refused)
 
     def stream(self, bouncer: str, client: str, startup: bool, tests: list[Test]) -> tuple[dict, datetime]:
         """The answer to a pull, and the time its cursor moves to once the answer is written."""
@@ -181,6 +182,8 @@ class DecisionServer:
             await self._requests(reader, writer, client)
         except (OSError, TimeoutError, ssl.SSLError, asyncio.IncompleteReadError):
             pass  # a client that went away, stalled or spoke no TLS: nothing to answer
+        except asyncio.CancelledError:
+            pass  # the server stops: a kept-alive connection just closes
         finally:
             self.open[client] -= 1
             if not self.open[client]:
