@@ -38,7 +38,7 @@ class EmbeddedBroker:
     def auth(self) -> str:
         """Who may connect (`secmon status`): no password either way (see firewall.py for why)."""
         if firewall.guarded(self.state_dir, self.port):
-            return "no password; other OS users refused (iptables owner match)"
+            return "no password; other OS users refused (iptables and ip6tables owner match)"
         reason = firewall.unavailable_reason() or "guard rule missing"
         return f"none: any local process may connect ({reason}; see README: Security of the local stack)"
 
