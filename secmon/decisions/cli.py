@@ -64,48 +64,34 @@ def decisions_add_bouncer(state_dir, name):
     click.echo(add_bouncer(state_dir, name))
 
 
-@decisions.group(name="bouncers")
-def decisions_bouncers():
-    """The bouncers' keys: list them, or revoke one.
-
-    Example: secmon decisions bouncers list
-    """
-
-
-@decisions_bouncers.command(name="list")
+@decisions.command(name="bouncers")
 @state_dir_option
-def bouncers_list(state_dir):
-    """Each bouncer, when its key was made, and each address it pulled from, with its last pull.
-
-    Example: secmon decisions bouncers list
-    """
-    from secmon.decisions.keys import read_bouncers
-    from secmon.decisions.stream import Ledger
-
-    ledger = Ledger(state_dir)
-    pulls = ledger.pulls()
-    ledger.close()
-    for name, entry in read_bouncers(state_dir).items():
-        seen = ", ".join(f"{client} at {at:%Y-%m-%dT%H:%M:%SZ}" for client, at in pulls.get(name, [])) or "never pulled"
-        click.echo(f"{name:<24} key made {entry['created_at'][:19]}Z  last pulls: {seen}")
-
-
-@decisions_bouncers.command(name="revoke")
-@state_dir_option
-@click.argument("name")
-def bouncers_revoke(state_dir, name):
-    """Revoke the key of the bouncer NAME: its next request is refused (403), and its cursors go.
+@click.argument("action", type=click.Choice(["list", "revoke"]), default="list")
+@click.argument("name", required=False)
+def decisions_bouncers(state_dir, action, name):
+    """List the bouncers (when each key was made, each address it pulled from and its last pull), or
+    revoke the key of the bouncer NAME: its next request is refused (403), and its cursors go.
 
     Example: secmon decisions bouncers revoke firewall
     """
-    from secmon.decisions.keys import revoke_bouncer
+    from secmon.decisions.keys import read_bouncers, revoke_bouncer
     from secmon.decisions.stream import Ledger
 
-    revoke_bouncer(state_dir, name)
+    if action == "revoke" and not name:
+        raise click.UsageError("revoke takes the bouncer's NAME")
     ledger = Ledger(state_dir)
-    ledger.forget(name)
-    ledger.close()
-    click.echo(f"bouncer {name} revoked")
+    try:
+        if action == "revoke":
+            revoke_bouncer(state_dir, name)
+            ledger.forget(name)
+            click.echo(f"bouncer {name} revoked")
+            return
+        pulls = ledger.pulls()
+    finally:
+        ledger.close()
+    for bouncer, entry in read_bouncers(state_dir).items():
+        seen = ", ".join(f"{client} at {at:%Y-%m-%dT%H:%M:%SZ}" for client, at in pulls.get(bouncer, []))
+        click.echo(f"{bouncer:<24} key made {entry['created_at'][:19]}Z  last pulls: {seen or 'never'}")
 
 
 @decisions.command(name="delete")

@@ -82,7 +82,7 @@ def _run(command: str, what: str) -> None:
         raise ExportFailed(f"{what} `{command}` did not finish within {CHECK_TIMEOUT_S} s") from None
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()
-        raise ExportFailed(f"{what} `{command}` failed (exit {done.returncode}): {said[-1] if said else 'no output'}")
+        raise ExportFailed(f"{what} `{command}` failed (exit {done.returncode}): {said[0] if said else 'no output'}")
 
 
 def _checked_candidate(path: Path, text: str, check: str | None) -> Path:
