@@ -1,4 +1,5 @@
-"""The local engine's watermark over a real broker: the event time every partition has reached."""
+"""The local engine's watermark over a real broker: the event time every partition has reached, and
+how far heartbeats may move it."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from kafka import KafkaProducer, TopicPartition
 
 from secmon import settings
 from secmon.core import kafka_clients
-from secmon.core.events import Event, EventEncoder
+from secmon.core.events import Event, EventEncoder, encode_heartbeat
 from secmon.engine.ingest import Ingester, ensure_landing_table
+from secmon.engine.watermark import Promises
 from secmon.stack import postgres
 
 pytestmark = pytest.mark.integration
@@ -51,4 +53,40 @@ def test_the_watermark_waits_for_a_partition_read_behind_the_others(endpoints, m
         assert reached_while_behind and all(reached is None or reached < late for reached in reached_while_behind)
         assert ingester.event_time_reached() == late
     finally:
+        ingester.close()
+
+
+def test_heartbeats_move_the_watermark_only_to_what_every_live_publisher_promised(endpoints, monkeypatch):
+    """Publisher a promises a minute later than publisher b: the heartbeats take the watermark to b's
+    promise, never a's, while b is heard from; once b is silent for longer than the timeout, to a's.
+    An event newer than every promise moves it as ever."""
+    monkeypatch.setenv("SECMON_PG_SCHEMA", SCHEMA)
+    topic = "watermark_promises"
+    kafka_clients.ensure_topic(endpoints.bootstrap_servers, topic, 2)
+    postgres.ensure_database(endpoints.pg_url, settings.PG_DATABASE, SCHEMA)
+    ensure_landing_table(endpoints)
+    ingester = Ingester(endpoints, topic=topic, schema=SCHEMA)
+    clock = [0.0]
+    ingester.promises = Promises(timeout_seconds=60, clock=lambda: clock[0])
+    producer = KafkaProducer(bootstrap_servers=endpoints.bootstrap_servers)
+
+    def send(*messages: bytes) -> int | None:
+        for message in messages:
+            for partition in (0, 1):
+                producer.send(topic, message, partition=partition)
+        producer.flush()
+        ingester.drain(idle_timeout_s=5)
+        while ingester.poll_batch(timeout_ms=300).heartbeats:
+            pass
+        return ingester.event_time_reached()
+
+    try:
+        assert send(encode_heartbeat(START_MS + 60_000, "a"), encode_heartbeat(START_MS, "b")) == START_MS
+        clock[0] = 30.0
+        assert send(encode_heartbeat(START_MS + 90_000, "a")) == START_MS  # b is still heard from
+        clock[0] = 61.0
+        assert send(encode_heartbeat(START_MS + 91_000, "a")) == START_MS + 91_000  # b is gone
+        assert send(request(START_MS + 120_000, "198.51.100.9")) == START_MS + 120_000
+    finally:
+        producer.close()
         ingester.close()
