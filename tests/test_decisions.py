@@ -160,6 +160,19 @@ def failed_logins(ip: str, now_ms: int) -> list[bytes]:
     ]
 
 
+def stream_engine(state_dir: Path) -> subprocess.Popen:
+    """`secmon stream` on the stack of `state_dir` (not the environment's), crowdsec_burst alone."""
+    passed = (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
+    own = {name: value for name, value in os.environ.items() if name not in passed}
+    return subprocess.Popen(
+        [SECMON, "stream", "--state-dir", str(state_dir), "--quiet", "--select", "crowdsec_burst"],
+        env=own,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 @pytest.mark.tools
 @pytest.mark.slow
 @needs_bouncer
@@ -175,27 +188,14 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
             )
             == 0
         )
-        own = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
-        }
-        engine = subprocess.Popen(
-            [SECMON, "stream", "--state-dir", str(state_dir), "--quiet", "--select", "crowdsec_burst"],
-            env=own,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        engine = stream_engine(state_dir)
         server = make_server(
             f"127.0.0.1:{free_port()}", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]
         ).start()
         port, key = server.server_address[1], add_bouncer(state_dir, "firewall")
         try:
-            deadline = time.monotonic() + 60
-            while not (state_dir / "stream.json").exists():  # compiled and consuming
-                assert time.monotonic() < deadline and engine.poll() is None, engine.stderr.read()
-                time.sleep(0.2)
+            wait_for(lambda: (state_dir / "stream.json").exists() or engine.poll() is not None, 60, "the engine")
+            assert engine.poll() is None, engine.stderr.read()  # compiled and consuming
             producer, now_ms = Producer(endpoints.bootstrap_servers, "secmon-test"), int(time.time() * 1000)
             for ip in (ATTACKER, PRIVATE_SENDER, PROXY):
                 for value in failed_logins(ip, now_ms):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from secmon.decisions.exports import ExportFailed, export
 from secmon.decisions.keys import add_bouncer
 from secmon.decisions.server import PER_CLIENT, listening_socket, make_server
 from secmon.errors import SecmonError
+from secmon.stack import firewall
 
 needs_firewall = [
     pytest.mark.tools,
@@ -402,3 +404,43 @@ def test_an_export_replaces_a_symlink_and_never_writes_through_it(tmp_path):
     export(tmp_path / "state", {target: "flush ruleset\n"})
     assert not target.is_symlink() and target.read_text() == "flush ruleset\n"
     assert elsewhere.read_text() == "not ours\n" and oct(elsewhere.stat().st_mode & 0o777) == "0o600"
+
+
+def test_serve_from_the_command_line_reads_as_the_read_only_role_and_says_when_the_broker_is_unguarded(
+    running_stack, alerts, tmp_path
+):
+    stack_dir, endpoints = running_stack
+    state_dir, port = tmp_path / "state", free_port()
+    state_dir.mkdir()
+    shutil.copy(stack_dir / "stack.json", state_dir)  # the session stack, as `up` recorded it
+    key = add_bouncer(state_dir, "firewall")
+    alerts.add(ATTACKER)
+    passed = (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL, settings.ENV_PG_READER_URL)
+    env = {name: value for name, value in os.environ.items() if name not in passed}
+    serve = subprocess.Popen(
+        [str(Path(sys.executable).with_name("secmon")), "decisions", "serve", "--state-dir", str(state_dir),
+         "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, settings.ENV_PG_SCHEMA: alerts.schema},
+    )  # fmt: skip
+    try:
+
+        def answer():
+            try:
+                return request(f"http://127.0.0.1:{port}/v1/decisions/stream?startup=true", key)
+            except OSError:
+                return None
+
+        assert [d["value"] for d in wait_for(answer, 20, "serve's first answer")["new"]] == [ATTACKER]
+        with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
+            cur.execute("select count(*) from pg_stat_activity where usename = %s", (settings.PG_READER,))
+            assert cur.fetchone()[0] >= 1
+        conn.close()
+    finally:
+        serve.terminate()
+        out, err = serve.communicate(timeout=10)
+    url = f"http://127.0.0.1:{port}/v1/decisions/stream"
+    assert out.splitlines()[0] == f"decisions for bouncers at {url} (Ctrl-C stops)"
+    warnings = [line for line in err.splitlines() if "broker guard" in line]
+    reason = firewall.unavailable_reason()
+    assert warnings == ([f"warning: the broker guard cannot be set here ({reason}): any local user can publish "
+                         "events to the embedded broker, and so forge bans"] if reason else []), err  # fmt: skip

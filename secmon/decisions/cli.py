@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from secmon import settings
-from secmon.cli import _origin, _trusted, console, endpoint_options, json_option, state_dir_option
+from secmon.cli import _origin, _trusted, endpoint_options, json_option, state_dir_option
 from secmon.core.endpoints import read_state, resolve_endpoints
 
 PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -142,11 +142,10 @@ def _warn_unguarded(state_dir: Path) -> None:
 
     reason = firewall.unavailable_reason()
     if reason is not None and read_state(state_dir).get("kafka", {}).get("managed"):
-        console.print(
+        click.echo(  # one line, unwrapped, whatever the terminal
             f"warning: the broker guard cannot be set here ({reason}): any local user can publish "
             "events to the embedded broker, and so forge bans",
-            markup=False,
-            highlight=False,
+            err=True,
         )
 
 
@@ -213,7 +212,7 @@ def decisions_export(
     except ExportFailed as exc:
         raise click.ClickException(f"{exc}; the files in place are unchanged where the check failed") from None
     reloaded = ", reloaded" if result.reloaded else ""
-    console.print(f"{len(current)} bans, {len(result.changed)} files written{reloaded}", markup=False)
+    click.echo(f"{len(current)} bans, {len(result.changed)} files written{reloaded}")
 
 
 @decisions.command(name="serve")
@@ -251,7 +250,7 @@ def decisions_serve(
     )
     scheme = "https" if certificate else "http"
     where = ", ".join(f"{scheme}://{address}/v1/decisions/stream" for address in listen)
-    console.print(f"decisions for bouncers at {where} (Ctrl-C stops)", markup=False)
+    click.echo(f"decisions for bouncers at {where} (Ctrl-C stops)")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
