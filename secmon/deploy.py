@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -106,26 +105,25 @@ def deploy_risingwave(
     return steps
 
 
-# The shape RisingWave stored for the alerts table (`definition` is the CREATE TABLE as it runs it).
-ALERTS_TABLE_DEFINITION = (
-    "select tables.definition from rw_catalog.rw_tables as tables"
+# Whether the alerts table is APPEND ONLY, as models/alerts/security_alerts.sql creates it (RisingWave
+# takes its retention_seconds only then). A table made before that keeps the old shape, since dbt
+# creates it with `create table if not exists`. rw_catalog.rw_tables has an append_only column.
+ALERTS_TABLE_APPEND_ONLY = (
+    "select tables.append_only from rw_catalog.rw_tables as tables"
     " join rw_catalog.rw_schemas as schemas on schemas.id = tables.schema_id"
     " where schemas.name = %s and tables.name = %s"
 )
-# What models/alerts/security_alerts.sql creates: APPEND ONLY with its time to live. A table made by
-# a version before it (no APPEND ONLY, so no retention) is kept by `create table if not exists`.
-CURRENT_ALERTS_SHAPE = (re.compile(r"\bappend\s+only\b", re.I), re.compile(r"\bretention_seconds\b", re.I))
 
 
 def alerts_table_migration(conn, schema: str) -> str:
     """'' when the alerts table is absent or of the current shape; otherwise the one line to act on."""
     with conn.cursor() as cur:
-        cur.execute(ALERTS_TABLE_DEFINITION, (schema, settings.ALERTS_TABLE))
+        cur.execute(ALERTS_TABLE_APPEND_ONLY, (schema, settings.ALERTS_TABLE))
         row = cur.fetchone()
-    if row is None or all(shape.search(row[0]) for shape in CURRENT_ALERTS_SHAPE):
+    if row is None or row[0]:
         return ""
     return (
-        f"{schema}.{settings.ALERTS_TABLE} is the old table (not APPEND ONLY, no retention): run "
+        f"{schema}.{settings.ALERTS_TABLE} is the old table (not APPEND ONLY, so no retention): run "
         "`secmon deploy --target risingwave --migrate`, which drops it with its sinks and builds it again"
     )
 
