@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 import urllib.error
 import urllib.request
 from base64 import b64encode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import jsonschema
 import psutil
 import psycopg2
 
-from secmon import settings
+from secmon import settings, stack
 
 # ```sql file=models/x.sql   (a new file)   ```yaml append=…   (added at the end)
 # ```python panel=dashboards/….dashboard.py   (added at the end of the dashboard's `panels` list)
@@ -119,6 +122,32 @@ def wait_for_alert(pg_url: str, alert: tuple[str, str], within: float = 30) -> f
         assert time.monotonic() - started < within, f"no {alert} within {within} s"
         time.sleep(0.5)
     return time.monotonic() - started
+
+
+@contextmanager
+def built_stack(options: stack.StackOptions) -> Iterator[tuple[Path, object]]:
+    """A stack of its own with the project built in it (data tests left out): (state dir, endpoints)."""
+    from secmon.dbt_runner import run_dbt
+    from secmon.engine.ingest import ensure_landing_table
+
+    with stack.temporary(options) as (state_dir, endpoints):
+        ensure_landing_table(endpoints)
+        assert run_dbt(["build", "-t", "local", "--quiet", "--exclude", "resource_type:test"], endpoints) == 0
+        yield state_dir, endpoints
+
+
+def child_environment() -> dict[str, str]:
+    """The environment less the broker and PostgreSQL it names: a `secmon` child started with
+    --state-dir finds the stack recorded there."""
+    return {
+        name: value for name, value in os.environ.items() if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
+    }
+
+
+def failed_login_line(ip: str, epoch: float, attempt: int) -> str:
+    """A combined-log line: a POST to /login answered 401, stamped `epoch`."""
+    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
+    return f'{ip} - admin [{stamp}] "POST /login?try={attempt} HTTP/1.1" 401 12 "-" "python-requests/2.31"\n'
 
 
 def close_every_window(endpoints, topic: str = settings.EVENTS_TOPIC) -> None:

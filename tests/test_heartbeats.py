@@ -5,7 +5,6 @@ counted in their windows (secmon/engine/watermark.py: the rule)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -13,11 +12,11 @@ import time
 from pathlib import Path
 
 import psycopg2
+from support import built_stack, child_environment, failed_login_line
 
-from secmon import settings, stack
-from secmon.dbt_runner import run_dbt
+from secmon import settings
 from secmon.engine.alerts import read_topic
-from secmon.engine.ingest import REJECTS_TABLE, ensure_landing_table
+from secmon.engine.ingest import REJECTS_TABLE
 
 SECMON = str(Path(sys.executable).with_name("secmon"))
 ATTACKER = "203.0.113.78"
@@ -25,11 +24,6 @@ HEARTBEAT_SECONDS = 1
 LOG_DELAY_SECONDS = 8  # the buffered log's: a line reaches the file up to 8 s after its time stamp
 LINES_LATE_SECONDS = 6
 STALL_SECONDS = 15
-
-
-def login_failure(epoch: float, attempt: int) -> str:
-    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
-    return f'{ATTACKER} - admin [{stamp}] "POST /login?try={attempt} HTTP/1.1" 401 12 "-" "python-requests/2.31"\n'
 
 
 def burst_alerts(bootstrap_servers: str) -> list[dict]:
@@ -55,14 +49,7 @@ def test_a_stalled_follower_of_a_buffered_log_loses_no_event_to_another_follower
     quiet_log, buffered_log = tmp_path / "quiet.log", tmp_path / "buffered.log"
     quiet_log.touch()
     buffered_log.touch()
-    with stack.temporary(stack_options(partitions=2)) as (state_dir, endpoints):
-        ensure_landing_table(endpoints)
-        assert run_dbt(["build", "-t", "local", "--quiet", "--exclude", "resource_type:test"], endpoints) == 0
-        own = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
-        }
+    with built_stack(stack_options(partitions=2)) as (state_dir, endpoints):
         b_state = tmp_path / "follower-b"  # positions and status of its own
         b_state.mkdir(mode=0o700)
         argvs = (
@@ -72,7 +59,9 @@ def test_a_stalled_follower_of_a_buffered_log_loses_no_event_to_another_follower
              str(buffered_log), "--heartbeat", str(HEARTBEAT_SECONDS), "--log-delay", str(LOG_DELAY_SECONDS)],
         )  # fmt: skip
         processes = [
-            subprocess.Popen(argv, env=own, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                argv, env=child_environment(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+            )
             for argv in argvs
         ]
         follower_b = processes[2]
@@ -90,7 +79,7 @@ def test_a_stalled_follower_of_a_buffered_log_loses_no_event_to_another_follower
             follower_b.send_signal(signal.SIGSTOP)
             stopped_at = time.time()
             with open(buffered_log, "a") as handle:  # the buffer's flush, while B is stalled
-                handle.writelines(login_failure(stopped_at - LINES_LATE_SECONDS, n) for n in range(12))
+                handle.writelines(failed_login_line(ATTACKER, stopped_at - LINES_LATE_SECONDS, n) for n in range(12))
             time.sleep(STALL_SECONDS)
             assert burst_alerts(endpoints.bootstrap_servers) == []
             follower_b.send_signal(signal.SIGCONT)

@@ -1,31 +1,25 @@
-"""A quiet site still alerts: `secmon follow` publishes heartbeats while its log is silent, the
-stream's watermark follows them, and an attack's window closes and alerts with no visitor after it."""
+"""A quiet site still alerts: `secmon follow` publishes heartbeats, which go on while its log is
+silent, the stream's watermark follows them, and an attack's window closes and alerts with no visitor after it."""
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import psycopg2
+from support import built_stack, child_environment, failed_login_line
 
-from secmon import settings, stack
-from secmon.dbt_runner import run_dbt
+from secmon import settings
 from secmon.engine.alerts import read_topic
-from secmon.engine.ingest import REJECTS_TABLE, ensure_landing_table
+from secmon.engine.ingest import REJECTS_TABLE
 from secmon.settings import dbt_vars, interval_ms
 
 SECMON = str(Path(sys.executable).with_name("secmon"))
 ATTACKER = "203.0.113.77"
 HEARTBEAT_SECONDS = 2
-
-
-def login_failure(epoch: float, attempt: int) -> str:
-    stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch))
-    return f'{ATTACKER} - admin [{stamp}] "POST /login?try={attempt} HTTP/1.1" 401 12 "-" "python-requests/2.31"\n'
 
 
 def published_alerts(bootstrap_servers: str) -> list[dict]:
@@ -39,14 +33,8 @@ def test_a_burst_on_a_silent_site_alerts_within_delay_plus_window_plus_ten_secon
     window_s = int(dbt_vars()["burst_span_seconds"])
     log = tmp_path / "access.log"
     log.touch()
-    with stack.temporary(stack_options(partitions=2)) as (state_dir, endpoints):
-        ensure_landing_table(endpoints)
-        assert run_dbt(["build", "-t", "local", "--quiet", "--exclude", "resource_type:test"], endpoints) == 0
-        own = {
-            name: value
-            for name, value in os.environ.items()
-            if name not in (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL)
-        }
+    with built_stack(stack_options(partitions=2)) as (state_dir, endpoints):
+        own = child_environment()
         common = ["--state-dir", str(state_dir)]
         processes = [
             subprocess.Popen(argv, env=own, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -64,7 +52,7 @@ def test_a_burst_on_a_silent_site_alerts_within_delay_plus_window_plus_ten_secon
                 time.sleep(0.2)
             now = time.time()
             with open(log, "a") as handle:
-                handle.writelines(login_failure(now, attempt) for attempt in range(12))
+                handle.writelines(failed_login_line(ATTACKER, now, attempt) for attempt in range(12))
             last_request = now
 
             bound = delay_s + window_s + 10

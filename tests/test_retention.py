@@ -10,12 +10,11 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
+from support import built_stack
 
-from secmon import settings, stack
+from secmon import settings
 from secmon.core.events import Event
-from secmon.dbt_runner import run_dbt
 from secmon.engine.alerts import read_topic
-from secmon.engine.ingest import ensure_landing_table
 from secmon.engine.stream import BatchReport, Stream
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, encode_chunks, send_chunks
@@ -44,9 +43,7 @@ def by_day(events: list[Event]) -> list[list[Event]]:
 def stream_pieces(stack_options, pieces: list[list[Event]]) -> tuple[dict[str, dict], list[BatchReport], datetime]:
     """Streams `pieces` on a stack of its own, each sent once the stream has ingested the ones
     before; returns the published alerts by id, each cycle's report and the oldest event kept."""
-    with stack.temporary(stack_options()) as (state_dir, endpoints):
-        ensure_landing_table(endpoints)
-        assert run_dbt(["build", "-t", "local", "--quiet", "--exclude", "resource_type:test"], endpoints) == 0
+    with built_stack(stack_options()) as (state_dir, endpoints):
         sink = KafkaSink(endpoints.bootstrap_servers, settings.EVENTS_TOPIC, settings.LABELS_TOPIC)
         left, sent, reports = iter(pieces), 0, []
 
