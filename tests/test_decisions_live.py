@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -39,7 +40,7 @@ from secmon import settings
 from secmon.cli import cli
 from secmon.decisions.exports import ExportFailed, export
 from secmon.decisions.keys import add_bouncer
-from secmon.decisions.server import PER_CLIENT, listening_socket, make_server
+from secmon.decisions.server import listening_socket, make_server
 from secmon.errors import SecmonError
 from secmon.stack import firewall
 
@@ -286,7 +287,7 @@ def test_one_client_s_connections_are_capped_and_the_others_still_pull(serving, 
     held = [socket.create_connection(("127.0.0.1", serving.port), source_address=("127.0.9.9", 0)) for _ in range(40)]
     try:
         closed = sum(closed_by_server(sock) for sock in held)
-        assert closed == 40 - PER_CLIENT
+        assert closed == 40 - serving.server.per_client
         assert request(serving.url() + "v1/decisions/stream?startup=true", key) == {"new": [], "deleted": []}
     finally:
         for sock in held:
@@ -406,41 +407,76 @@ def test_an_export_replaces_a_symlink_and_never_writes_through_it(tmp_path):
     assert elsewhere.read_text() == "not ours\n" and oct(elsewhere.stat().st_mode & 0o777) == "0o600"
 
 
+class ServeCommand:
+    """`secmon decisions serve` run from the command line on the session stack (its recorded state, not
+    the environment), under an optional descriptor limit; `.output` once stopped."""
+
+    def __init__(self, stack_dir: Path, tmp_path: Path, schema: str, descriptors: int | None = None) -> None:
+        self.state_dir, self.port = tmp_path / "state", free_port()
+        self.state_dir.mkdir()
+        shutil.copy(stack_dir / "stack.json", self.state_dir)
+        self.key = add_bouncer(self.state_dir, "firewall")
+        passed = (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL, settings.ENV_PG_READER_URL)
+        env = {name: value for name, value in os.environ.items() if name not in passed}
+
+        def limit() -> None:
+            if descriptors:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (descriptors, descriptors))
+
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("secmon")), "decisions", "serve", "--state-dir", str(self.state_dir),
+             "--listen", f"127.0.0.1:{self.port}"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, settings.ENV_PG_SCHEMA: schema},
+            preexec_fn=limit,
+        )  # fmt: skip
+        self.url = f"http://127.0.0.1:{self.port}/v1/decisions/stream"
+
+    def pull(self) -> dict | None:
+        try:
+            return request(self.url + "?startup=true", self.key)
+        except OSError:
+            return None
+
+    def stop(self) -> tuple[str, str]:
+        self.process.terminate()
+        return self.process.communicate(timeout=10)
+
+
 def test_serve_from_the_command_line_reads_as_the_read_only_role_and_says_when_the_broker_is_unguarded(
     running_stack, alerts, tmp_path
 ):
     stack_dir, endpoints = running_stack
-    state_dir, port = tmp_path / "state", free_port()
-    state_dir.mkdir()
-    shutil.copy(stack_dir / "stack.json", state_dir)  # the session stack, as `up` recorded it
-    key = add_bouncer(state_dir, "firewall")
     alerts.add(ATTACKER)
-    passed = (settings.ENV_BOOTSTRAP, settings.ENV_PG_URL, settings.ENV_PG_READER_URL)
-    env = {name: value for name, value in os.environ.items() if name not in passed}
-    serve = subprocess.Popen(
-        [str(Path(sys.executable).with_name("secmon")), "decisions", "serve", "--state-dir", str(state_dir),
-         "--listen", f"127.0.0.1:{port}"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env, settings.ENV_PG_SCHEMA: alerts.schema},
-    )  # fmt: skip
+    serve = ServeCommand(stack_dir, tmp_path, alerts.schema)
     try:
-
-        def answer():
-            try:
-                return request(f"http://127.0.0.1:{port}/v1/decisions/stream?startup=true", key)
-            except OSError:
-                return None
-
-        assert [d["value"] for d in wait_for(answer, 20, "serve's first answer")["new"]] == [ATTACKER]
+        assert [d["value"] for d in wait_for(serve.pull, 20, "serve's first answer")["new"]] == [ATTACKER]
         with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
             cur.execute("select count(*) from pg_stat_activity where usename = %s", (settings.PG_READER,))
             assert cur.fetchone()[0] >= 1
         conn.close()
     finally:
-        serve.terminate()
-        out, err = serve.communicate(timeout=10)
-    url = f"http://127.0.0.1:{port}/v1/decisions/stream"
-    assert out.splitlines()[0] == f"decisions for bouncers at {url} (Ctrl-C stops)"
+        out, err = serve.stop()
+    assert out.splitlines()[0] == f"decisions for bouncers at {serve.url} (Ctrl-C stops)"
     warnings = [line for line in err.splitlines() if "broker guard" in line]
     reason = firewall.unavailable_reason()
     assert warnings == ([f"warning: the broker guard cannot be set here ({reason}): any local user can publish "
                          "events to the embedded broker, and so forge bans"] if reason else []), err  # fmt: skip
+
+
+def test_under_a_64_descriptor_limit_58_idle_connections_leave_a_bouncer_its_pull(running_stack, alerts, tmp_path):
+    alerts.add(ATTACKER)
+    serve = ServeCommand(running_stack[0], tmp_path, alerts.schema, descriptors=64)
+    held, answer, took = [], None, None
+    try:
+        wait_for(serve.pull, 20, "serve's first answer")
+        held = hold(serve.port, 58, 3, b"GET / HTTP/1.1\r\n")
+        started = time.monotonic()
+        answer = serve.pull()
+        took = time.monotonic() - started
+        print(f"a pull beside 58 idle connections under 64 descriptors took {took * 1000:.0f} ms")
+    finally:
+        for sock in held:
+            sock.close()
+        out, err = serve.stop()
+    assert answer is not None and took < 2, err
+    assert "Traceback" not in err, err

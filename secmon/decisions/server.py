@@ -8,8 +8,10 @@ standard library, rather than a thread per connection (http.server) or a server 
   task, bounded by HANDSHAKE_TIMEOUT;
 - each request head must arrive within REQUEST_TIMEOUT (IDLE_TIMEOUT between kept-alive requests),
   be at most MAX_HEAD bytes, and each reply be taken within WRITE_TIMEOUT;
-- connections are capped per client address (PER_CLIENT) and in all (MAX_CONNECTIONS, below the
-  descriptor limit), and the database work runs on a bounded pool of WORKERS threads;
+- connections are admitted one at a time and capped per client address (PER_CLIENT) and in all
+  (MAX_CONNECTIONS, within the descriptors left); when full, the connection that has waited longest
+  for a request is closed to make room, so idle ones can never lock a bouncer out; the database work
+  runs on a bounded pool of WORKERS threads;
 - it listens on IPv4, IPv6, or both (`[::]:PORT`);
 - a 5xx body says nothing of the database: the detail goes to the server's log, in one line.
 A small production server from PyPI (waitress, hypercorn) would hold most of this too, but not the
@@ -23,6 +25,8 @@ import functools
 import ipaddress
 import json
 import logging
+import os
+import resource
 import socket
 import ssl
 import threading
@@ -51,9 +55,15 @@ REQUEST_TIMEOUT = 10.0
 IDLE_TIMEOUT = 30.0
 WRITE_TIMEOUT = 10.0
 MAX_HEAD = 16 * 1024
+MAX_HEADER_LINES = 64
 PER_CLIENT = 32
-MAX_CONNECTIONS = 512
+MAX_CONNECTIONS = 512  # and never more than the descriptors left, less SPARE_DESCRIPTORS
+SPARE_DESCRIPTORS = 16  # for the database connection, the ledger and its journal, the log
 WORKERS = 4
+
+
+class HeadTooLarge(Exception):
+    pass
 
 
 class DecisionService:
@@ -114,6 +124,15 @@ class DecisionService:
         self.ledger.close()
 
 
+def _free_descriptors() -> int:
+    """How many more files this process may open (RLIMIT_NOFILE less those open now)."""
+    limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    try:
+        return limit - len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return limit // 2
+
+
 def _client(peer) -> str:
     """The peer's address as the cursors and the cap count it (IPv4-mapped as IPv4)."""
     try:
@@ -128,6 +147,10 @@ class DecisionServer:
     def __init__(self, service: DecisionService, socks: list[socket.socket], tls: ssl.SSLContext | None = None):
         self.service, self.socks, self.tls = service, socks, tls
         self.open: Counter[str] = Counter()
+        # Connections waiting for a handshake or a request head, oldest first: the first to go when full.
+        self.waiting: dict[asyncio.StreamWriter, None] = {}
+        self.max_connections = min(MAX_CONNECTIONS, _free_descriptors() - SPARE_DESCRIPTORS)
+        self.per_client = min(PER_CLIENT, max(1, self.max_connections // 4))
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="decisions")
         # What each authorised pull was answered: (bouncer, client, path, addresses sent as new, as deleted).
         self.pulls: list[tuple[str, str, str, list[str], list[str]]] = []
@@ -144,14 +167,33 @@ class DecisionServer:
 
     async def _main(self) -> None:
         self.loop, self.stopping = asyncio.get_running_loop(), asyncio.Event()
-        servers = [
-            await asyncio.start_server(self._connection, sock=sock, limit=MAX_HEAD, backlog=512) for sock in self.socks
-        ]
+        accepting = [asyncio.create_task(self._accept(sock)) for sock in self.socks]
         self.ready.set()
         await self.stopping.wait()
-        for server in servers:
-            server.close()
-            await server.wait_closed()
+        for task in accepting:
+            task.cancel()
+
+    async def _accept(self, sock: socket.socket) -> None:
+        """Accept one connection at a time and admit it before it costs anything more than its socket
+        (asyncio's own server accepts up to its backlog at once, and only then asks)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                conn, peer = await loop.sock_accept(sock)
+            except OSError as exc:  # out of descriptors after all: wait for some to close
+                log.warning("accept failed: %s", _one_line(exc))
+                await asyncio.sleep(0.1)
+                continue
+            client = _client(peer)
+            if not self._admit(client):
+                conn.close()
+                continue
+            self.open[client] += 1
+            # A server-side stream (a callback, not open_connection) so that start_tls acts as the server.
+            protocol = asyncio.StreamReaderProtocol(
+                asyncio.StreamReader(limit=MAX_HEAD), functools.partial(self._connection, client=client)
+            )
+            await loop.connect_accepted_socket(lambda protocol=protocol: protocol, conn)
 
     def start(self) -> DecisionServer:
         """Serve from a thread of its own (tests, embedding) until `shutdown`."""
@@ -161,7 +203,7 @@ class DecisionServer:
         return self
 
     def shutdown(self) -> None:
-        if self.loop is not None:
+        if self.loop is not None and not self.loop.is_closed():  # closed: serve_forever ended (Ctrl-C, SIGTERM)
             self.loop.call_soon_threadsafe(self.stopping.set)
         if self.thread is not None:
             self.thread.join(10)
@@ -170,12 +212,21 @@ class DecisionServer:
         for sock in self.socks:
             sock.close()
 
-    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        client = _client(writer.get_extra_info("peername"))
-        if sum(self.open.values()) >= MAX_CONNECTIONS or self.open[client] >= PER_CLIENT:
-            writer.transport.abort()
-            return
-        self.open[client] += 1
+    def _admit(self, client: str) -> bool:
+        """Whether a new connection of `client` may stay: a client at its cap may not; when the server
+        is full, the connection that has waited longest for a request makes room."""
+        if self.open[client] >= self.per_client:
+            return False
+        if sum(self.open.values()) >= self.max_connections:
+            if not self.waiting:
+                return False
+            oldest = next(iter(self.waiting))
+            del self.waiting[oldest]
+            oldest.transport.abort()
+        return True
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str) -> None:
+        self.waiting[writer] = None
         try:
             if self.tls is not None:
                 await writer.start_tls(self.tls, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
@@ -185,6 +236,7 @@ class DecisionServer:
         except asyncio.CancelledError:
             pass  # the server stops: a kept-alive connection just closes
         finally:
+            self.waiting.pop(writer, None)
             self.open[client] -= 1
             if not self.open[client]:
                 del self.open[client]
@@ -193,13 +245,15 @@ class DecisionServer:
     async def _requests(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, client: str) -> None:
         timeout = REQUEST_TIMEOUT
         while True:
+            self.waiting[writer] = None
             try:
-                head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-            except asyncio.LimitOverrunError:
+                head = await asyncio.wait_for(_read_head(reader), timeout)
+            except (asyncio.LimitOverrunError, ValueError, HeadTooLarge):
                 await self._write(writer, 431, {"message": "request head too large"}, False)
                 return
-            except asyncio.IncompleteReadError:
+            if head is None:
                 return  # closed between requests
+            self.waiting.pop(writer, None)
             request = _parse_head(head)
             if request is None:
                 await self._write(writer, 400, {"message": "not an HTTP/1.x request"}, False)
@@ -266,17 +320,44 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0] if text else ''}"
 
 
-def _parse_head(head: bytes) -> tuple[str, str, bool, dict] | None:
-    """(method, target, keep-alive, headers in lower case) of an HTTP/1.x request without a body, or None."""
-    try:
-        request_line, *lines = head.decode("latin-1").split("\r\n")
-        method, target, version = request_line.split(" ")
-    except ValueError:
-        return None  # HTTP/0.9 (`GET /`) among others: refused, not waited on
-    if version not in ("HTTP/1.0", "HTTP/1.1") or not target.startswith("/"):
+def _request_line(line: str) -> tuple[str, str, str] | None:
+    parts = line.split(" ")
+    if len(parts) != 3 or parts[2] not in ("HTTP/1.0", "HTTP/1.1") or not parts[1].startswith("/"):
         return None
+    return parts[0], parts[1], parts[2]
+
+
+async def _read_head(reader: asyncio.StreamReader) -> list[str] | None:
+    """The request line and the header lines, up to the blank line; None when the client closed before
+    a request. A request line that is not HTTP/1.x (HTTP/0.9's `GET /`) ends the head at once, to be
+    refused rather than waited on."""
+    lines: list[str] = []
+    size = 0
+    while True:
+        try:
+            raw = await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            if not lines and not exc.partial:
+                return None
+            raise
+        size += len(raw)
+        if size > MAX_HEAD or len(lines) > MAX_HEADER_LINES:
+            raise HeadTooLarge
+        line = raw.decode("latin-1").rstrip("\r\n")
+        if not line or (not lines and _request_line(line) is None):
+            return lines or [line]
+        lines.append(line)
+
+
+def _parse_head(head: list[str]) -> tuple[str, str, bool, dict] | None:
+    """(method, target, keep-alive, headers in lower case) of an HTTP/1.x request without a body, or None."""
+    request_line, *lines = head
+    parsed = _request_line(request_line)
+    if parsed is None:
+        return None  # HTTP/0.9 (`GET /`) among others: refused, not waited on
+    method, target, version = parsed
     headers = {}
-    for line in filter(None, lines):
+    for line in lines:
         name, colon, value = line.partition(":")
         if not colon:
             return None
