@@ -480,3 +480,14 @@ def test_under_a_64_descriptor_limit_58_idle_connections_leave_a_bouncer_its_pul
         out, err = serve.stop()
     assert answer is not None and took < 2, err
     assert "Traceback" not in err, err
+
+
+def test_list_shows_the_bans_in_force_as_bouncers_get_them_less_the_lifted_ones(endpoints, alerts, tmp_path):
+    for entity in (ATTACKER, "::ffff:203.0.113.51", ZONE_ID):
+        alerts.add(entity)
+    where = ["--pg-url", endpoints.reader_url, "--bootstrap-server", endpoints.bootstrap_servers]
+    listed = [json.loads(line) for line in decisions("list", "--json", *where, state_dir=tmp_path).splitlines()]
+    assert sorted(d["value"] for d in listed) == [ATTACKER, SECOND]
+    assert all(d["duration"] == "4h0m0s" or d["duration"].startswith("3h59m") for d in listed), listed
+    decisions("delete", "--ip", SECOND, state_dir=tmp_path)
+    assert decisions("list", *where, state_dir=tmp_path).split()[0] == ATTACKER

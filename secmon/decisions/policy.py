@@ -25,6 +25,7 @@ from pathlib import Path
 from psycopg2 import sql
 
 from secmon import settings
+from secmon.core.addresses import canonical_ip
 from secmon.errors import SecmonError
 
 log = logging.getLogger("secmon.decisions")
@@ -34,25 +35,25 @@ DECISION_TYPE = "ban"
 
 
 def canonical_entity(text: str) -> str:
-    """`text` as the one spelling every firewall reads: an address or a CIDR range, lower case and
-    compressed, IPv4-mapped written as IPv4. ValueError says why it is refused."""
+    """`text` as the one spelling every firewall reads: an address (secmon.core.addresses, as the
+    ingester stores clients) or a CIDR range, lower case and compressed, IPv4-mapped written as IPv4.
+    ValueError says why it is refused."""
     if not isinstance(text, str) or not text or text != text.strip():
         raise ValueError("not an IP address or CIDR range")
     if "%" in text:  # Python's ipaddress takes IPv6 zone ids (`1::1%x;}`); no firewall does
         raise ValueError("an IPv6 zone id is not an address a firewall can ban")
+    if "/" not in text:
+        if (address := canonical_ip(text)) is None:
+            raise ValueError("not an IP address or CIDR range")
+        return address
     try:
-        if "/" in text:
-            network = ipaddress.ip_network(text, strict=False)
-            if network.version == 6 and network.network_address.ipv4_mapped is not None and network.prefixlen >= 96:
-                mapped = network.network_address.ipv4_mapped
-                return str(ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False))
-            return str(network)
-        address = ipaddress.ip_address(text)
+        network = ipaddress.ip_network(text, strict=False)
     except ValueError:
         raise ValueError("not an IP address or CIDR range") from None
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    return str(address)
+    mapped = network.network_address.ipv4_mapped if network.version == 6 else None
+    if mapped is not None and network.prefixlen >= 96:
+        return str(ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}", strict=False))
+    return str(network)
 
 
 def as_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
@@ -88,6 +89,19 @@ DEFAULT_ALLOWLIST = (
 )
 
 
+_project_var: tuple[int, list] = (-1, [])  # (dbt_project.yml's mtime, its decision_allowlist then)
+
+
+def _project_allowlist() -> list:
+    """Var `decision_allowlist` as dbt_project.yml says now (settings caches the file for the process;
+    parsing it takes 8 ms, so it is parsed again only when it changed)."""
+    global _project_var
+    stamp = (settings.PROJECT_DIR / "dbt_project.yml").stat().st_mtime_ns
+    if stamp != _project_var[0]:
+        _project_var = (stamp, settings.dbt_project.__wrapped__()["vars"].get("decision_allowlist") or [])
+    return _project_var[1]
+
+
 def _file_entries(path: Path) -> list[str]:
     """The ranges of an allowlist file: one a line, `#` starts a comment; a missing file is empty."""
     try:
@@ -105,10 +119,10 @@ class Allowlist:
 
     @classmethod
     def from_settings(cls, trusted_proxies: Iterable = (), allowlist_file: Path | None = None) -> Allowlist:
-        """With var `decision_allowlist` (dbt_project.yml read now, not the cached copy), the
+        """With var `decision_allowlist` (as dbt_project.yml says now, not the cached copy), the
         `--trusted-proxy` networks (checked by the CLI) and the `--allowlist` file, one range a line."""
         configured = [
-            *(settings.dbt_project.__wrapped__()["vars"].get("decision_allowlist") or []),
+            *_project_allowlist(),
             *(_file_entries(allowlist_file) if allowlist_file is not None else []),
         ]
         for cidr in configured:
