@@ -16,20 +16,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import decisions_tools as tools
 import jsonschema
 import pytest
-from decisions_tools import (
-    NGINX,
-    bouncer_log,
-    free_port,
-    kernel_set,
-    needs_bouncer,
-    needs_nginx,
-    nftables_usable,
-    request,
-    running_bouncer,
-    wait_for,
-)
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -175,7 +164,7 @@ def stream_engine(state_dir: Path) -> subprocess.Popen:
 
 @pytest.mark.tools
 @pytest.mark.slow
-@needs_bouncer
+@tools.needs_bouncer
 def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_allowlisted_one(stack_options, tmp_path):
     window_s = int(settings.dbt_vars()["burst_span_seconds"])
     bound = window_s + settings.WATERMARK_DELAY_MS / 1000 + 5
@@ -190,11 +179,11 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
         )
         engine = stream_engine(state_dir)
         server = make_server(
-            f"127.0.0.1:{free_port()}", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]
+            f"127.0.0.1:{tools.free_port()}", endpoints.reader_url, state_dir, trusted_proxies=[f"{PROXY}/32"]
         ).start()
         port, key = server.server_address[1], add_bouncer(state_dir, "firewall")
         try:
-            wait_for(lambda: (state_dir / "stream.json").exists() or engine.poll() is not None, 60, "the engine")
+            tools.wait_for(lambda: (state_dir / "stream.json").exists() or engine.poll() is not None, 60, "the engine")
             assert engine.poll() is None, engine.stderr.read()  # compiled and consuming
             producer, now_ms = Producer(endpoints.bootstrap_servers, "secmon-test"), int(time.time() * 1000)
             for ip in (ATTACKER, PRIVATE_SENDER, PROXY):
@@ -205,7 +194,7 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
 
             banned: list[str] = []
             while ATTACKER not in banned and time.time() - last_request < bound + 10:
-                answer = request(f"http://127.0.0.1:{port}/v1/decisions/stream?startup=true", key)
+                answer = tools.request(f"http://127.0.0.1:{port}/v1/decisions/stream?startup=true", key)
                 banned = [decision["value"] for decision in answer["new"]]
                 time.sleep(0.25)
             elapsed = time.time() - last_request
@@ -214,16 +203,16 @@ def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_a
             print(f"ban in the stream {elapsed:.1f} s after the attack's last request (bound {bound:.0f} s)")
 
             folder = tmp_path / "bouncer"
-            with running_bouncer(folder, f"http://127.0.0.1:{port}/", add_bouncer(state_dir, "nftables"), TABLE):
-                fetched = wait_for(
+            with tools.running_bouncer(folder, f"http://127.0.0.1:{port}/", add_bouncer(state_dir, "nftables"), TABLE):
+                fetched = tools.wait_for(
                     lambda: {ip for name, _, _, new, _ in list(server.pulls) if name == "nftables" for ip in new},
                     30,
-                    f"the bouncer's pull: {bouncer_log(folder)}",
+                    f"the bouncer's pull: {tools.bouncer_log(folder)}",
                 )
                 assert fetched == {ATTACKER}, fetched
-                if nftables_usable():  # the sandbox lets the bouncer make its nftables set: read it back
-                    wait_for(lambda: ATTACKER in kernel_set(TABLE), 30, "the ban in the kernel")
-                    assert set(kernel_set(TABLE)) == {ATTACKER}  # the private sender and the proxy are not
+                if tools.nftables_usable():  # the sandbox lets the bouncer make its nftables set: read it back
+                    tools.wait_for(lambda: ATTACKER in tools.kernel_set(TABLE), 30, "the ban in the kernel")
+                    assert set(tools.kernel_set(TABLE)) == {ATTACKER}  # the private sender and the proxy are not
         finally:
             server.shutdown()
             engine.terminate()
@@ -237,7 +226,7 @@ BANS = [
 
 
 @pytest.mark.tools
-@needs_nginx
+@tools.needs_nginx
 def test_the_nginx_export_is_an_include_that_nginx_accepts(tmp_path):
     deny = tmp_path / "secmon-deny.conf"
     deny.write_text(nginx_deny(BANS))
@@ -247,7 +236,9 @@ def test_the_nginx_export_is_an_include_that_nginx_accepts(tmp_path):
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; events {{}}\n"
         f"http {{ access_log off; server {{ listen 127.0.0.1:1; include {deny}; }} }}\n"
     )
-    checked = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(config)], capture_output=True, text=True)
+    checked = subprocess.run(
+        [tools.NGINX, "-t", "-p", str(tmp_path), "-c", str(config)], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr
     assert [line.split()[1] for line in deny.read_text().splitlines() if line.startswith("deny")] == [
         "203.0.113.50;",
