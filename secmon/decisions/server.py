@@ -149,7 +149,7 @@ class DecisionServer:
         self.open: Counter[str] = Counter()
         # Connections waiting for a handshake or a request head, oldest first: the first to go when full.
         self.waiting: dict[asyncio.StreamWriter, None] = {}
-        self.max_connections = min(MAX_CONNECTIONS, _free_descriptors() - SPARE_DESCRIPTORS)
+        self.max_connections = max(4, min(MAX_CONNECTIONS, _free_descriptors() - SPARE_DESCRIPTORS))
         self.per_client = min(PER_CLIENT, max(1, self.max_connections // 4))
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="decisions")
         # What each authorised pull was answered: (bouncer, client, path, addresses sent as new, as deleted).
