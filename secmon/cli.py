@@ -11,16 +11,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from secmon import settings, stack
+from secmon.console import console, styled
 from secmon.core.children import stop_on_sigterm
 from secmon.core.endpoints import postgres_url, resolve_endpoints
 from secmon.core.kafka_clients import KafkaSettingsError
 from secmon.errors import SecmonError
-
-console = Console()
 
 
 class SecmonGroup(click.Group):
@@ -83,7 +81,7 @@ def _print_statuses(rows: list[stack.ComponentStatus], title: str) -> None:
     for column in ("component", "address", "pid", "health", "mode", "clients authenticate"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        health = "[green]ok[/green]" if row.healthy else "[red]down[/red]"
+        health = styled(("ok", "green")) if row.healthy else styled(("down", "red"))
         mode = row.action or ("embedded" if row.managed else "external")
         table.add_row(row.component, row.address, str(row.pid or "-"), health, mode, row.auth)
     console.print(table)
@@ -495,7 +493,7 @@ def scenarios():
     from secmon.producer.attacks import SCENARIOS
 
     for name, fn in SCENARIOS.items():
-        console.print(f"[bold]{name}[/bold]: {fn.__doc__.strip().splitlines()[0]}")
+        console.print(styled((name, "bold"), f": {fn.__doc__.strip().splitlines()[0]}"))
 
 
 @cli.command()
@@ -675,6 +673,18 @@ def summary(state_dir, bootstrap_servers, pg_url, rows):
     console.print(alerts_table(endpoints.pg_url, settings.pg_schema()))
 
 
+def alert_line(alert: dict, origin: str | None):
+    """One alert as `secmon alerts` prints it: its example URL and entity are the attacker's text, shown as data."""
+    target = f" → {alert['target_username']}" if alert["target_username"] else ""
+    where = f" [{origin}]" if origin else ""
+    return styled(
+        f"{alert['window_start'][:19]}  ",
+        (f"{alert['severity']:<8}", "bold"),
+        f" {alert['detection']:<24} {alert['entity']}{where}{target}  ({alert['event_count']} requests, "
+        f"{alert['distinct_count']} distinct; e.g. {alert['example']})",
+    )
+
+
 @cli.command()
 @state_dir_option
 @endpoint_options
@@ -698,15 +708,8 @@ def alerts(state_dir, bootstrap_servers, pg_url, follow, as_json):
             if as_json:
                 click.echo(raw.decode())
                 continue
-            target = f" → {alert['target_username']}" if alert["target_username"] else ""
-            origin = f" [{_origin(alert['entity'])}]" if alert["entity_type"] == "ip" else ""
-            console.print(
-                f"{alert['window_start'][:19]}  [bold]{alert['severity']:<8}[/bold] {alert['detection']:<24} "
-                f"{alert['entity']}{origin}{target}  ({alert['event_count']} requests, {alert['distinct_count']} "
-                f"distinct; e.g. {alert['example']})",
-                markup=True,
-                highlight=False,
-            )
+            origin = _origin(alert["entity"]) if alert["entity_type"] == "ip" else None
+            console.print(alert_line(alert, origin), highlight=False)
     except KeyboardInterrupt:
         pass
 
@@ -1013,7 +1016,7 @@ def deploy(target, migrate, grafana_url, token, user, password, datasource_uid):
         RisingWave.from_environment(),
         grafana,
         datasource_uid,
-        lambda step: console.print(f"[bold]{step.what}[/bold]: {step.result}", highlight=False),
+        lambda step: console.print(styled((step.what, "bold"), f": {step.result}"), highlight=False),
         migrate=migrate,
     )
 

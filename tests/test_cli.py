@@ -53,3 +53,23 @@ def test_the_readme_command_table_lists_every_command_and_no_other():
         if not isinstance(command, click.Group) or command.invoke_without_command
     }
     assert documented == commands
+
+
+def test_an_alert_is_printed_as_data_whatever_its_example_holds():
+    """An attacker writes the example URL (and can make it look like markup): it prints as it is."""
+    from secmon.cli import alert_line
+    from secmon.console import console
+
+    alert = {
+        "window_start": "2026-12-07T04:00:00",
+        "severity": "high",
+        "detection": "web_attack",
+        "entity": "192.0.2.1",
+        "target_username": None,
+        "event_count": 4,
+        "distinct_count": 4,
+        "example": "/a?[/x][bold]b[/bold]",
+    }
+    with console.capture() as captured:
+        console.print(alert_line(alert, "[red]XX[/red]"), highlight=False)
+    assert "e.g. /a?[/x][bold]b[/bold])" in captured.get() and "[[red]XX[/red]]" in captured.get()
