@@ -457,6 +457,7 @@ def test_serve_from_the_command_line_reads_as_the_read_only_role_and_says_when_t
     finally:
         out, err = serve.stop()
     assert out.splitlines()[0] == f"decisions for bouncers at {serve.url} (Ctrl-C stops)"
+    assert serve.process.returncode == 0 and "Traceback" not in err, err  # SIGTERM stops it cleanly
     warnings = [line for line in err.splitlines() if "broker guard" in line]
     reason = firewall.unavailable_reason()
     assert warnings == ([f"warning: the broker guard cannot be set here ({reason}): any local user can publish "

@@ -252,8 +252,6 @@ def decisions_serve(
     where = ", ".join(f"{scheme}://{address}/v1/decisions/stream" for address in listen)
     click.echo(f"decisions for bouncers at {where} (Ctrl-C stops)")
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.serve_forever()  # until Ctrl-C or SIGTERM
     finally:
         server.shutdown()

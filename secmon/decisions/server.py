@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import resource
+import signal
 import socket
 import ssl
 import threading
@@ -167,6 +168,9 @@ class DecisionServer:
 
     async def _main(self) -> None:
         self.loop, self.stopping = asyncio.get_running_loop(), asyncio.Event()
+        if threading.current_thread() is threading.main_thread():  # `serve`: Ctrl-C and SIGTERM stop it
+            for signum in (signal.SIGINT, signal.SIGTERM):  # between requests, not inside one
+                self.loop.add_signal_handler(signum, self.stopping.set)
         accepting = [asyncio.create_task(self._accept(sock)) for sock in self.socks]
         self.ready.set()
         await self.stopping.wait()
