@@ -161,14 +161,20 @@ def test_the_kernel_set_follows_bans_extensions_deletes_and_the_allowlist(servin
             "alert entity '1::1%x;}' refused: an IPv6 zone id is not an address a firewall can ban"
         ]
 
+        started = time.monotonic()
         alerts.add(ATTACKER, "critical")  # a repeat extends the ban to 24 hours: the element's timeout too
         wait_for(lambda: kernel_set(table).get(ATTACKER, 0) > HIGH_S, 5, "the extension in the kernel")
+        extended, started = time.monotonic() - started, time.monotonic()
 
+        # Within one pull: a pull a second, and some slack for a loaded machine.
         decisions("delete", "--ip", ATTACKER, "--reason", "a partner", state_dir=serving.state_dir)
-        wait_for(lambda: ATTACKER not in kernel_set(table), 2.5, "the delete within one pull")
+        wait_for(lambda: ATTACKER not in kernel_set(table), 3, "the delete within one pull")
+        deleted, started = time.monotonic() - started, time.monotonic()
 
         serving.allowlist.write_text(f"{SECOND}/32  # our monitoring\n")
-        wait_for(lambda: SECOND not in kernel_set(table), 2.5, "the newly allowlisted address removed")
+        wait_for(lambda: SECOND not in kernel_set(table), 3, "the newly allowlisted address removed")
+        print(f"in the kernel after: extension {extended:.1f} s, delete {deleted:.1f} s, "
+              f"allowlist {time.monotonic() - started:.1f} s")  # fmt: skip
         assert kernel_set(table) == {}, bouncer_log(folder)
 
 
