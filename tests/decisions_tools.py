@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
 import shutil
 import socket
@@ -43,8 +44,9 @@ def nftables_usable() -> bool:
 
 
 def free_port() -> int:
-    """A port of PORTS free on both 127.0.0.1 and ::1."""
-    for port in PORTS:
+    """A port of PORTS free on both 127.0.0.1 and ::1, tried in random order: other sessions on this
+    machine pick from the same range."""
+    for port in random.sample(PORTS, len(PORTS)):
         try:
             for family, host in ((socket.AF_INET, "127.0.0.1"), (socket.AF_INET6, "::1")):
                 with socket.socket(family) as probe:
