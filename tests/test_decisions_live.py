@@ -267,12 +267,16 @@ def test_200_idle_and_half_open_connections_leave_a_bouncer_its_pull_within_2_s(
     half_open = b"\x16\x03\x01\x02\x00\x01" if tls else b"GET /v1/decisions/stream HTTP/1.1\r\nX-Api-Key: x"
     held = hold(serving.port, 200, 1, half_open)
     try:
+        deadline = time.monotonic() + 5  # a loaded machine accepts the last of them a moment later
+        while sum(server.open.values()) < 200:
+            assert time.monotonic() < deadline, f"the server holds {sum(server.open.values())} of 200 connections"
+            time.sleep(0.05)
         started = time.monotonic()
         answer = request(serving.url() + "v1/decisions/stream?startup=true", key)
         took = time.monotonic() - started
         print(f"{'TLS' if tls else 'plain'}: a pull beside 200 held connections took {took * 1000:.0f} ms")
         assert [d["value"] for d in answer["new"]] == [ATTACKER] and took < 2
-        assert sum(server.open.values()) >= 200 and threading.active_count() <= threads + 4  # no thread each
+        assert threading.active_count() <= threads + 4  # no thread for each connection
     finally:
         for sock in held:
             sock.close()

@@ -280,7 +280,7 @@ def test_plain_dbt_works_after_eval_secmon_env(stack_env):
     assert "All checks passed" in result.stdout
 
 
-@pytest.mark.parametrize(("schema", "search_path"), [(None, "secmon, public"), ("dashboards", "dashboards,public")])
+@pytest.mark.parametrize(("schema", "search_path"), [(None, "secmon,public"), ("dashboards", "dashboards,public")])
 def test_a_bare_psql_connects_after_eval_secmon_env(stack_env, schema, search_path):
     """libpq's own variables, the password in a pgpass file: no `psql "$SECMON_PG_URL"`, whose command
     line (the password in it) `ps` shows to every user."""

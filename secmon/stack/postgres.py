@@ -191,9 +191,8 @@ def libpq_environment(urls: list[str], pgpass: Path) -> dict[str, str]:
     dsn = parse_dsn(urls[0])
     environment = {variable: dsn[key] for key, variable in LIBPQ_VARIABLES.items() if key in dsn}
     environment["PGPASSFILE"] = str(pgpass.resolve())
-    schema = settings.pg_schema()
-    if schema != settings.DEFAULT_PG_SCHEMA:  # the database's own search_path starts with the default one
-        environment["PGOPTIONS"] = f"-c search_path={schema},public"
+    # Always: the database's own search_path is that of the last schema ensured in it, not always ours.
+    environment["PGOPTIONS"] = f"-c search_path={settings.pg_schema()},public"
     return environment
 
 
