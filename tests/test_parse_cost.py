@@ -184,3 +184,24 @@ def test_a_mutated_line_is_its_peers_event_or_a_reject(fixture, data):
     else:
         assert result.ip_address == client, line
         assert parser.format_of(fixture) == first_event_line(fixture)[0].format_of(fixture)
+
+
+def test_raw_bytes_are_kept_as_evidence_percent_escaped():
+    """A 2004 WebDAV overflow as Apache logged it: raw bytes in the request line (read with surrogateescape)."""
+    raw = b'192.0.2.9 - - [07/Dec/2004:04:00:00 +0000] "SEARCH /\x90\x02\xb1\x02\xff HTTP/1.1" 414 0 "-" "-"'
+    event = LineParser().parse(raw.decode("utf-8", errors="surrogateescape"))
+    # The bytes that are not UTF-8 are percent-escaped; the control characters are text, JSON-escaped later.
+    assert (event.ip_address, event.http_method, event.url) == ("192.0.2.9", "SEARCH", "/%90\x02%B1\x02%FF")
+
+
+def test_a_dual_stack_proxy_and_a_host_name_client():
+    """An IPv4-mapped peer is the IPv4 proxy it is; a client logged as a host name (HostnameLookups On) is kept as
+    one; anything else in the client field is a reject with its reason."""
+    line = '{} - - [07/Dec/2026:04:00:00 +0000] "GET / HTTP/1.1" 200 1 "-" "curl" "{}"'
+    behind_proxy = LineParser("auto", trusted_networks(["10.0.0.0/8"]))
+    assert behind_proxy.parse(line.format("::ffff:10.0.0.5", "203.0.113.9")).ip_address == "203.0.113.9"
+    host = "pcp740115pcs.reston01.va.comcast.net"
+    assert LineParser().parse(line.format(host.upper(), "-")).ip_address == host
+    for client in ("1::1%eth0", "999.1.1.1", "-x"):
+        with pytest.raises(MalformedLine, match="^client address: "):
+            LineParser().parse(line.format(client, "-"))
