@@ -59,14 +59,19 @@ def client_address(text: str) -> str:
     raise BadAddress(f"{text[:60]!r} is not an IP address or host name")
 
 
+def strip_port(address: str) -> str:
+    """`10.0.0.1:4711` or `[2001:db8::1]:443` → the address alone; an address without port as it is."""
+    if address.startswith("["):
+        return address[1 : address.index("]")] if "]" in address else address
+    if address.count(":") == 1:
+        return address.split(":", 1)[0]
+    return address
+
+
 def ip_with_port(text: str) -> str:
     """An address as proxies write it in X-Forwarded-For (`1.2.3.4`, `1.2.3.4:5678`, `[2001:db8::1]:443`,
     `2001:db8::1`) → its canonical IP; anything else is a BadAddress."""
-    text = text.strip()
-    if text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else text
-    elif text.count(":") == 1:
-        text = text.split(":", 1)[0]
-    if (ip := canonical_ip(text)) is None:
-        raise BadAddress(f"{text[:60]!r} is not an IP address")
+    address = strip_port(text.strip())
+    if (ip := canonical_ip(address)) is None:
+        raise BadAddress(f"{address[:60]!r} is not an IP address")
     return ip

@@ -11,6 +11,7 @@ import json
 import re
 from urllib.parse import unquote, unquote_plus
 
+from secmon.core.addresses import strip_port
 from secmon.core.events import Event
 from secmon.core.logs.declared import CLF_TIME_PATTERN, QUOTED, compile_nginx
 from secmon.core.logs.fields import (
@@ -22,7 +23,6 @@ from secmon.core.logs.fields import (
     optional,
     path_of,
     seconds_ms,
-    strip_port,
     unit_ms,
 )
 from secmon.core.logs.formats import register

@@ -107,15 +107,6 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Networks) ->
     return address  # every hop a trusted proxy: the left-most is the client
 
 
-def strip_port(address: str) -> str:
-    """`10.0.0.1:4711` or `[2001:db8::1]:443` → the address alone; an address without port as it is."""
-    if address.startswith("["):
-        return address[1 : address.index("]")] if "]" in address else address
-    if address.count(":") == 1:
-        return address.split(":", 1)[0]
-    return address
-
-
 def path_of(target: str) -> str:
     """An absolute URL as load balancers and reverse proxies log every request → `/path?q`. (Elsewhere an
     absolute URL in the request line is what a client sent: open-proxy probing, kept as it is.)"""

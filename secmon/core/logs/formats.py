@@ -26,8 +26,19 @@ from secmon.core.events import Event
 from secmon.core.logs.declared import DeclaredFormat, compile_declared
 from secmon.core.logs.fields import MalformedLine, Networks, trusted_networks
 
-__all__ = ["REGISTRY", "LineParser", "LogFormat", "MalformedLine", "Networks", "declared_format", "parse_line",
-           "read_log", "register", "retime", "trusted_networks"]
+__all__ = [
+    "REGISTRY",
+    "LineParser",
+    "LogFormat",
+    "MalformedLine",
+    "Networks",
+    "declared_format",
+    "parse_line",
+    "read_log",
+    "register",
+    "retime",
+    "trusted_networks",
+]
 
 
 @dataclass(frozen=True)
@@ -100,10 +111,6 @@ class LineParser:
             raise ValueError(f"unknown log format {log_format!r}; known: {', '.join(REGISTRY)}")
         self._candidates = [entry for entry in REGISTRY.values() if entry.auto]
 
-    def format_of(self, source: str = "") -> str | None:
-        entry = self._fixed or self._format_of.get(source)
-        return entry.name if entry else None
-
     def _recognise(self, line: str) -> LogFormat:
         for entry in self._candidates:
             if entry.recognise(line):
@@ -157,8 +164,9 @@ class ReplayStats:
     first_rejects: list[str] = field(default_factory=list)
 
 
-def read_log(stream: IO[str], stats: ReplayStats, parser: LineParser, rejects: IO[str] | None = None,
-             shown: int = 5) -> Iterator[Event]:
+def read_log(
+    stream: IO[str], stats: ReplayStats, parser: LineParser, rejects: IO[str] | None = None, shown: int = 5
+) -> Iterator[Event]:
     """Parse every line; a malformed one is counted, the first `shown` described, all kept in `rejects`."""
     for number, line in enumerate(stream, start=1):
         stats.lines += 1
