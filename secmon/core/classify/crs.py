@@ -1,0 +1,699 @@
+"""OWASP CRS v4 request rules, evaluated on what an access log shows of a request.
+
+The rules are data: the vendored `owasp-crs/rules/REQUEST-9*.conf` are parsed here (the SecRule
+language: variables, operator, actions, `chain`, the paranoia-level skip blocks) and every rule
+whose variables an access log has is kept; the others are listed with the reason in
+`crs.report.txt` (`python -m secmon.core.classify.crs` rewrites it).
+
+Variables, as ModSecurity 2.9 (Apache) fills them (apache2/re_variables.c):
+- REQUEST_URI is `parsed_uri.path + "?" + parsed_uri.query`, REQUEST_URI_RAW is `unparsed_uri`,
+  REQUEST_FILENAME is `parsed_uri.path` and REQUEST_BASENAME its last segment: all as sent, not
+  percent-decoded (Apache's parsed_uri is the raw request target split, not `r->uri`).
+- QUERY_STRING is `r->args`, raw. ARGS/ARGS_NAMES come from parse_arguments over the query string:
+  split on `&`, name and value each decoded with urldecode_nonstrict (`+` is a space, a bad `%` kept).
+- REQUEST_LINE is `r->the_request`; REQUEST_HEADERS:User-Agent/Referer are the logged headers.
+Values are bytes held as latin-1 text (see transforms.py); regexes run in RE2's Latin-1 mode with
+`.` matching newlines, like ModSecurity's PCRE (PCRE_DOTALL | PCRE_DOLLAR_ENDONLY, no UTF-8 mode).
+
+The multi-pattern engine: all `@rx` of the rules' first links that share a transformation chain
+form one `re2.Set`, so a value is transformed once per chain and scanned once per chain; only the
+rules whose set entry fired are confirmed (a capture or a `chain`). google-re2's Set was chosen over
+hyperscan: benchmarks/classify.py measures both, and hyperscan's speed edge does not pay for what
+it costs here: it refuses 9 CRS patterns (too large, or start anchors it cannot place), which would
+need a second engine for those rules, and its semantics (reporting every end offset, no RE2 Latin-1
+mode) differ from the per-rule confirmation regexes, while RE2 compiles all of CRS v4's patterns and
+runs in linear time on hostile input.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libinjection
+import re2
+
+from secmon.core.classify import transforms
+from secmon.core.classify.request import Request
+
+RULES_DIR = Path(__file__).parent / "owasp-crs" / "rules"
+REPORT_PATH = Path(__file__).parent / "crs.report.txt"
+DEFAULT_PARANOIA = 1
+
+# The family of a rule, by its file (the id's first three digits), with the exceptions by id.
+FAMILY_BY_FILE = {
+    "911": "method",
+    "913": "scanner",
+    "920": "protocol",
+    "921": "crlf",
+    "930": "path_traversal",
+    "931": "rfi",
+    "932": "command_injection",
+    "933": "php",
+    "934": "generic",
+    "941": "xss",
+    "942": "sqli",
+    "943": "session_fixation",
+    "944": "java",
+}
+FAMILY_BY_ID = {"921200": "ldap", "934100": "node", "934101": "node", "934130": "node", "934110": "ssrf"}
+
+# What an access log shows. REQUEST_HEADERS is only its User-Agent and Referer.
+LOGGED_COLLECTIONS = frozenset(
+    {
+        "REQUEST_URI",
+        "REQUEST_URI_RAW",
+        "REQUEST_FILENAME",
+        "REQUEST_BASENAME",
+        "ARGS",
+        "ARGS_GET",
+        "ARGS_NAMES",
+        "ARGS_GET_NAMES",
+        "QUERY_STRING",
+        "REQUEST_LINE",
+        "REQUEST_METHOD",
+        "REQUEST_PROTOCOL",
+    }
+)
+LOGGED_HEADERS = {"user-agent": "User-Agent", "referer": "Referer"}
+# Set by the previous link of a chain (rule-local): what it matched, its captures and its setvars.
+CHAIN_COLLECTIONS = frozenset({"MATCHED_VAR", "MATCHED_VARS", "MATCHED_VAR_NAME", "MATCHED_VARS_NAMES"})
+NOT_EVALUATED_FILES = {"901": "initialisation (sets TX defaults)", "949": "anomaly-score evaluation"}
+MAX_VALUE = 16_384  # bytes of a value the rules see: a longer one is cut (the cost stays bounded)
+
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.encoding = re2.Options.Encoding.LATIN1
+RE2_OPTIONS.dot_nl = True
+RE2_OPTIONS.max_mem = 256 << 20
+RE2_OPTIONS.log_errors = False
+
+
+class Unsupported(Exception):
+    """A rule this engine does not load; the message is the reason in the report."""
+
+
+@dataclass(frozen=True)
+class Target:
+    collection: str
+    key: str | None = None  # a name, or a /regex/ over names
+    exclude: bool = False
+    count: bool = False
+
+    def __str__(self) -> str:
+        text = self.collection + (f":{self.key}" if self.key else "")
+        return ("!" if self.exclude else "&" if self.count else "") + text
+
+    @functools.cached_property
+    def key_pattern(self) -> re.Pattern | None:
+        if self.key and len(self.key) > 2 and self.key.startswith("/") and self.key.endswith("/"):
+            return re.compile(self.key[1:-1], re.IGNORECASE | re.DOTALL)
+        return None
+
+    def selects(self, name: str) -> bool:
+        """Whether this target (its key) names the member `name` of its collection."""
+        if self.key is None:
+            return True
+        if self.key_pattern is not None:
+            return self.key_pattern.search(name) is not None
+        return self.key.lower() == name.lower()
+
+
+@dataclass(frozen=True)
+class Link:
+    """One SecRule: the first of a rule, or one of its `chain` links."""
+
+    targets: tuple[Target, ...]
+    operator: str
+    argument: str
+    negated: bool
+    transforms: tuple[str, ...]
+    capture: bool
+    setvars: tuple[tuple[str, str], ...]
+
+    @functools.cached_property
+    def transform(self) -> Callable[[str], str]:
+        return transforms.chain(self.transforms)
+
+    @functools.cached_property
+    def test(self) -> Callable[[str], re2._Match | bool | None]:
+        return operator_function(self.operator, self.argument)
+
+    def reads(self, collection: str, name: str) -> bool:
+        """Whether the link reads member `name` of `collection` (its targets, less its exclusions)."""
+        chosen = False
+        for target in self.targets:
+            if target.collection != collection or not target.selects(name):
+                continue
+            if target.exclude:
+                return False
+            chosen = chosen or not target.count
+        return chosen
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    paranoia: int
+    family: str
+    message: str
+    variables: tuple[str, ...]
+    links: tuple[Link, ...] = field(repr=False)
+
+
+# ---------------------------------------------------------------- parsing the SecRule language
+
+
+def directives(text: str) -> Iterator[list[str]]:
+    """The configuration's directives, each as its words (continuations joined, quotes removed)."""
+    logical = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if not logical and (not stripped or stripped.startswith("#")):
+            continue
+        if stripped.endswith("\\"):
+            logical += stripped[:-1] + " "
+            continue
+        logical += stripped
+        yield config_words(logical)
+        logical = ""
+
+
+def config_words(line: str) -> list[str]:
+    """Apache's ap_getword_conf: words split on spaces; in a quoted word only `\\"` is unescaped."""
+    words, i, n = [], 0, len(line)
+    while i < n:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        if line[i] in "\"'":
+            quote, i, start = line[i], i + 1, i + 1
+            chars = []
+            while i < n and line[i] != quote:
+                if line[i] == "\\" and i + 1 < n and line[i + 1] == quote:
+                    i += 1
+                chars.append(line[i])
+                i += 1
+            words.append("".join(chars))
+            i += 1
+        else:
+            start = i
+            while i < n and not line[i].isspace():
+                i += 1
+            words.append(line[start:i])
+    return words
+
+
+def parse_actions(text: str) -> list[tuple[str, str]]:
+    """`id:1,t:none,msg:'a, b'` as (name, value) pairs, single quotes removed."""
+    actions, i, n = [], 0, len(text)
+    while i < n:
+        while i < n and text[i] in " ,":
+            i += 1
+        start = i
+        while i < n and text[i] not in ":,":
+            i += 1
+        name = text[start:i].strip()
+        value = ""
+        if i < n and text[i] == ":":
+            i += 1
+            while i < n and text[i] == " ":
+                i += 1
+            if i < n and text[i] == "'":
+                end = i + 1
+                while end < n and not (text[end] == "'" and text[end - 1] != "\\"):
+                    end += 1
+                value, i = text[i + 1 : end].replace("\\'", "'"), end + 1
+            else:
+                start = i
+                while i < n and text[i] != ",":
+                    i += 1
+                value = text[start:i].strip()
+        if name:
+            actions.append((name, value))
+    return actions
+
+
+def parse_targets(text: str) -> tuple[Target, ...]:
+    targets = []
+    for part in split_targets(text):
+        exclude, count = part.startswith("!"), part.startswith("&")
+        part = part.lstrip("!&")
+        collection, _, key = part.partition(":")
+        targets.append(Target(collection.upper(), key or None, exclude, count))
+    return tuple(targets)
+
+
+def split_targets(text: str) -> list[str]:
+    """Split on `|`, but not inside a `/regex/` key (which may hold `|`)."""
+    parts, current, in_regex = [], "", False
+    for i, char in enumerate(text):
+        if char == "/" and (current.endswith(":") or in_regex) and (i == 0 or text[i - 1] != "\\"):
+            in_regex = not in_regex
+        if char == "|" and not in_regex:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return [part for part in parts if part]
+
+
+def parse_link(words: list[str]) -> tuple[Link, list[tuple[str, str]]]:
+    if len(words) < 3:
+        raise Unsupported(f"malformed SecRule {' '.join(words)[:80]}")
+    targets = parse_targets(words[1])
+    operator_text = words[2]
+    negated = operator_text.startswith("!")
+    operator_text = operator_text.removeprefix("!")
+    if operator_text.startswith("@"):
+        operator, _, argument = operator_text[1:].partition(" ")
+    else:
+        operator, argument = "rx", operator_text
+    actions = parse_actions(words[3]) if len(words) > 3 else []
+    chain: list[str] = []
+    for name, value in actions:
+        if name == "t":
+            chain = [] if value.lower() == "none" else [*chain, value.lower()]
+    link = Link(
+        targets=targets,
+        operator=operator.lower(),
+        argument=argument,
+        negated=negated,
+        transforms=tuple(chain),
+        capture=any(name == "capture" for name, _ in actions),
+        setvars=tuple(parse_setvar(value) for name, value in actions if name == "setvar"),
+    )
+    return link, actions
+
+
+def parse_setvar(text: str) -> tuple[str, str]:
+    name, _, value = text.partition("=")
+    return name.strip().lower(), value
+
+
+@dataclass
+class RawRule:
+    """A rule as read from a file: its links and actions, before the engine decides to load it."""
+
+    id: str
+    links: list[Link]
+    actions: list[tuple[str, str]]
+    block_paranoia: int
+
+    def action(self, name: str) -> str | None:
+        return next((value for key, value in self.actions if key == name), None)
+
+    @property
+    def paranoia(self) -> int:
+        for key, value in self.actions:
+            if key == "tag" and value.startswith("paranoia-level/"):
+                return int(value.rsplit("/", 1)[1])
+        return self.block_paranoia
+
+
+def read_rules(paths: Iterable[Path]) -> Iterator[RawRule]:
+    """Every SecRule (with its chain links) and SecAction in the files, in order."""
+    for path in paths:
+        block_paranoia, current = 1, None
+        for words in directives(path.read_text(encoding="latin-1")):
+            if not words or words[0] not in ("SecRule", "SecAction"):
+                continue
+            if words[0] == "SecAction":
+                words = ["SecRule", "REQUEST_METHOD", "@unconditionalMatch", words[1] if len(words) > 1 else ""]
+            link, actions = parse_link(words)
+            if current is not None:
+                current.links.append(link)
+                current.actions.extend(actions)
+            else:
+                rule_id = next((value for name, value in actions if name == "id"), "?")
+                current = RawRule(rule_id, [link], list(actions), block_paranoia)
+                level = skip_block_level(link)
+                block_paranoia = level if level is not None else block_paranoia
+            if not any(name == "chain" for name, _ in actions):
+                yield current
+                current = None
+
+
+def skip_block_level(link: Link) -> int | None:
+    """`SecRule TX:DETECTION_PARANOIA_LEVEL "@lt N" ... skipAfter`: the rules after it are level N."""
+    if link.targets == (Target("TX", "DETECTION_PARANOIA_LEVEL"),) and link.operator == "lt":
+        return int(link.argument)
+    return None
+
+
+# ---------------------------------------------------------------- operators
+
+
+def tx_defaults(paths: Iterable[Path]) -> dict[str, str]:
+    """The TX values CRS's initialisation sets when crs-setup.conf leaves them unset (901xxx setvars)."""
+    values: dict[str, str] = {}
+    for raw in read_rules(paths):
+        for link in raw.links:
+            for name, value in link.setvars:
+                if name.startswith("tx.") and "%{" not in value:
+                    values.setdefault(name[3:], value)
+    return values
+
+
+TX_DEFAULTS = tx_defaults([RULES_DIR / "REQUEST-901-INITIALIZATION.conf"])
+MACRO = re.compile(r"%\{([^}]*)\}")
+
+
+def expand_tx(text: str) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1).lower()
+        if not name.startswith("tx.") or name[3:] not in TX_DEFAULTS:
+            raise Unsupported(f"operator argument reads {match.group(0)}")
+        return TX_DEFAULTS[name[3:]]
+
+    return MACRO.sub(value, text)
+
+
+def compile_rx(pattern: str) -> re2._Regexp:
+    return re2.compile(pattern.encode("latin-1"), RE2_OPTIONS)
+
+
+def phrase_matcher(phrases: Iterable[str]) -> Callable[[str], bool]:
+    """@pm: any phrase as a substring, case-insensitively (ModSecurity's Aho-Corasick lowercases both)."""
+    alternatives = sorted({p for p in phrases if p}, key=len, reverse=True)
+    regex = compile_rx("(?i)(?:" + "|".join(re2.escape(p) for p in alternatives) + ")")
+    return lambda value: bool(alternatives) and regex.search(as_bytes(value)) is not None
+
+
+@functools.cache
+def data_file(name: str) -> tuple[str, ...]:
+    lines = (RULES_DIR / name).read_text(encoding="latin-1").splitlines()  # bytes as latin-1, as values are
+    return tuple(line.strip() for line in lines if line.strip() and not line.strip().startswith("#"))
+
+
+def as_bytes(value: str) -> bytes:
+    return value.encode("latin-1")
+
+
+def to_int(text: str) -> int:
+    """C's atoi: leading spaces, a sign, digits; 0 when none."""
+    match = re.match(r"\s*([+-]?\d+)", text)
+    return int(match.group(1)) if match else 0
+
+
+def byte_ranges(argument: str) -> frozenset[int]:
+    allowed: set[int] = set()
+    for part in argument.replace(" ", "").split(","):
+        low, _, high = part.partition("-")
+        allowed.update(range(int(low), int(high or low) + 1))
+    return frozenset(allowed)
+
+
+def invalid_url_encoding(value: str) -> bool:
+    """@validateUrlEncoding: a `%` not followed by two hex digits."""
+    i = value.find("%")
+    while i >= 0:
+        if (
+            i + 2 >= len(value) + 0
+            or value[i + 1] not in transforms.HEX_DIGITS
+            or value[i + 2] not in transforms.HEX_DIGITS
+        ):
+            return True
+        i = value.find("%", i + 3)
+    return False
+
+
+def invalid_utf8(value: str) -> bool:
+    try:
+        as_bytes(value).decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def operator_function(operator: str, argument: str) -> Callable[[str], object]:
+    """The operator as a function of the (transformed) value; truthy when it matches."""
+    argument = expand_tx(argument)
+    if operator == "rx":
+        regex = compile_rx(argument)
+        return lambda value: regex.search(as_bytes(value))
+    if operator in ("pm", "pmfromfile", "pmf"):
+        words = argument.split() if operator == "pm" else [p for name in argument.split() for p in data_file(name)]
+        return phrase_matcher(words)
+    simple = simple_operator(operator, argument)
+    if simple is None:
+        raise Unsupported(f"operator @{operator}")
+    return simple
+
+
+def simple_operator(operator: str, argument: str) -> Callable[[str], object] | None:
+    lower = argument.lower()
+    numbers = {"eq": int.__eq__, "gt": int.__gt__, "lt": int.__lt__, "ge": int.__ge__, "le": int.__le__}
+    if operator in numbers:
+        compare, expected = numbers[operator], to_int(argument)
+        return lambda value: compare(to_int(value), expected)
+    functions: dict[str, Callable[[str], object]] = {
+        "detectsqli": lambda value: libinjection.is_sql_injection(value)["is_sqli"],
+        "detectxss": lambda value: libinjection.is_xss(value)["is_xss"],
+        "contains": lambda value: argument in value,
+        "containsword": lambda value: re.search(r"(?<!\w)" + re.escape(argument) + r"(?!\w)", value) is not None,
+        "streq": lambda value: value == argument,
+        "beginswith": lambda value: value.startswith(argument),
+        "endswith": lambda value: value.endswith(argument),
+        "within": lambda value: value in argument,
+        "unconditionalmatch": lambda value: True,
+        "validateurlencoding": invalid_url_encoding,
+        "validateutf8encoding": invalid_utf8,
+    }
+    if operator == "validatebyterange":
+        allowed = byte_ranges(argument)
+        return lambda value: any(ord(char) not in allowed for char in value)
+    del lower
+    return functions.get(operator)
+
+
+# ---------------------------------------------------------------- the request's variables
+
+
+def parse_arguments(query: str) -> list[tuple[str, str]]:
+    """ModSecurity's parse_arguments: `&`-split pairs, no trailing empty one, names and values url-decoded."""
+    if not query:
+        return []
+    parts = query.split("&")
+    if parts[-1] == "":
+        parts.pop()
+    pairs = []
+    for part in parts:
+        name, _, value = part.partition("=")
+        pairs.append((transforms.url_decode(name), transforms.url_decode(value)))
+    return pairs
+
+
+def as_latin1(text: str) -> str:
+    """A logged field as bytes held in latin-1 text (UTF-8 for characters beyond it), cut to MAX_VALUE."""
+    if not text.isascii():
+        text = text.encode("utf-8", "surrogateescape").decode("latin-1")
+    return text[:MAX_VALUE]
+
+
+def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
+    """Each collection an access log has, as (member name, value) pairs."""
+    url = as_latin1(request.url)
+    target, has_query, query = url.partition("?")
+    path = target.split("#", 1)[0]
+    query = query.split("#", 1)[0]
+    arguments = parse_arguments(query)
+    basename = path.rsplit("/", 1)[-1] if "/" in path else path.rsplit("\\", 1)[-1]
+    headers = [
+        (name, as_latin1(value))
+        for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer))
+        if value is not None
+    ]
+    variables = {
+        "REQUEST_URI": [("", path + has_query + query)],
+        "REQUEST_URI_RAW": [("", url)],
+        "REQUEST_FILENAME": [("", path)],
+        "REQUEST_BASENAME": [("", basename)],
+        "QUERY_STRING": [("", query)] if has_query else [],
+        "ARGS": arguments,
+        "ARGS_GET": arguments,
+        "ARGS_NAMES": [(name, name) for name, _ in arguments],
+        "ARGS_GET_NAMES": [(name, name) for name, _ in arguments],
+        "REQUEST_LINE": [("", f"{as_latin1(request.method)} {url} {request.protocol}")],
+        "REQUEST_METHOD": [("", as_latin1(request.method))],
+        "REQUEST_PROTOCOL": [("", request.protocol)],
+        "REQUEST_HEADERS": headers,
+    }
+    return variables
+
+
+# ---------------------------------------------------------------- deciding what loads
+
+
+def family_of(rule_id: str) -> str:
+    return FAMILY_BY_ID.get(rule_id) or FAMILY_BY_FILE.get(rule_id[:3], "generic")
+
+
+def logged(target: Target) -> bool:
+    if target.collection == "REQUEST_HEADERS":
+        return target.key is None or target.key.lower() in LOGGED_HEADERS
+    return target.collection in LOGGED_COLLECTIONS
+
+
+def rule_local(target: Target, earlier: list[Link]) -> bool:
+    """A chain link's target set by the links before it: MATCHED_VAR(S), a capture TX:N, a setvar'd TX:name."""
+    if target.collection in CHAIN_COLLECTIONS:
+        return True
+    if target.collection != "TX" or target.key is None:
+        return False
+    key = target.key.lower()
+    if key.isdigit():
+        return any(link.capture for link in earlier)
+    return any(name == f"tx.{key}" for link in earlier for name, _ in link.setvars)
+
+
+def check_loadable(raw: RawRule) -> None:
+    """Raise Unsupported with the reason when the engine cannot evaluate the rule on an access log."""
+    if raw.id[:3] in NOT_EVALUATED_FILES:
+        raise Unsupported(NOT_EVALUATED_FILES[raw.id[:3]])
+    first = raw.links[0]
+    if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None:
+        raise Unsupported("does not log (sets state or switches targets off for performance)")
+    if any(t.collection == "TX" and not t.exclude for t in first.targets):
+        if skip_block_level(first) is not None or any(t.key and "paranoia" in t.key.lower() for t in first.targets):
+            raise Unsupported("paranoia-level skip marker (honoured: the level of the rules after it)")
+        raise Unsupported("reads TX state set by other rules")
+    for position, link in enumerate(raw.links):
+        usable = [t for t in link.targets if not t.exclude and (logged(t) or rule_local(t, raw.links[:position]))]
+        if not usable:
+            wanted = "|".join(str(t) for t in link.targets if not t.exclude)
+            where = "its variables" if position == 0 else "a chain link's variables"
+            raise Unsupported(f"{where} are not in an access log: {wanted}")
+        link.test  # noqa: B018 -- compiles the operator now: an unsupported one is a load-time reason
+
+
+def parse_files(paths: Iterable[Path]) -> tuple[list[Rule], list[tuple[str, str]]]:
+    loaded, not_loaded = [], []
+    for raw in read_rules(paths):
+        try:
+            check_loadable(raw)
+        except Unsupported as reason:
+            not_loaded.append((raw.id, str(reason)))
+            continue
+        variables = tuple(dict.fromkeys(str(t) for t in raw.links[0].targets if not t.exclude and logged(t)))
+        rule = Rule(raw.id, raw.paranoia, family_of(raw.id), raw.action("msg") or "", variables, tuple(raw.links))
+        loaded.append(rule)
+    return loaded, not_loaded
+
+
+def rule_files() -> list[Path]:
+    return sorted(RULES_DIR.glob("REQUEST-9*.conf"))
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+@dataclass
+class ChainState:
+    """What the links of one rule evaluation set for the next: matched variables, captures, setvars."""
+
+    matched: list[tuple[str, str]] = field(default_factory=list)
+    tx: dict[str, str] = field(default_factory=dict)
+
+
+class Evaluation:
+    """One request's evaluation: its variables, and the transformed values and set scans, memoized."""
+
+    def __init__(self, request: Request):
+        self.variables = request_variables(request)
+        self.transformed: dict[tuple[tuple[str, ...], str], str] = {}
+
+    def transform(self, link: Link, value: str) -> str:
+        key = (link.transforms, value)
+        result = self.transformed.get(key)
+        if result is None:
+            result = link.transform(value)[:MAX_VALUE]
+            self.transformed[key] = result
+        return result
+
+    def values(self, link: Link, state: ChainState) -> Iterator[tuple[str, str]]:
+        """The link's (variable name, raw value) pairs: its targets less its exclusions."""
+        for target in link.targets:
+            if target.exclude:
+                continue
+            members = self.members(target, state)
+            if target.count:
+                yield f"&{target}", str(len(members))
+            else:
+                yield from (
+                    (name, value)
+                    for name, value in members
+                    if link.reads(target.collection, name.rpartition(":")[2] if ":" in name else name) or name == ""
+                )
+
+    def members(self, target: Target, state: ChainState) -> list[tuple[str, str]]:
+        if target.collection in ("MATCHED_VAR", "MATCHED_VARS"):
+            return state.matched[-1:] if target.collection == "MATCHED_VAR" else list(state.matched)
+        if target.collection in ("MATCHED_VAR_NAME", "MATCHED_VARS_NAMES"):
+            return [(name, name) for name, _ in state.matched]
+        if target.collection == "TX":
+            value = state.tx.get((target.key or "").lower())
+            return [] if value is None else [("", value)]
+        members = self.variables.get(target.collection, [])
+        return [(name, value) for name, value in members if target.selects(name)] if target.key else members
+
+    def link_matches(self, link: Link, state: ChainState) -> bool:
+        matched: list[tuple[str, str]] = []
+        for name, raw_value in self.values(link, state):
+            value = self.transform(link, raw_value)
+            result = link.test(value)
+            if bool(result) == link.negated:
+                continue
+            matched.append((name, value))
+            if link.capture and isinstance(result, re2._Match):
+                for index in range(10):
+                    group = result.group(index) if index <= len(result.groups()) else None
+                    if group is not None:
+                        state.tx[str(index)] = group.decode("latin-1")
+            for setvar_name, setvar_value in link.setvars:
+                if setvar_name.startswith("tx."):
+                    state.tx[setvar_name[3:]] = expand_local(setvar_value, state, value)
+        if matched:
+            state.matched = matched
+        return bool(matched)
+
+    def rule_matches(self, rule: Rule) -> bool:
+        state = ChainState()
+        return all(self.link_matches(link, state) for link in rule.links)
+
+
+def expand_local(text: str, state: ChainState, matched_value: str) -> str:
+    def value(match: re.Match) -> str:
+        name = match.group(1).lower()
+        if name == "matched_var":
+            return matched_value
+        return state.tx.get(name.removeprefix("tx."), TX_DEFAULTS.get(name.removeprefix("tx."), ""))
+
+    return MACRO.sub(value, text)
+
+
+class CrsRuleSet:
+    """The CRS rules loaded at one paranoia level. `match(request)` gives the ids of the rules that fire."""
+
+    def __init__(self, rules: list[Rule], not_loaded: list[tuple[str, str]], paranoia: int):
+        self.paranoia = paranoia
+        self.loaded = tuple(rule for rule in rules if rule.paranoia <= paranoia)
+        self.not_loaded = tuple(not_loaded)
+
+    @classmethod
+    def load(cls, paranoia: int = DEFAULT_PARANOIA) -> CrsRuleSet:
+        return load_cached(paranoia)
+
+    def match(self, request: Request) -> frozenset[str]:
+        evaluation = Evaluation(request)
+        return frozenset(rule.id for rule in self.loaded if evaluation.rule_matches(rule))
+
+
+@functools.cache
+def load_cached(paranoia: int) -> CrsRuleSet:
+    rules, not_loaded = parse_files(rule_files())
+    return CrsRuleSet(rules, not_loaded, paranoia)
