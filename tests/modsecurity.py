@@ -124,7 +124,7 @@ class ModSecurity:
             path.chmod(path.stat().st_mode | 0o011)
         for path in (root / "site", root / "site" / "index.html", root / "tmp"):
             path.chmod(0o777 if path.is_dir() else 0o644)
-        self.port, self.server = self._start(crs)
+        self.port, self.server = self._start(crs.resolve())
 
     def _start(self, crs: Path) -> tuple[int, subprocess.Popen]:
         """Apache on a port of PORTS, tried in random order: another session may take one between our
