@@ -26,6 +26,7 @@ from secmon.decisions.crawlers import (
     CrawlerVerifier,
     claimed_engine,
 )
+from secmon.decisions.policy import Allowlist, BanPolicy, decisions_from_alerts, spared_reason
 
 PORTS = range(29200, 29300)  # this module's DNS servers listen here
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
@@ -231,3 +232,37 @@ def test_the_gate_spares_verified_crawlers_and_unverified_claims_on_crawler_only
     )
     assert gate("203.0.113.20", "web_attack", START, END) is None
     assert asked["203.0.113.15"] == 1  # one window, read once
+
+
+POLICY = BanPolicy(
+    frozenset({"high", "critical"}),
+    {severity: timedelta(hours=4) for severity in ("low", "medium", "high", "critical")},
+    frozenset(),
+)
+
+
+def test_a_verified_crawler_is_never_banned_a_fake_one_is_and_dns_trouble_spares_only_crawler_signals(verifier):
+    agents = {"66.249.66.1": [GOOGLEBOT], "203.0.113.10": [GOOGLEBOT], "203.0.113.15": [GOOGLEBOT]}
+    asked = []
+
+    def window_agents(address, start, end):
+        asked.append(address)
+        return agents.get(address, [])
+
+    gate = CrawlerGate(verifier, window_agents, POLICY.crawler_only)
+    now = END + timedelta(minutes=5)
+    alerts = [
+        ("66.249.66.1", "web_attack", "high", START, END),
+        ("203.0.113.10", "web_attack", "high", START, END),
+        ("203.0.113.15", "scanner_user_agent", "high", START, END),
+        ("203.0.113.15", "web_attack", "high", START - timedelta(hours=1), END - timedelta(hours=1)),
+        ("203.0.113.30", "bad_user_agent", "low", START, END),  # bans nothing: never asked about
+        ("203.0.113.31", "web_attack", "high", START - timedelta(hours=6), END - timedelta(hours=6)),  # over
+    ]
+    bans = decisions_from_alerts(alerts, POLICY, Allowlist(), now, crawlers=gate)
+    assert {value: ban.detection for value, ban in bans.items()} == {
+        "203.0.113.10": "web_attack",  # the fake Googlebot
+        "203.0.113.15": "web_attack",  # unverified: its attack bans, its crawler-only alert does not
+    }
+    assert sorted(set(asked)) == ["203.0.113.10", "203.0.113.15", "66.249.66.1"]
+    assert spared_reason("66.249.66.1", "web_attack", START, END, Allowlist(), {}, gate) == "verified crawler (Google)"

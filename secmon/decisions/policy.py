@@ -17,7 +17,7 @@ import hashlib
 import ipaddress
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -112,25 +112,31 @@ def _file_entries(path: Path) -> list[str]:
 
 
 class Allowlist:
-    """Addresses never banned: DEFAULT_ALLOWLIST, the trusted proxies and var `decision_allowlist`."""
+    """Addresses never banned: DEFAULT_ALLOWLIST, the trusted proxies and var `decision_allowlist`, and
+    the site's own addresses (`own`, reported as such: secmon.core.own_addresses)."""
 
-    def __init__(self, networks: Iterable = ()) -> None:
+    def __init__(self, networks: Iterable = (), own: Iterable = ()) -> None:
         self.networks = [ipaddress.ip_network(network, strict=False) for network in (*DEFAULT_ALLOWLIST, *networks)]
+        self.own = [ipaddress.ip_network(network, strict=False) for network in own]
 
     @classmethod
-    def from_settings(cls, trusted_proxies: Iterable = (), allowlist_file: Path | None = None) -> Allowlist:
+    def from_settings(
+        cls, trusted_proxies: Iterable = (), allowlist_file: Path | None = None, own_addresses_file: Path | None = None
+    ) -> Allowlist:
         """With var `decision_allowlist` (as dbt_project.yml says now, not the cached copy), the
-        `--trusted-proxy` networks (checked by the CLI) and the `--allowlist` file, one range a line."""
+        `--trusted-proxy` networks (checked by the CLI), the `--allowlist` file, one range a line, and
+        the file of the site's own addresses that `secmon follow` writes (own_addresses_path)."""
         configured = [
             *_project_allowlist(),
             *(_file_entries(allowlist_file) if allowlist_file is not None else []),
         ]
-        for cidr in configured:
+        own = _file_entries(own_addresses_file) if own_addresses_file is not None else []
+        for cidr in (*configured, *own):
             try:
                 ipaddress.ip_network(cidr, strict=False)
             except ValueError:
                 raise SecmonError(f"decision allowlist: {cidr!r} is not an IP address or CIDR range") from None
-        return cls([*configured, *trusted_proxies])
+        return cls([*configured, *trusted_proxies], own)
 
     def reason(self, address: str) -> str | None:
         """Why `address` (an address or a range) may not be banned, or None when it may."""
@@ -138,11 +144,19 @@ class Allowlist:
             network = as_network(canonical_entity(address))
         except ValueError as exc:
             return str(exc)
-        allowed = next(
-            (allowed for allowed in self.networks if allowed.version == network.version and network.overlaps(allowed)),
-            None,
-        )
+        if (own := _overlapping(network, self.own)) is not None:
+            return f"the site's own address ({own})"
+        allowed = _overlapping(network, self.networks)
         return f"in the allowlist ({allowed})" if allowed is not None else None
+
+
+def _overlapping(network, networks: list):
+    return next((other for other in networks if other.version == network.version and network.overlaps(other)), None)
+
+
+# Detections that say only that a client crawls, or how it names itself: when its agent claims a search
+# engine's crawler that DNS could not verify, such an alert alone does not ban (secmon.decisions.crawlers).
+CRAWLER_ONLY_DETECTIONS = frozenset({"aggressive_crawling", "bad_user_agent", "scanner_user_agent"})
 
 
 @dataclass(frozen=True)
@@ -150,6 +164,7 @@ class BanPolicy:
     severities: frozenset[str]
     durations: dict[str, timedelta]
     flagged: frozenset[str]  # detections whose alerts ban whatever their severity
+    crawler_only: frozenset[str] = CRAWLER_ONLY_DETECTIONS
 
     @classmethod
     def from_project(cls) -> BanPolicy:
@@ -169,6 +184,15 @@ class BanPolicy:
         if severity in self.severities or detection in self.flagged:
             return self.durations[severity]
         return None
+
+    def why(self, detection: str, severity: str) -> str:
+        """In words, whether and why an alert of `detection` at `severity` bans (secmon explain)."""
+        severities = ", ".join(sorted(self.severities))
+        if severity in self.severities:
+            return f"severity {severity} is one of var ban_severities ({severities})"
+        if detection in self.flagged:
+            return f"{detection}'s yml says meta.ban: true"
+        return f"severity {severity} is not one of var ban_severities ({severities}) and meta.ban is not set"
 
 
 def go_duration(seconds: float) -> str:
@@ -234,6 +258,26 @@ def read_alerts(conn, schema: str, policy: BanPolicy, now: datetime) -> list[tup
     return rows
 
 
+def spared_reason(
+    value: str,
+    detection: str,
+    window_start: datetime,
+    window_end: datetime,
+    allowlist: Allowlist,
+    lifts: Mapping[str, datetime],
+    crawlers: Callable[[str, str, datetime, datetime], str | None] | None = None,
+) -> str | None:
+    """Why an alert that the policy would make a ban on `value` (a canonical entity) bans nothing, or None:
+    the allowlist and the site's own addresses, a lift (`decisions delete`) made after the alert started,
+    a verified crawler (`crawlers`: a secmon.decisions.crawlers.CrawlerGate, which may ask DNS)."""
+    if (reason := allowlist.reason(value)) is not None:
+        return reason
+    lifted = lifts.get(value)
+    if lifted is not None and window_start <= lifted:
+        return f"lifted at {lifted.astimezone(UTC):%Y-%m-%dT%H:%M:%SZ} (secmon decisions delete)"
+    return crawlers(value, detection, window_start, window_end) if crawlers is not None else None
+
+
 def decisions_from_alerts(
     alerts: Iterable[tuple],
     policy: BanPolicy,
@@ -241,11 +285,13 @@ def decisions_from_alerts(
     now: datetime,
     lifts: Mapping[str, datetime] | None = None,
     logged: set[str] | None = None,
+    crawlers: Callable[[str, str, datetime, datetime], str | None] | None = None,
 ) -> dict[str, Decision]:
     """(entity, detection, severity, window_start, window_end) alerts → the bans in force at `now`, one
-    per address (the latest-ending one). An entity that is no address is refused (logged); an
-    allowlisted one is left out; a lift (`decisions delete`) holds for the alerts that started before it.
-    `logged`: the refused entities already logged (see `refuse`)."""
+    per address (the latest-ending one). An entity that is no address is refused (logged); one that
+    spared_reason spares is left out (a crawler's, logged once). The crawlers are asked only about a
+    ban that would be in force and would be the address's latest: never for an alert that ends no ban.
+    `logged`: the entities already logged (see `refuse`)."""
     decisions: dict[str, Decision] = {}
     for entity, detection, severity, window_start, window_end in alerts:
         duration = policy.duration(detection, severity)
@@ -256,10 +302,20 @@ def decisions_from_alerts(
         except ValueError as exc:
             refuse(entity, str(exc), logged)
             continue
-        lifted = (lifts or {}).get(value)
-        if allowlist.reason(value) is not None or (lifted is not None and window_start <= lifted):
-            continue
         until = window_end + duration
-        if until > now and (value not in decisions or until > decisions[value].until):
+        if until <= now or (value in decisions and until <= decisions[value].until):
+            continue
+        reason = spared_reason(value, detection, window_start, window_end, allowlist, lifts or {}, crawlers)
+        if reason is None:
             decisions[value] = Decision(value, detection, until)
+        elif reason.startswith(("verified crawler", "unverified crawler")):
+            _log_spared(value, detection, reason, logged)
     return decisions
+
+
+def _log_spared(value: str, detection: str, reason: str, logged: set[str] | None) -> None:
+    shown = f"{value}|{detection}|{reason}"
+    if logged is None or shown not in logged:
+        log.info("%s not banned for %s: %s", value, detection, reason)
+        if logged is not None:
+            logged.add(shown)
