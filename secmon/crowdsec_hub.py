@@ -1,445 +1,37 @@
-"""CrowdSec's hub as exploit signatures: `secmon patterns --crowdsec-hub DIR`.
+"""CrowdSec's hub as data for the edge classifier: `secmon patterns --crowdsec-hub DIR`.
 
 It reads a hub (the layout `cscli` installs under /etc/crowdsec/hub, or a checkout of
-crowdsecurity/hub): the HTTP scenarios (`type: trigger` and `type: leaky` whose `filter` reads the
-fields the hub's http-logs enricher derives from an access-log line) and the virtual-patching AppSec
-rules (`appsec-rules/*/vpatch-*.yaml`). What an access log can show of each rule becomes one SQL
-condition over a request's columns; every rule that cannot be translated is reported with why.
+crowdsecurity/hub) and writes secmon/core/classify/data/crowdsec_hub.json, which
+secmon.core.classify.crowdsec evaluates on every request, plus a report of what was not loaded:
 
-The `expr` subset translated: `and or not && || !`, parentheses, `== != in contains startsWith
-endsWith matches`, `Upper Lower PathUnescape QueryUnescape`, strings, lists; the fields
-`evt.Meta.http_path` (the request URI, query included), `evt.Parsed.http_args` (the query),
-`evt.Parsed.verb`/`evt.Meta.http_verb`, `evt.Meta.http_status`, `evt.Parsed.http_user_agent`,
-`evt.Parsed.file_name`, and `evt.Meta.log_type`/`evt.Meta.service` (true of every access-log line).
-AppSec zones: URI, URI_FULL, ARGS, ARGS_NAMES, METHOD and the User-Agent header.
-
-Columns of the request the conditions read (the model provides them): `url`, `http_method`,
-`status_code`, `user_agent`, and `decoded_url` (with_decoded_url: decoded twice, lowercased).
-Unescaping functions and `urldecode` read `decoded_url`: it is lowercase, so a condition on it
-compares lowercase (CrowdSec's rules wrap those in Upper/Lower anyway).
+- AppSec rules (`appsec-rules/**/*.yaml`: vpatch-* and the generic ones). What an access log shows
+  of a request is its URI, query arguments, method, protocol, User-Agent and Referer. A condition on
+  anything else (the body, another header, cookies) cannot be known from a log line: inside an `or`
+  that alternative is dropped (the rule is loaded "partly"), inside an `and` the rule is not loaded.
+- HTTP scenarios (`scenarios/**/*.yaml`, trigger and leaky): their `filter` must compile with the
+  classifier's expr subset over the fields the hub's parsers derive from an access-log line; a leaky
+  scenario also needs a bucket secmon can window (grouped by source IP, a distinct field it has).
 """
 
 from __future__ import annotations
 
-import csv
-import io
+import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
 import re2
 import yaml
 
-from secmon.core import pattern_seeds
+from secmon.core.classify import crowdsec
 
 LICENCE = "MIT (crowdsecurity/hub)"
-URL, DECODED = "url", "decoded_url"
-QUERY = "split_part(url, '?', 2)"
-DECODED_QUERY = f"split_part({DECODED}, '?', 2)"
-FILE_NAME = "regexp_replace(split_part(url, '?', 1), '^.*/', '')"
-FIELDS = {
-    "evt.Meta.http_path": URL,
-    "evt.Parsed.request": URL,
-    "evt.Parsed.http_args": QUERY,
-    "evt.Parsed.verb": "http_method",
-    "evt.Meta.http_verb": "http_method",
-    "evt.Meta.http_status": "cast(status_code as varchar)",
-    "evt.Parsed.http_user_agent": "coalesce(user_agent, '')",
-    "evt.Meta.http_user_agent": "coalesce(user_agent, '')",
-    "evt.Parsed.file_name": FILE_NAME,
-}
-# True of every event secmon holds: CrowdSec's filters use them to pick the access logs.
-ALWAYS_TRUE_FIELDS = ("evt.Meta.log_type", "evt.Meta.service")
-
-
-class Untranslatable(Exception):
-    """A rule secmon cannot express over an access-log line; the message says why."""
-
-
-@dataclass(frozen=True)
-class Signature:
-    name: str
-    kind: str  # scenario or vpatch
-    cve: str
-    description: str
-    fields: str  # the request fields the condition reads
-    condition: str  # SQL over url, decoded_url, http_method, status_code, user_agent
-    translation: str  # translated, or partly (what was dropped)
-    # A leaky bucket's (kind "bucket"): it overflows past `capacity` requests, one leaking every
-    # `leak_seconds`; with `distinct` (SQL), a request whose value the bucket has seen is not poured.
-    capacity: int | None = None
-    leak_seconds: float | None = None
-    distinct: str = ""
-
-
-@dataclass(frozen=True)
-class Refused:
-    name: str
-    reason: str
-
-
-def literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def like_pattern(text: str, how: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return literal({"contains": f"%{escaped}%", "startsWith": f"{escaped}%", "endsWith": f"%{escaped}"}[how])
-
-
-def checked_regex(pattern: str) -> str:
-    try:
-        re2.compile(pattern)
-    except Exception as exc:  # noqa: BLE001 — re2 raises its own error types
-        raise Untranslatable(f"regex not in the RE2 subset RisingWave shares: {str(exc)[:60]}") from None
-    return pattern
-
-
-# --- expr: tokens, a recursive-descent parser, and SQL ------------------------------------------------
-
-TOKEN = re.compile(
-    r"\s*(?:(?P<string>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")|(?P<number>\d+)|(?P<op>&&|\|\||==|!=|[()\[\],!])"
-    r"|(?P<name>[A-Za-z_][A-Za-z0-9_.]*))"
-)
-
-
-def tokenize(text: str) -> list[tuple[str, str]]:
-    tokens, position = [], 0
-    text = text.strip()
-    while position < len(text):
-        match = TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise Untranslatable(f"expr: cannot read {text[position : position + 20]!r}")
-        kind = match.lastgroup
-        value = match[kind]
-        if kind == "string":
-            value = bytes(value[1:-1], "utf-8").decode("unicode_escape")
-        tokens.append((kind, value))
-        position = match.end()
-        while position < len(text) and text[position].isspace():
-            position += 1
-    return tokens
-
-
-@dataclass
-class Value:
-    """A translated expr value: SQL, whether it is the decoded URL, and its case (upper/lower/None)."""
-
-    sql: str
-    decoded: bool = False
-    case: str | None = None
-    is_list: bool = False
-    text: str | None = None  # a string literal's text
-
-
-# expr constructs secmon does not translate: data files (any(File(…)), RegexpInFile…), `let`, `if`, casts.
-UNTRANSLATED_CONSTRUCT = re.compile(r"\b(let|any|all|File|RegexpInFile|LookupFile|JsonExtract|len|int|if)\b")
-
-
-class ExprParser:
-    COMPARISONS = ("==", "!=", "contains", "startsWith", "endsWith", "matches", "in")
-
-    def __init__(self, text: str) -> None:
-        if construct := UNTRANSLATED_CONSTRUCT.search(text):
-            word = construct[1]
-            raise Untranslatable(f"expr: `{word}` (a data file or a construct secmon does not translate)")
-        self.tokens, self.position, self.fields = tokenize(text), 0, set()
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.position] if self.position < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        if token is None:
-            raise Untranslatable("expr: ends too early")
-        self.position += 1
-        return token
-
-    def parse(self) -> str:
-        sql = self.disjunction()
-        if self.peek() is not None:
-            raise Untranslatable(f"expr: unexpected {self.peek()[1]!r}")
-        return sql
-
-    def disjunction(self) -> str:
-        parts = [self.conjunction()]
-        while self.peek() in (("op", "||"), ("name", "or")):
-            self.take()
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
-
-    def conjunction(self) -> str:
-        parts = [self.negation()]
-        while self.peek() in (("op", "&&"), ("name", "and")):
-            self.take()
-            parts.append(self.negation())
-        parts = [part for part in parts if part != "true"] or ["true"]
-        return parts[0] if len(parts) == 1 else "(" + " and ".join(parts) + ")"
-
-    def negation(self) -> str:
-        if self.peek() in (("op", "!"), ("name", "not")):
-            self.take()
-            return f"not {self.negation()}"
-        return self.comparison()
-
-    def comparison(self) -> str:
-        if self.peek() == ("op", "("):
-            self.take()
-            inner = self.disjunction()
-            if self.take() != ("op", ")"):
-                raise Untranslatable("expr: unbalanced parenthesis")
-            return inner
-        left_token = self.peek()
-        left = self.value()
-        token = self.peek()
-        if token is None or token[1] not in self.COMPARISONS:
-            raise Untranslatable(f"expr: a condition without a comparison near {left_token[1]!r}")
-        operator = self.take()[1]
-        right = self.value()
-        if left.sql == "TRUE_FIELD":
-            return "true"
-        return compare(left, operator, right)
-
-    def value(self) -> Value:
-        kind, text = self.take()
-        if kind == "string":
-            return Value(literal(text), text=text)
-        if kind == "number":
-            return Value(literal(text), text=text)
-        if (kind, text) == ("op", "["):
-            items = []
-            while self.peek() != ("op", "]"):
-                items.append(self.value())
-                if self.peek() == ("op", ","):
-                    self.take()
-            self.take()
-            return Value("(" + ", ".join(item.sql for item in items) + ")", is_list=True)
-        if kind == "name" and self.peek() == ("op", "("):
-            self.take()
-            argument = self.value()
-            if self.take() != ("op", ")"):
-                raise Untranslatable(f"expr: {text}() takes one argument")
-            return apply(text, argument)
-        if kind == "name":
-            if text in ALWAYS_TRUE_FIELDS:
-                return Value("TRUE_FIELD")
-            if text not in FIELDS:
-                raise Untranslatable(f"expr: field {text} is not in an access log")
-            self.fields.add(text.rsplit(".", 1)[1])
-            return Value(FIELDS[text])
-        raise Untranslatable(f"expr: unexpected {text!r}")
-
-
-def apply(function: str, argument: Value) -> Value:
-    if function in ("Upper", "Lower"):
-        case = function.lower()
-        if argument.text is not None:
-            text = argument.text.upper() if case == "upper" else argument.text.lower()
-            return Value(literal(text), text=text, case=case)
-        if argument.decoded:  # already lowercase
-            return Value(argument.sql, decoded=True, case="lower")
-        return Value(f"{case}({argument.sql})", case=case)
-    if function in ("PathUnescape", "QueryUnescape"):
-        if argument.sql == URL:
-            return Value(DECODED, decoded=True, case="lower")
-        if argument.sql == QUERY:
-            return Value(DECODED_QUERY, decoded=True, case="lower")
-        raise Untranslatable(f"expr: {function} of {argument.sql}")
-    raise Untranslatable(f"expr: function {function} is not translated")
-
-
-def compare(left: Value, operator: str, right: Value) -> str:
-    if left.decoded and right.text is not None:
-        right = Value(literal(right.text.lower()), text=right.text.lower())  # the decoded URL is lowercase
-    if operator == "in":
-        if not right.is_list:
-            raise Untranslatable("expr: `in` needs a list")
-        return f"{left.sql} in {right.sql}"
-    if operator in ("==", "!="):
-        return f"{left.sql} {'=' if operator == '==' else '<>'} {right.sql}"
-    if right.text is None:
-        raise Untranslatable(f"expr: {operator} needs a string literal")
-    if operator == "matches":
-        return f"{left.sql} ~ {literal(checked_regex(right.text))}"
-    return f"{left.sql} like {like_pattern(right.text, operator)}"
-
-
-# --- the hub's files ------------------------------------------------------------------------------------
-
-
-def _cve(labels: dict, name: str) -> str:
-    for item in (labels or {}).get("classification", []) or []:
-        if str(item).lower().startswith("cve."):
-            return str(item)[4:].upper()
-    found = re.search(r"cve-\d{4}-\d+", name, re.IGNORECASE)
-    return found[0].upper() if found else ""
-
-
-LEAK_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
-LEAK_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-
-
-def leak_seconds(text: str) -> float:
-    """A Go duration as CrowdSec writes leakspeed (`10s`, `2m`, `500ms`) → seconds."""
-    match = LEAK_SPEED.match(str(text))
-    if match is None:
-        raise Untranslatable(f"leakspeed {text!r} is not a duration like 10s or 2m")
-    return float(match[1]) * LEAK_UNIT_SECONDS[match[2]]
-
-
-def bucket_parameters(document: dict) -> dict:
-    """What makes a leaky scenario a rate: its capacity, leak speed and distinct field, per source IP."""
-    if document.get("groupby") != "evt.Meta.source_ip":
-        raise Untranslatable(f"leaky bucket grouped by {document.get('groupby')!r}, not the source IP")
-    for unsupported in ("condition", "cancel_on", "reprocess"):
-        if unsupported in document:
-            raise Untranslatable(f"leaky bucket with `{unsupported}`")
-    distinct = ""
-    if "distinct" in document:
-        if document["distinct"] not in FIELDS:
-            raise Untranslatable(f"leaky bucket distinct on {document['distinct']}, not in an access log")
-        distinct = FIELDS[document["distinct"]]
-    capacity = document.get("capacity")
-    if not isinstance(capacity, int) or capacity < 1:
-        raise Untranslatable(f"leaky bucket capacity {capacity!r} is not a whole number of requests")
-    return {
-        "capacity": capacity,
-        "leak_seconds": leak_seconds(document.get("leakspeed")),
-        "distinct": distinct,
-    }
-
-
-def scenario_signature(document: dict) -> Signature:
-    kind = document.get("type")
-    if kind not in ("trigger", "leaky"):
-        raise Untranslatable(f"type {kind} (only trigger and leaky scenarios)")
-    text = " ".join(str(document.get("filter", "")).split())
-    if "http" not in text and "file_" not in text:
-        raise Untranslatable("not an HTTP scenario")
-    parser = ExprParser(text)
-    condition = parser.parse()
-    if condition == "true":
-        raise Untranslatable("its filter keeps every access-log line: a rate of all traffic")
-    bucket = bucket_parameters(document) if kind == "leaky" else {}
-    if bucket and DECODED in condition:
-        raise Untranslatable("leaky bucket on the decoded URL (crowdsec_burst reads the raw request)")
-    return Signature(
-        document["name"],
-        "bucket" if bucket else "scenario",
-        _cve(document.get("labels"), document["name"]),
-        str(document.get("description", "")).strip(),
-        ",".join(sorted(parser.fields)),
-        condition,
-        "translated",
-        **bucket,
-    )
-
-
-ZONES = {
-    "URI": (URL, DECODED),
-    "URI_FULL": (URL, DECODED),
-    "ARGS": (QUERY, DECODED_QUERY),
-    "ARGS_NAMES": (QUERY, DECODED_QUERY),
-    "METHOD": ("http_method", "http_method"),
-}
-
-
-def appsec_condition(rule: dict, dropped: list[str]) -> str | None:
-    """One AppSec rule (a leaf, or an and/or of rules) as SQL; None when nothing of it can be seen, with
-    the reasons in `dropped`."""
-    for key, joiner in (("and", " and "), ("or", " or ")):
-        if key in rule:
-            parts = []
-            for part in rule[key]:
-                try:
-                    parts.append(appsec_condition(part, dropped))
-                except Untranslatable as exc:
-                    if key != "or":
-                        raise
-                    dropped.append(str(exc))  # an alternative secmon cannot see: the rest still stands
-                    parts.append(None)
-            kept = [part for part in parts if part is not None]
-            if not kept:
-                return None
-            return "(" + joiner.join(kept) + ")"
-    transforms = rule.get("transform") or []
-    if set(transforms) - {"lowercase", "urldecode", "uppercase"}:
-        raise Untranslatable(f"transform {sorted(set(transforms) - {'lowercase', 'urldecode', 'uppercase'})}")
-    match = rule.get("match", {})
-    kind, value = match.get("type"), str(match.get("value", ""))
-    columns = []
-    for zone in rule.get("zones", []):
-        if zone in ZONES:
-            columns.append(ZONES[zone][1] if "urldecode" in transforms else ZONES[zone][0])
-        elif zone == "HEADERS" and [str(v).lower() for v in rule.get("variables") or []] == ["user-agent"]:
-            columns.append("coalesce(user_agent, '')")
-        else:
-            dropped.append(f"{zone} {rule.get('variables') or ''}".strip())
-            return None
-    lowered = "lowercase" in transforms or any(
-        column.startswith("decoded") or "decoded_" in column for column in columns
-    )
-    if lowered:
-        value = value.lower()
-    conditions = []
-    for column in columns:
-        subject = f"lower({column})" if "lowercase" in transforms and "decoded" not in column else column
-        if kind in ("contains", "startsWith", "endsWith"):
-            conditions.append(f"{subject} like {like_pattern(value, kind)}")
-        elif kind == "equals":
-            if column in (QUERY, DECODED_QUERY) and rule.get("variables"):
-                conditions.append(f"{subject} like {like_pattern('=' + value, 'contains')}")
-            else:
-                conditions.append(f"{subject} = {literal(value)}")
-        elif kind == "regex":
-            conditions.append(f"{subject} ~ {literal(checked_regex(value))}")
-        elif kind in ("libinjectionSQL", "libinjectionXSS"):
-            # libinjection is not in either engine: the same attack family's expressions on the decoded zone.
-            family = "sqli" if kind == "libinjectionSQL" else "xss"
-            decoded = {URL: DECODED, QUERY: DECODED_QUERY}.get(column, column)
-            conditions.append(f"{decoded} ~ {literal(pattern_seeds.family_regex(family))}")
-        else:
-            raise Untranslatable(f"match type {kind}")
-        for variable in rule.get("variables") or []:
-            if column in (QUERY, DECODED_QUERY):
-                conditions.append(f"{subject} like {like_pattern(str(variable).lower() + '=', 'contains')}")
-    return (
-        "(" + " or ".join(conditions) + ")"
-        if len(conditions) > 1 and "variables" not in rule
-        else "(" + " and ".join(conditions) + ")"
-    )
-
-
-def vpatch_signature(document: dict) -> Signature:
-    dropped: list[str] = []
-    condition = appsec_condition({"or": document.get("rules", [])}, dropped)
-    if condition is None:
-        raise Untranslatable("every condition reads a body or header: " + "; ".join(sorted(set(dropped))))
-    translation = "translated" if not dropped else "partly: dropped " + "; ".join(sorted(set(dropped)))
-    if dropped and condition.count(" like ") + condition.count(" ~ ") + condition.count(" = ") < 2:
-        raise Untranslatable(
-            "what remains without the body or header would match ordinary requests: " + "; ".join(sorted(set(dropped)))
-        )
-    fields = sorted(
-        {
-            field
-            for field, column in (("path", URL), ("args", "?"), ("verb", "http_method"), ("user_agent", "user_agent"))
-            if column in condition
-        }
-    )
-    return Signature(
-        document["name"],
-        "vpatch",
-        _cve(document.get("labels"), document["name"]),
-        str(document.get("description", "")).strip(),
-        ",".join(fields),
-        condition,
-        translation,
-    )
-
+DATA_FILE = crowdsec.DATA_FILE
+REPORT_FILE = DATA_FILE.with_suffix(".report.txt")
 
 # Hub scenarios that a detection of ours already is (their thresholds are our vars' defaults): they are
-# counted as covered, not translated again.
+# counted as covered, not loaded again.
 COVERED = {
     "crowdsecurity/http-admin-interface-probing": "admin_interface_probing",
     "crowdsecurity/http-backdoors-attempts": "webshell_probing",
@@ -457,73 +49,215 @@ COVERED = {
 }
 
 
-def read_hub(hub: Path) -> tuple[list[Signature], list[Refused]]:
-    """Every HTTP scenario and virtual-patching rule of the hub at `hub`: translated, or refused with why."""
-    signatures, refused = [], []
-    scenario_files = sorted(hub.glob("scenarios/*/*.yaml"))
-    vpatch_files = sorted(hub.glob("appsec-rules/*/vpatch-*.yaml"))
-    if not scenario_files and not vpatch_files:
-        raise FileNotFoundError(
-            f"{hub} holds no scenarios/*/*.yaml nor appsec-rules/*/vpatch-*.yaml: not a CrowdSec hub"
-        )
-    for path, build in [(p, scenario_signature) for p in scenario_files] + [
-        (p, vpatch_signature) for p in vpatch_files
-    ]:
-        for document in yaml.safe_load_all(path.read_text()):
-            if not isinstance(document, dict) or "name" not in document:
-                continue
-            if build is scenario_signature and "filter" not in document:
-                continue
-            if build is scenario_signature and not re.search(r"http|file_(name|ext)", str(document.get("filter", ""))):
-                continue  # not about HTTP at all (ssh, smb, …)
-            if document["name"] in COVERED:
-                refused.append(Refused(document["name"], f"covered: the {COVERED[document['name']]} detection"))
-                continue
-            try:
-                signatures.append(build(document))
-            except Untranslatable as exc:
-                refused.append(Refused(document["name"], str(exc)))
-    return signatures, refused
+class Unloadable(Exception):
+    """A rule secmon cannot evaluate on an access-log line; the message says why."""
 
 
-SEED_COLUMNS = (
-    "name",
-    "kind",
-    "cve",
-    "description",
-    "fields",
-    "condition",
-    "translation",
-    "capacity",
-    "leak_seconds",
-    "distinct_field",
-    "hub_commit",
-    "licence",
-)
+@dataclass(frozen=True)
+class Refused:
+    name: str
+    kind: str  # appsec, scenario, or covered
+    reason: str
 
 
-def seed_csv(signatures: list[Signature], commit: str) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(SEED_COLUMNS)
-    for signature in sorted(signatures, key=lambda s: s.name):
-        writer.writerow(
-            [
-                signature.name,
-                signature.kind,
-                signature.cve,
-                " ".join(signature.description.split()),
-                signature.fields,
-                signature.condition,
-                signature.translation,
-                "" if signature.capacity is None else signature.capacity,
-                "" if signature.leak_seconds is None else f"{signature.leak_seconds:g}",
-                signature.distinct,
-                commit,
-                LICENCE,
-            ]
-        )
-    return buffer.getvalue()
+def _cve(labels: dict | None, name: str) -> str:
+    for item in (labels or {}).get("classification", []) or []:
+        if str(item).lower().startswith("cve."):
+            return str(item)[4:].upper()
+    found = re.search(r"cve-\d{4}-\d+", name, re.IGNORECASE)
+    return found[0].upper() if found else ""
+
+
+# --- AppSec rules ------------------------------------------------------------------------------------
+
+
+def _leaf_zones(leaf: dict, dropped: list[str]) -> list[str]:
+    """The leaf's zones an access log shows; the others are named in `dropped`."""
+    kept = []
+    for zone in leaf.get("zones") or []:
+        if zone in crowdsec.BODY_ZONES:
+            dropped.append(f"needs the body ({zone})")
+        elif zone == "HEADERS":
+            if _visible_headers(leaf, dropped) is not None:
+                kept.append(zone)
+        elif zone in crowdsec.LOG_ZONES:
+            kept.append(zone)
+        else:
+            dropped.append(f"needs {zone.lower().replace('_', ' ')}, not in an access log")
+    return kept
+
+
+def _visible_headers(leaf: dict, dropped: list[str]) -> list[str] | None:
+    names = [str(name).lower() for name in leaf.get("variables") or []]
+    if not names:
+        return []  # every header: the log shows User-Agent and Referer of them
+    visible = [name for name in names if name in crowdsec.LOG_HEADERS]
+    dropped.extend(f"needs the {name} header" for name in names if name not in crowdsec.LOG_HEADERS)
+    return visible or None
+
+
+def _checked_leaf(leaf: dict, zones: list[str]) -> dict:
+    transforms = leaf.get("transform") or []
+    unknown = [name for name in transforms if name not in crowdsec.TRANSFORMS and name != crowdsec.COUNT]
+    if unknown:
+        raise Unloadable(f"transform {unknown[0]} (CrowdSec's transformMap does not have it either)")
+    match = leaf.get("match") or {}
+    if match.get("type") not in crowdsec.MATCH_TYPES:
+        raise Unloadable(f"match type {match.get('type')} (CrowdSec's matchMap does not have it either)")
+    if match["type"] == "regex":
+        try:
+            re2.compile(str(match.get("value", "")))
+        except re2.error as exc:
+            raise Unloadable(f"regex does not compile in RE2: {str(exc)[:60]}") from None
+    visible = dict(leaf, zones=zones)
+    if "HEADERS" in zones and leaf.get("variables"):
+        visible["variables"] = [name for name in leaf["variables"] if str(name).lower() in crowdsec.LOG_HEADERS]
+    return {key: visible[key] for key in ("zones", "variables", "transform", "match") if visible.get(key)}
+
+
+def visible_condition(rule: dict, dropped: list[str]) -> dict | None:
+    """What an access log can evaluate of one AppSec condition; None when it needs what a log lacks.
+
+    CrowdSec flattens a rule to OR-of-ANDs (modsecurity.go flattenToDNF): a node's own zones are one
+    more AND term beside its `and` children; its `or` children are alternatives."""
+    terms = []
+    if rule.get("zones"):
+        leaf_dropped: list[str] = []
+        zones = _leaf_zones(rule, leaf_dropped)
+        if not zones:
+            dropped.extend(leaf_dropped)
+            return None
+        dropped.extend(leaf_dropped)
+        terms.append(_checked_leaf(rule, zones))
+    for child in rule.get("and") or []:
+        visible = visible_condition(child, dropped)
+        if visible is None:
+            return None
+        terms.append(visible)
+    if rule.get("or"):
+        alternatives = [visible for child in rule["or"] if (visible := visible_condition(child, dropped)) is not None]
+        if not alternatives:
+            return None
+        terms.append(alternatives[0] if len(alternatives) == 1 else {"or": alternatives})
+    if not terms:
+        raise Unloadable("a condition without zones, `and` or `or`")
+    return terms[0] if len(terms) == 1 else {"and": terms}
+
+
+def appsec_entry(document: dict) -> dict:
+    """One AppSec rule as the classifier's data, or Unloadable with why."""
+    if not document.get("rules"):
+        if document.get("seclang_rules") or document.get("seclang_files_rules"):
+            raise Unloadable("SecLang configuration (body processors, OWASP CRS): secmon's CRS engine covers CRS")
+        raise Unloadable("no rules (it only makes CrowdSec download data files)")
+    dropped: list[str] = []
+    condition = visible_condition({"or": document["rules"]}, dropped)
+    if condition is None:
+        raise Unloadable("; ".join(sorted(set(dropped))))
+    return {
+        "name": document["name"],
+        "description": " ".join(str(document.get("description", "")).split()),
+        "cve": _cve(document.get("labels"), document["name"]),
+        "loaded": "partly: dropped " + "; ".join(sorted(set(dropped))) if dropped else "whole",
+        "condition": condition,
+    }
+
+
+# --- scenarios ---------------------------------------------------------------------------------------
+
+LEAK_SPEED = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+LEAK_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
+
+
+def leak_seconds(text: object) -> float:
+    """A Go duration as CrowdSec writes leakspeed (`10s`, `2m`, `500ms`) -> seconds."""
+    match = LEAK_SPEED.match(str(text))
+    if match is None:
+        raise Unloadable(f"leakspeed {text!r} is not a duration like 10s or 2m")
+    return float(match[1]) * LEAK_UNIT_SECONDS[match[2]]
+
+
+def bucket_of(document: dict) -> dict:
+    """What makes a leaky scenario a rate secmon windows: capacity, leak, distinct field, per source IP."""
+    if document.get("groupby") != "evt.Meta.source_ip":
+        raise Unloadable(f"leaky bucket grouped by {document.get('groupby')!r}, not the source IP")
+    for unsupported in ("condition", "cancel_on"):
+        if unsupported in document:
+            raise Unloadable(f"leaky bucket with `{unsupported}`")
+    distinct = document.get("distinct")
+    if distinct is not None and distinct not in crowdsec.DISTINCT_FIELDS:
+        raise Unloadable(f"leaky bucket distinct on {distinct}, not a field of secmon's events")
+    capacity = document.get("capacity")
+    if not isinstance(capacity, int) or capacity < 1:
+        raise Unloadable(f"leaky bucket capacity {capacity!r} is not a whole number of requests")
+    return {
+        "capacity": capacity,
+        "leak_seconds": leak_seconds(document.get("leakspeed")),
+        "distinct_field": crowdsec.DISTINCT_FIELDS.get(distinct),
+    }
+
+
+def scenario_entry(document: dict) -> dict:
+    """One HTTP scenario as the classifier's data, or Unloadable with why."""
+    kind = document.get("type")
+    if kind not in ("trigger", "leaky"):
+        raise Unloadable(f"type {kind} (only trigger and leaky scenarios)")
+    text = " ".join(str(document["filter"]).split())
+    try:
+        crowdsec.compile_filter(text)
+    except crowdsec.ExprError as exc:
+        raise Unloadable(str(exc)) from None
+    return {
+        "name": document["name"],
+        "type": kind,
+        "description": " ".join(str(document.get("description", "")).split()),
+        "cve": _cve(document.get("labels"), document["name"]),
+        "filter": text,
+        "bucket": bucket_of(document) if kind == "leaky" else None,
+    }
+
+
+def is_http_scenario(document: object) -> bool:
+    return (
+        isinstance(document, dict)
+        and "name" in document
+        and "filter" in document
+        and re.search(r"http|file_", str(document["filter"])) is not None
+    )
+
+
+# --- the hub -----------------------------------------------------------------------------------------
+
+
+def _documents(paths: list[Path]) -> list[dict]:
+    return [document for path in paths for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+def read_hub(hub: Path) -> tuple[dict, list[Refused]]:
+    """Every AppSec rule and HTTP scenario of the hub at `hub`: {"appsec": [...], "scenarios": [...]},
+    and what was not loaded (covered by a detection, or refused) with why."""
+    appsec_files = sorted(hub.glob("appsec-rules/**/*.yaml"))
+    scenario_files = sorted(hub.glob("scenarios/**/*.yaml"))
+    if not appsec_files and not scenario_files:
+        raise FileNotFoundError(f"{hub} holds no appsec-rules/**/*.yaml nor scenarios/**/*.yaml: not a CrowdSec hub")
+    loaded: dict[str, list[dict]] = {"appsec": [], "scenarios": []}
+    refused: list[Refused] = []
+    for document in _documents(appsec_files):
+        try:
+            loaded["appsec"].append(appsec_entry(document))
+        except Unloadable as exc:
+            refused.append(Refused(document["name"], "appsec", str(exc)))
+    for document in filter(is_http_scenario, _documents(scenario_files)):
+        if document["name"] in COVERED:
+            refused.append(Refused(document["name"], "covered", f"the {COVERED[document['name']]} detection"))
+            continue
+        try:
+            loaded["scenarios"].append(scenario_entry(document))
+        except Unloadable as exc:
+            refused.append(Refused(document["name"], "scenario", str(exc)))
+    for entries in loaded.values():
+        entries.sort(key=lambda entry: entry["name"])
+    return loaded, sorted(refused, key=lambda item: (item.kind, item.name))
 
 
 def hub_commit(hub: Path) -> str:
@@ -540,15 +274,59 @@ def hub_commit(hub: Path) -> str:
     return found[1] if found else "unknown"
 
 
-def report(signatures: list[Signature], refused: list[Refused]) -> str:
-    """What `secmon patterns --crowdsec-hub` says: the counts, and every rule not translated with why."""
-    partly = [s for s in signatures if s.translation != "translated"]
-    covered = [r for r in refused if r.reason.startswith("covered")]
+def hub_data(hub: Path, loaded: dict) -> dict:
+    licence = hub / "LICENSE"
+    return {
+        "source": "crowdsecurity/hub",
+        "hub_commit": hub_commit(hub),
+        "licence": LICENCE,
+        "licence_text": licence.read_text() if licence.exists() else "",
+        **loaded,
+    }
+
+
+def _reason_kind(reason: str) -> str:
+    """A refusal's reason without its particulars, for the report's counts."""
+    for marker in (
+        "needs the body",
+        "header",
+        "SecLang",
+        "no rules",
+        "a data file",
+        "not derived",
+        "leaky bucket",
+        "not on an access-log line",
+        "virtual host",
+    ):
+        if marker in reason:
+            return marker
+    return reason.split(":")[0][:60]
+
+
+def report(loaded: dict, refused: list[Refused]) -> str:
+    """What `secmon patterns --crowdsec-hub` says: counts by reason, then every rule not (fully) loaded."""
+    partly = [entry for entry in loaded["appsec"] if entry["loaded"] != "whole"]
+    by_kind = Counter(item.kind for item in refused)
+    buckets = sum(entry["bucket"] is not None for entry in loaded["scenarios"])
     lines = [
-        f"translated {len(signatures) - len(partly)}, partly translated {len(partly)} (a condition on a body or "
-        f"header dropped), covered by a detection {len(covered)}, refused {len(refused) - len(covered)}; "
-        f"{sum(s.kind == 'bucket' for s in signatures)} of the translated are leaky buckets (crowdsec_burst)"
+        f"appsec rules: loaded {len(loaded['appsec']) - len(partly)}, partly {len(partly)} (an alternative on "
+        f"the body or a header dropped), refused {by_kind['appsec']}; scenarios: evaluated "
+        f"{len(loaded['scenarios'])} ({buckets} leaky buckets), covered by a detection {by_kind['covered']}, "
+        f"refused {by_kind['scenario']}"
     ]
-    lines += [f"  partly {s.name}: {s.translation}" for s in partly]
-    lines += [f"  {'covered' if r.reason.startswith('covered') else 'refused'} {r.name}: {r.reason}" for r in refused]
+    for kind in ("appsec", "scenario"):
+        reasons = Counter(_reason_kind(item.reason) for item in refused if item.kind == kind)
+        lines += [f"  {kind} refused, {reason}: {count}" for reason, count in reasons.most_common()]
+    lines += [f"  partly {entry['name']}: {entry['loaded']}" for entry in partly]
+    lines += [f"  {'covered' if r.kind == 'covered' else 'refused'} {r.name}: {r.reason}" for r in refused]
     return "\n".join(lines) + "\n"
+
+
+def write_data(hub: Path, data_file: Path = DATA_FILE) -> tuple[Path, str]:
+    """The hub -> the classifier's data file and its report beside it; returns (data file, report)."""
+    loaded, refused = read_hub(hub)
+    data_file.parent.mkdir(parents=True, exist_ok=True)
+    data_file.write_text(json.dumps(hub_data(hub, loaded), indent=1, ensure_ascii=False) + "\n")
+    text = report(loaded, refused)
+    data_file.with_suffix(".report.txt").write_text(text)
+    return data_file, text
