@@ -33,7 +33,8 @@ def allowlist_option(fn):
         "--allowlist",
         "allowlist_file",
         type=click.Path(dir_okay=False, path_type=Path),
-        help="A file of ranges never banned, one a line, read again on every pull (with var decision_allowlist).",
+        help="A file of ranges never banned, one a line, read again on every pull (with var decision_allowlist "
+        "and the site's own addresses that `secmon follow` keeps in the state directory).",
     )(fn)
 
 
@@ -117,23 +118,35 @@ def decisions_delete(state_dir, address, reason):
     click.echo(f"{value} lifted: each bouncer's next pull deletes it")
 
 
-def _bans(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, now) -> dict:
-    """The bans in force at `now`, read as the read-only role."""
-    import psycopg2
-
-    from secmon.decisions.policy import Allowlist, BanPolicy, decisions_from_alerts, read_alerts
+def ban_rules(state_dir: Path, trusted_proxies, allowlist_file: Path | None):
+    """(policy, allowlist, lifts) as they are now: what decides whether an alert bans."""
+    from secmon.core.own_addresses import own_addresses_path
+    from secmon.decisions.policy import Allowlist, BanPolicy
     from secmon.decisions.stream import Ledger
 
-    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
-    policy = BanPolicy.from_project()
-    allowlist = Allowlist.from_settings(_trusted(trusted_proxies), allowlist_file)
-    with psycopg2.connect(endpoints.reader_url) as conn:
-        rows = read_alerts(conn, settings.pg_schema(), policy, now)
-    conn.close()
+    allowlist = Allowlist.from_settings(_trusted(trusted_proxies), allowlist_file, own_addresses_path(state_dir))
     ledger = Ledger(state_dir)
     lifts = ledger.lifts()
     ledger.close()
-    return decisions_from_alerts(rows, policy, allowlist, now, lifts)
+    return BanPolicy.from_project(), allowlist, lifts
+
+
+def _bans(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, now) -> dict:
+    """The bans in force at `now`, read as the read-only role; a verified crawler's are left out."""
+    import psycopg2
+
+    from secmon.decisions.crawlers import crawler_gate
+    from secmon.decisions.policy import decisions_from_alerts, read_alerts
+
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
+    policy, allowlist, lifts = ban_rules(state_dir, trusted_proxies, allowlist_file)
+    schema = settings.pg_schema()
+    with psycopg2.connect(endpoints.reader_url) as conn:
+        rows = read_alerts(conn, schema, policy, now)
+        crawlers = crawler_gate(conn, schema, policy.crawler_only)
+        bans = decisions_from_alerts(rows, policy, allowlist, now, lifts, crawlers=crawlers)
+    conn.close()
+    return bans
 
 
 def _warn_unguarded(state_dir: Path) -> None:
@@ -255,3 +268,40 @@ def decisions_serve(
         server.serve_forever()  # until Ctrl-C or SIGTERM
     finally:
         server.shutdown()
+
+
+@click.command(name="explain")
+@bans_options
+@json_option
+@click.argument("alert_id")
+def explain(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowlist_file, as_json, alert_id):
+    """Show the requests behind the alert ALERT_ID (its entity's requests in its window), what each
+    matched, and why the alert did or did not ban: the policy, the allowlist and the site's own
+    addresses, a verified crawler (asked of DNS), a lift. Give the options `secmon decisions` gets.
+
+    Example: secmon explain 5d41402abc4b2a76b9719d911017c592 --allowlist /etc/secmon/allowlist.txt
+    """
+    import psycopg2
+
+    from secmon.decisions.crawlers import crawler_gate
+    from secmon.explain import explain_alert, print_explanation
+
+    endpoints = resolve_endpoints(state_dir, bootstrap_servers, pg_url)
+    policy, allowlist, lifts = ban_rules(state_dir, trusted_proxies, allowlist_file)
+    schema = settings.pg_schema()
+    with psycopg2.connect(endpoints.reader_url) as conn:
+        explanation = explain_alert(
+            conn,
+            schema,
+            alert_id,
+            policy=policy,
+            allowlist=allowlist,
+            lifts=lifts,
+            crawlers=crawler_gate(conn, schema, policy.crawler_only),
+            now=datetime.now(UTC),
+        )
+    conn.close()
+    if as_json:
+        click.echo(json.dumps(explanation.to_json()))
+    else:
+        print_explanation(explanation)

@@ -255,3 +255,15 @@ class CrawlerGate:
         if unverified and detection in self.crawler_only:
             return f"unverified crawler claim ({unverified[0].engine}): {detection} alone does not ban"
         return None
+
+
+def crawler_gate(
+    conn, schema: str, crawler_only: Iterable[str], verifier: CrawlerVerifier | None = None
+) -> CrawlerGate:
+    """A CrawlerGate reading the alerts' windows through `conn` (read-only), with the system's resolver
+    unless `verifier` is given."""
+    return CrawlerGate(
+        verifier or CrawlerVerifier(),
+        lambda address, start, end: window_agents(conn, schema, address, start, end),
+        crawler_only,
+    )
