@@ -1,25 +1,24 @@
-"""`secmon patterns --crowdsec-hub`: CrowdSec's HTTP scenarios and virtual-patching rules as signatures.
-The expr translator on the filters the hub writes, the AppSec zones an access log shows, what is
-refused and why, and the shipped seed regenerated from the hub snapshot unchanged."""
+"""The hub importer (secmon.crowdsec_hub): what an access log can evaluate of each AppSec rule and
+HTTP scenario, what is refused and why, and the vendored data file regenerated from the snapshot."""
 
 from __future__ import annotations
 
+import json
 import re
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from secmon import patterns, settings
-from secmon.cli import cli
+from secmon import settings
 from secmon.crowdsec_hub import (
-    ExprParser,
-    Untranslatable,
-    hub_commit,
+    COVERED,
+    DATA_FILE,
+    REPORT_FILE,
+    Unloadable,
+    appsec_entry,
     read_hub,
-    scenario_signature,
-    seed_csv,
-    vpatch_signature,
+    scenario_entry,
+    visible_condition,
+    write_data,
 )
 
 HUB = settings.PROJECT_DIR.parent / "shared" / "crowdsec-hub"
@@ -27,52 +26,65 @@ needs_hub = pytest.mark.skipif(
     not HUB.exists(), reason=f"the hub snapshot is not at {HUB} (shared/ beside the project)"
 )
 
+URI_ENDS = {"zones": ["URI"], "transform": ["lowercase"], "match": {"type": "endsWith", "value": "/setup.action"}}
+BODY = {"zones": ["BODY_ARGS"], "variables": ["cmd"], "match": {"type": "contains", "value": "id"}}
+TOKEN = {"zones": ["HEADERS"], "variables": ["X-Token"], "match": {"type": "equals", "value": "no-check"}}
+AGENT = {"zones": ["HEADERS"], "variables": ["User-Agent"], "match": {"type": "contains", "value": "curl"}}
+
+
+def rule(*conditions: dict, name: str = "x/vpatch-CVE-2000-1") -> dict:
+    return {
+        "name": name,
+        "description": "d",
+        "labels": {"classification": ["cve.CVE-2000-1"]},
+        "rules": list(conditions),
+    }
+
+
+def test_a_condition_on_the_body_or_another_header_in_an_and_refuses_the_rule():
+    for needed, reason in ((BODY, "needs the body (BODY_ARGS)"), (TOKEN, "needs the x-token header")):
+        with pytest.raises(Unloadable, match=re.escape(reason)):
+            appsec_entry(rule({"and": [URI_ENDS, needed]}))
+
+
+def test_an_alternative_on_the_body_is_dropped_and_the_rule_loaded_partly():
+    entry = appsec_entry(rule({"or": [URI_ENDS, BODY]}))
+    assert entry["condition"] == URI_ENDS and entry["cve"] == "CVE-2000-1"
+    assert entry["loaded"] == "partly: dropped needs the body (BODY_ARGS)"
+
+
+def test_a_leaf_keeps_the_zones_and_headers_a_log_shows():
+    dropped: list[str] = []
+    mixed = {"zones": ["ARGS", "BODY_ARGS"], "match": {"type": "contains", "value": "x"}}
+    assert visible_condition(mixed, dropped) == {"zones": ["ARGS"], "match": {"type": "contains", "value": "x"}}
+    assert visible_condition({"and": [URI_ENDS, AGENT]}, dropped) == {"and": [URI_ENDS, AGENT]}
+    assert appsec_entry(rule({"and": [URI_ENDS, AGENT]}))["loaded"] == "whole"
+    assert dropped == ["needs the body (BODY_ARGS)"]
+
 
 @pytest.mark.parametrize(
-    ("expr", "sql"),
+    ("condition", "reason"),
     [
-        ("Upper(PathUnescape(evt.Meta.http_path)) contains Upper('${url:UTF-8:')", "decoded_url like '%${url:utf-8:%'"),
-        (
-            "evt.Meta.log_type == 'http_access-log' && Lower(evt.Meta.http_path) endsWith 'eval-stdin.php'",
-            "lower(url) like '%eval-stdin.php'",
-        ),
-        (
-            "evt.Meta.log_type in ['http_access-log'] and Upper(evt.Parsed.verb) == 'POST' "
-            "and evt.Meta.http_status == '302'",
-            "(upper(http_method) = 'POST' and cast(status_code as varchar) = '302')",
-        ),
-        ("Upper(evt.Meta.http_path) matches '/PUBLIC/PLUGINS/[^/]+/../'", "upper(url) ~ '/PUBLIC/PLUGINS/[^/]+/../'"),
-        (
-            "not (evt.Parsed.file_name == 'a_b.php') || evt.Meta.http_status in ['404', '403']",
-            "(not regexp_replace(split_part(url, '?', 1), '^.*/', '') = 'a_b.php' or cast(status_code as varchar) in "
-            "('404', '403'))",
-        ),
-        (
-            "Lower(QueryUnescape(evt.Meta.http_path)) startsWith Lower('/setup.cgi?next_file=')",
-            "decoded_url like '/setup.cgi?next\\_file=%'",
-        ),
+        ({"zones": ["URI"], "transform": ["rot13"], "match": {"type": "equals", "value": "x"}}, "transform rot13"),
+        ({"zones": ["URI"], "match": {"type": "soundsLike", "value": "x"}}, "match type soundsLike"),
+        ({"zones": ["URI"], "match": {"type": "regex", "value": "(?=x)"}}, "does not compile in RE2"),
+        ({"zones": ["COOKIES"], "match": {"type": "contains", "value": "x"}}, "needs cookies"),
     ],
 )
-def test_the_expr_subset_becomes_sql(expr, sql):
-    assert ExprParser(expr).parse() == sql
+def test_what_crowdsec_or_a_log_cannot_evaluate_is_refused_with_why(condition, reason):
+    with pytest.raises(Unloadable, match=re.escape(reason)):
+        appsec_entry(rule(condition))
 
 
-@pytest.mark.parametrize(
-    ("expr", "reason"),
-    [
-        ("any(File('admin_interfaces.txt'), { evt.Meta.http_path contains #})", "`any`"),
-        ("evt.Parsed.static_ressource == 'false'", "field evt.Parsed.static_ressource is not in an access log"),
-        ("Upper(evt.Meta.http_path) matches '(?=x)y'", "regex not in the RE2 subset"),
-        ("Base64Decode(evt.Meta.http_path) contains 'x'", "function Base64Decode"),
-    ],
-)
-def test_what_an_access_log_cannot_show_is_refused_with_why(expr, reason):
-    with pytest.raises(Untranslatable, match=reason.replace("(", r"\(").replace("?", r"\?")):
-        ExprParser(expr).parse()
+def test_seclang_and_data_only_rules_are_refused():
+    with pytest.raises(Unloadable, match="SecLang"):
+        appsec_entry({"name": "x/base-config", "seclang_rules": ["SecRuleEngine On"]})
+    with pytest.raises(Unloadable, match="data files"):
+        appsec_entry({"name": "x/crs-exclusion", "data": [{"dest_file": "a.conf"}]})
 
 
-def test_a_leaky_scenario_is_a_bucket_with_its_rate():
-    bucket = scenario_signature(
+def test_a_leaky_scenario_is_a_bucket_with_its_rate_and_distinct_field():
+    entry = scenario_entry(
         {
             "name": "x/user-enum",
             "type": "leaky",
@@ -83,8 +95,7 @@ def test_a_leaky_scenario_is_a_bucket_with_its_rate():
             "filter": "Upper(evt.Parsed.http_args) contains 'AUTHOR='",
         }
     )
-    assert (bucket.kind, bucket.capacity, bucket.leak_seconds) == ("bucket", 5, 120)
-    assert bucket.distinct == "split_part(url, '?', 2)" and "AUTHOR=" in bucket.condition
+    assert entry["bucket"] == {"capacity": 5, "leak_seconds": 120.0, "distinct_field": "http_args"}
 
 
 @pytest.mark.parametrize(
@@ -93,11 +104,15 @@ def test_a_leaky_scenario_is_a_bucket_with_its_rate():
         ({"groupby": "evt.Meta.http_path"}, "grouped by 'evt.Meta.http_path'"),
         ({"distinct": "evt.Meta.target_user"}, "distinct on evt.Meta.target_user"),
         ({"leakspeed": "soon"}, "leakspeed 'soon'"),
-        ({"capacity": "five"}, "capacity 'five'"),
+        ({"capacity": -1}, "capacity -1"),
         ({"cancel_on": "evt.Meta.http_status == '200'"}, "with `cancel_on`"),
+        ({"type": "conditional"}, "type conditional"),
+        ({"filter": "any(File('x.txt'), { evt.Meta.http_path contains #})"}, "any() (a data file"),
+        ({"filter": "evt.Meta.sub_type == 'auth_fail'"}, "set by error-log parsers"),
+        ({"filter": "evt.Meta.target_user == 'x'"}, "not derived from an access-log line"),
     ],
 )
-def test_a_leaky_scenario_secmon_cannot_count_says_why(change, reason):
+def test_a_scenario_secmon_cannot_evaluate_says_why(change, reason):
     document = {
         "name": "x/bf",
         "type": "leaky",
@@ -106,67 +121,29 @@ def test_a_leaky_scenario_secmon_cannot_count_says_why(change, reason):
         "leakspeed": "10s",
         "filter": "evt.Meta.http_path == '/wp-login.php'",
     }
-    with pytest.raises(Untranslatable, match=re.escape(reason)):
-        scenario_signature(document | change)
+    with pytest.raises(Unloadable, match=re.escape(reason)):
+        scenario_entry(document | change)
 
 
-def test_appsec_zones_an_access_log_shows_and_a_header_dropped():
-    rule = {
-        "name": "crowdsecurity/vpatch-CVE-2000-1",
-        "labels": {"classification": ["cve.CVE-2000-1"]},
-        "rules": [
-            {
-                "and": [
-                    {
-                        "zones": ["URI"],
-                        "transform": ["lowercase"],
-                        "match": {"type": "endsWith", "value": "/Setup.action"},
-                    },
-                    {"zones": ["METHOD"], "match": {"type": "equals", "value": "POST"}},
-                    {"zones": ["HEADERS"], "variables": ["X-Token"], "match": {"type": "equals", "value": "no-check"}},
-                ]
-            },
-        ],
-    }
-    signature = vpatch_signature(rule)
-    assert signature.condition == "(((lower(url) like '%/setup.action') and (http_method = 'POST')))"
-    assert signature.translation == "partly: dropped HEADERS ['X-Token']" and signature.cve == "CVE-2000-1"
-    only_body = {"name": "x", "rules": [{"zones": ["BODY_ARGS"], "match": {"type": "contains", "value": "x"}}]}
-    with pytest.raises(Untranslatable, match="every condition reads a body or header"):
-        vpatch_signature(only_body)
+def test_a_folder_that_is_no_hub_says_so(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not a CrowdSec hub"):
+        read_hub(tmp_path)
 
 
 @needs_hub
-def test_the_shipped_seed_is_the_snapshot_regenerated():
-    signatures, refused = read_hub(HUB)
-    assert patterns.HUB_SEED.read_text() == seed_csv(signatures, hub_commit(HUB))
-    assert len(signatures) >= 150
-    kinds = {signature.kind for signature in signatures}
-    assert kinds == {"scenario", "vpatch", "bucket"}
-    assert all(reason.reason for reason in refused)
+def test_the_vendored_data_and_report_are_the_snapshot_regenerated(tmp_path):
+    data_file, report = write_data(HUB, tmp_path / "crowdsec_hub.json")
+    assert json.loads(DATA_FILE.read_text()) == json.loads(data_file.read_text())
+    assert REPORT_FILE.read_text() == report
 
 
 @needs_hub
-def test_patterns_with_the_hub_reports_and_renders(tmp_path, monkeypatch):
-    monkeypatch.setattr(patterns, "HUB_SEED", tmp_path / "crowdsec_hub_signatures.csv")
-    monkeypatch.setattr(patterns, "MACRO_PATH", tmp_path / "pattern_lists.sql")
-    result = CliRunner().invoke(cli, ["patterns", "--crowdsec-hub", str(HUB)])
-    assert result.exit_code == 0, result.output
-    assert "translated" in result.output and "refused" in result.output
-    report = (tmp_path / "crowdsec_hub_signatures.report.txt").read_text()
-    assert "refused crowdsecurity/vpatch-CVE-2024-0012: every condition reads a body or header" in report
-
-
-def test_a_folder_that_is_no_hub_is_a_one_line_error(tmp_path):
-    result = CliRunner().invoke(cli, ["patterns", "--crowdsec-hub", str(tmp_path)])
-    assert result.exit_code == 1
-    assert result.output.count("\n") == 1 and "not a CrowdSec hub" in result.output
-
-
-def test_the_macro_carries_every_signature_and_bucket_of_the_seed():
-    rows = len(Path(patterns.HUB_SEED).read_text().splitlines()) - 1
-    assert len(patterns.hub_signatures()) + len(patterns.hub_buckets()) == rows
-    assert {name for name, *_ in patterns.hub_buckets()} >= {
-        "crowdsecurity/http-bf-wordpress_bf",
-        "crowdsecurity/http-wordpress_user-enum",
-    }
+def test_the_snapshot_loads_vpatch_generic_rules_and_scenarios():
+    loaded, refused = read_hub(HUB)
+    names = {entry["name"] for entry in loaded["appsec"]}
+    assert {"crowdsecurity/generic-wordpress-uploads-php", "crowdsecurity/appsec-generic-test"} <= names
+    assert sum(name.startswith("crowdsecurity/vpatch-") for name in names) >= 100
+    scenarios = {entry["name"] for entry in loaded["scenarios"]}
+    assert {"crowdsecurity/CVE-2023-22515", "crowdsecurity/CVE-2024-0012"} <= scenarios  # file_*, let
+    assert {item.name for item in refused if item.kind == "covered"} == set(COVERED)
+    assert all(item.reason for item in refused)
