@@ -109,6 +109,16 @@ Include {crs}/rules/*.conf
 """
 
 
+def _free(port: int) -> bool:
+    """Whether nothing listens on `port` now: else our probe for a started Apache could reach another server."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class ModSecurity:
     """Debian's Apache with ModSecurity 2 and OWASP CRS (the folder holding its `rules/`) at one
     paranoia level, started in `root` on a free port of PORTS; `stop()` ends it."""
@@ -129,7 +139,7 @@ class ModSecurity:
     def _start(self, crs: Path) -> tuple[int, subprocess.Popen]:
         """Apache on a port of PORTS, tried in random order: another session may take one between our
         probe and Apache's bind."""
-        for port in random.sample(PORTS, 8):
+        for port in [port for port in random.sample(PORTS, len(PORTS)) if _free(port)][:8]:
             (self.root / "apache2.conf").write_text(apache_conf(self.root, port, crs))
             server = subprocess.Popen(
                 [APACHE, "-f", str(self.root / "apache2.conf"), "-DFOREGROUND"],
