@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,11 @@ LOGGED_COLLECTIONS = frozenset(
         "REQUEST_PROTOCOL",
     }
 )
+# Without a body, the GET arguments are all the arguments: one collection, evaluated once.
+SAME_IN_A_LOG = {"ARGS_GET": "ARGS", "ARGS_GET_NAMES": "ARGS_NAMES"}
+# Arguments read from a query string: past these, the rest is not examined (ModSecurity has SecArgumentsLimit
+# for the same reason). It bounds the cost of a request; CRS's own 920380 counts arguments to flag floods.
+MAX_ARGUMENTS = 64
 LOGGED_HEADERS = {"user-agent": "User-Agent", "referer": "Referer"}
 # Set by the previous link of a chain (rule-local): what it matched, its captures and its setvars.
 CHAIN_COLLECTIONS = frozenset({"MATCHED_VAR", "MATCHED_VARS", "MATCHED_VAR_NAME", "MATCHED_VARS_NAMES"})
@@ -243,7 +249,8 @@ def parse_targets(text: str) -> tuple[Target, ...]:
         exclude, count = part.startswith("!"), part.startswith("&")
         part = part.lstrip("!&")
         collection, _, key = part.partition(":")
-        targets.append(Target(collection.upper(), key or None, exclude, count))
+        collection = SAME_IN_A_LOG.get(collection.upper(), collection.upper())
+        targets.append(Target(collection, key or None, exclude, count))
     return tuple(targets)
 
 
@@ -465,8 +472,8 @@ def simple_operator(operator: str, argument: str) -> Callable[[str], object] | N
         "validateutf8encoding": invalid_utf8,
     }
     if operator == "validatebyterange":
-        allowed = byte_ranges(argument)
-        return lambda value: any(ord(char) not in allowed for char in value)
+        outside = re.compile("[^" + "".join(re.escape(chr(code)) for code in sorted(byte_ranges(argument))) + "]")
+        return lambda value: outside.search(value) is not None
     del lower
     return functions.get(operator)
 
@@ -501,7 +508,7 @@ def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
     target, has_query, query = url.partition("?")
     path = target.split("#", 1)[0]
     query = query.split("#", 1)[0]
-    arguments = parse_arguments(query)
+    arguments = parse_arguments(query)[:MAX_ARGUMENTS]
     basename = path.rsplit("/", 1)[-1] if "/" in path else path.rsplit("\\", 1)[-1]
     headers = [
         (name, as_latin1(value))
@@ -515,9 +522,7 @@ def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
         "REQUEST_BASENAME": [("", basename)],
         "QUERY_STRING": [("", query)] if has_query else [],
         "ARGS": arguments,
-        "ARGS_GET": arguments,
         "ARGS_NAMES": [(name, name) for name, _ in arguments],
-        "ARGS_GET_NAMES": [(name, name) for name, _ in arguments],
         "REQUEST_LINE": [("", f"{as_latin1(request.method)} {url} {request.protocol}")],
         "REQUEST_METHOD": [("", as_latin1(request.method))],
         "REQUEST_PROTOCOL": [("", request.protocol)],
@@ -606,6 +611,7 @@ class Evaluation:
     def __init__(self, request: Request):
         self.variables = request_variables(request)
         self.transformed: dict[tuple[tuple[str, ...], str], str] = {}
+        self.scans: dict[tuple[int, str], list[int]] = {}
 
     def transform(self, link: Link, value: str) -> str:
         key = (link.transforms, value)
@@ -616,7 +622,7 @@ class Evaluation:
         return result
 
     def values(self, link: Link, state: ChainState) -> Iterator[tuple[str, str]]:
-        """The link's (variable name, raw value) pairs: its targets less its exclusions."""
+        """The link's (member name, raw value) pairs: its targets less its exclusions; `&X` is X's count."""
         for target in link.targets:
             if target.exclude:
                 continue
@@ -624,11 +630,7 @@ class Evaluation:
             if target.count:
                 yield f"&{target}", str(len(members))
             else:
-                yield from (
-                    (name, value)
-                    for name, value in members
-                    if link.reads(target.collection, name.rpartition(":")[2] if ":" in name else name) or name == ""
-                )
+                yield from ((name, value) for name, value in members if link.reads(target.collection, name))
 
     def members(self, target: Target, state: ChainState) -> list[tuple[str, str]]:
         if target.collection in ("MATCHED_VAR", "MATCHED_VARS"):
@@ -676,24 +678,152 @@ def expand_local(text: str, state: ChainState, matched_value: str) -> str:
     return MACRO.sub(value, text)
 
 
+class Re2Scanner:
+    """One `re2.Set` over patterns: which of them match a value, in one pass."""
+
+    refused: frozenset[int] = frozenset()
+
+    def __init__(self, patterns: list[str]):
+        self.set = re2.Set.SearchSet(RE2_OPTIONS)
+        for pattern in patterns:
+            self.set.Add(pattern.encode("latin-1"))
+        self.set.Compile()
+
+    def scan(self, value: bytes) -> list[int]:
+        return self.set.Match(value) or []
+
+
+@dataclass
+class PatternGroup:
+    """The first-link `@rx` of the rules that share one transformation chain, scanned as one set."""
+
+    link: Link  # any member's first link: it carries the shared chain
+    rules_by_pattern: list[list[Rule]]
+    collections: tuple[str, ...]
+    scanner: Re2Scanner
+
+    def candidates(self, evaluation: Evaluation) -> Iterator[Rule]:
+        """The rules with a value on which their pattern matched (a chain or a capture still to confirm)."""
+        for collection in self.collections:
+            for name, raw_value in evaluation.variables.get(collection, ()):
+                value = evaluation.transform(self.link, raw_value)
+                key = (id(self), value)
+                hits = evaluation.scans.get(key)
+                if hits is None:
+                    hits = evaluation.scans[key] = self.scanner.scan(as_bytes(value))
+                for index in hits:
+                    yield from (rule for rule in self.rules_by_pattern[index] if rule.links[0].reads(collection, name))
+
+
+def pattern_groups(
+    rules: Iterable[Rule], scanner: Callable[[list[str]], Re2Scanner]
+) -> tuple[list[PatternGroup], list[Rule]]:
+    """Rules whose first link is a plain `@rx`, grouped by chain; the others (evaluated one by one)."""
+    by_chain: dict[tuple[str, ...], list[Rule]] = {}
+    direct = []
+    for rule in rules:
+        first = rule.links[0]
+        if first.operator == "rx" and not first.negated:
+            by_chain.setdefault(first.transforms, []).append(rule)
+        else:
+            direct.append(rule)
+    groups = []
+    for members in by_chain.values():
+        patterns = list(dict.fromkeys(expand_tx(rule.links[0].argument) for rule in members))
+        engine = scanner(patterns)
+        rules_by_pattern: list[list[Rule]] = [[] for _ in patterns]
+        for rule in members:
+            index = patterns.index(expand_tx(rule.links[0].argument))
+            if index in engine.refused:
+                direct.append(rule)
+            else:
+                rules_by_pattern[index].append(rule)
+        collections = tuple(dict.fromkeys(t.collection for r in members for t in r.links[0].targets if logged(t)))
+        groups.append(PatternGroup(members[0].links[0], rules_by_pattern, collections, engine))
+    return groups, direct
+
+
 class CrsRuleSet:
     """The CRS rules loaded at one paranoia level. `match(request)` gives the ids of the rules that fire."""
 
-    def __init__(self, rules: list[Rule], not_loaded: list[tuple[str, str]], paranoia: int):
+    def __init__(
+        self,
+        rules: list[Rule],
+        not_loaded: list[tuple[str, str]],
+        paranoia: int,
+        scanner: Callable[[list[str]], Re2Scanner] = Re2Scanner,
+    ):
         self.paranoia = paranoia
         self.loaded = tuple(rule for rule in rules if rule.paranoia <= paranoia)
         self.not_loaded = tuple(not_loaded)
+        self.groups, self.direct = pattern_groups(self.loaded, scanner)
 
     @classmethod
     def load(cls, paranoia: int = DEFAULT_PARANOIA) -> CrsRuleSet:
+        """The vendored rules at this paranoia level (1-4), parsed once per level."""
         return load_cached(paranoia)
 
+    @classmethod
+    def parse(cls, paranoia: int = DEFAULT_PARANOIA, **options) -> CrsRuleSet:
+        rules, not_loaded = parse_files(rule_files())
+        return cls(rules, not_loaded, paranoia, **options)
+
     def match(self, request: Request) -> frozenset[str]:
+        """The ids of the rules that fire on the request."""
+        evaluation = Evaluation(request)
+        fired: set[str] = set()
+        for group in self.groups:
+            for rule in group.candidates(evaluation):
+                if rule.id not in fired and (len(rule.links) == 1 or evaluation.rule_matches(rule)):
+                    fired.add(rule.id)
+        fired.update(rule.id for rule in self.direct if evaluation.rule_matches(rule))
+        return frozenset(fired)
+
+    def match_each(self, request: Request) -> frozenset[str]:
+        """`match` without the sets: every rule on its own (the reference the sets are measured against)."""
         evaluation = Evaluation(request)
         return frozenset(rule.id for rule in self.loaded if evaluation.rule_matches(rule))
 
 
 @functools.cache
 def load_cached(paranoia: int) -> CrsRuleSet:
+    return CrsRuleSet.parse(paranoia)
+
+
+# ---------------------------------------------------------------- the report
+
+
+def report_text() -> str:
+    """What loads at each paranoia level, per family, and every rule not loaded with its reason."""
     rules, not_loaded = parse_files(rule_files())
-    return CrsRuleSet(rules, not_loaded, paranoia)
+    families = sorted({rule.family for rule in rules})
+    lines = [
+        "# OWASP CRS rules on an access log: what secmon.core.classify.crs loads (regenerate:",
+        "# python -m secmon.core.classify.crs; a test fails when this file is stale).",
+        "",
+        "loaded, by family and paranoia level (a level includes the levels below it)",
+        f"{'family':<20}" + "".join(f"{f'PL{level}':>6}" for level in range(1, 5)),
+    ]
+    for family in families:
+        counts = [sum(r.family == family and r.paranoia <= level for r in rules) for level in range(1, 5)]
+        lines.append(f"{family:<20}" + "".join(f"{count:>6}" for count in counts))
+    lines.append(f"{'total':<20}" + "".join(f"{sum(r.paranoia <= level for r in rules):>6}" for level in range(1, 5)))
+    by_reason: dict[str, list[str]] = {}
+    for rule_id, reason in not_loaded:
+        by_reason.setdefault(reason, []).append(rule_id)
+    lines += ["", f"not loaded: {len(not_loaded)} rules, by reason"]
+    for reason, ids in sorted(by_reason.items(), key=lambda item: (-len(item[1]), item[0])):
+        lines.append(f"{len(ids):>4}  {reason}")
+        lines.append("      " + " ".join(ids))
+    lines += ["", "loaded rules: id, paranoia level, family, variables"]
+    lines += [f"{r.id}  PL{r.paranoia}  {r.family:<18} {'|'.join(r.variables)}" for r in rules]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    REPORT_PATH.write_text(report_text(), encoding="utf-8")
+    print(f"wrote {REPORT_PATH}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -17,10 +17,10 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Callable
 
 HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
-OCTAL_DIGITS = frozenset("01234567")
 # C's isspace() in the "C" locale; ModSecurity's whitespace transforms also treat NBSP (0xA0) as space.
 C_SPACE = frozenset(" \t\n\v\f\r")
 NBSP = "\xa0"
@@ -47,46 +47,34 @@ def lowercase(text: str) -> str:
     return text.translate(ASCII_LOWER)  # tolower() in the C locale: ASCII only
 
 
+URL_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}|\+")
+URL_ESCAPE_UNI = re.compile(r"%[uU][0-9a-fA-F]{4}|%[0-9a-fA-F]{2}|\+")
+
+
+def decode_url_escape(match: re.Match) -> str:
+    escape = match.group()
+    if escape == "+":
+        return " "
+    if len(escape) == 6:  # %uHHHH: the low byte (no unicode map configured), full-width ASCII folded
+        return full_width(x2c(escape, 4), escape[2:4])
+    return x2c(escape, 1)
+
+
 def url_decode(text: str) -> str:
     """urlDecode: `%XX` when both are hex digits (else the `%` is kept), `+` is a space."""
     if "%" not in text and "+" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "%" and i + 2 < n + 0 and text[i + 1] in HEX_DIGITS and text[i + 2] in HEX_DIGITS:
-            out.append(x2c(text, i + 1))
-            i += 3
-            continue
-        out.append(" " if char == "+" else char)
-        i += 1
-    return "".join(out)
+    return URL_ESCAPE.sub(decode_url_escape, text)
 
 
 def url_decode_uni(text: str) -> str:
     """urlDecodeUni: urlDecode plus IIS `%uHHHH`, which keeps the low byte (no unicode map configured)."""
     if "%" not in text and "+" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        char = text[i]
-        if char == "%" and i + 1 < n and text[i + 1] in "uU":
-            if i + 5 < n and all(c in HEX_DIGITS for c in text[i + 2 : i + 6]):
-                out.append(full_width(x2c(text, i + 4), text[i + 2 : i + 4]))
-                i += 6
-            else:
-                out.append(text[i : i + 2])
-                i += 2
-            continue
-        if char == "%" and i + 2 < n and text[i + 1] in HEX_DIGITS and text[i + 2] in HEX_DIGITS:
-            out.append(x2c(text, i + 1))
-            i += 3
-            continue
-        out.append(" " if char == "+" else char)
-        i += 1
-    return "".join(out)
+    return URL_ESCAPE_UNI.sub(decode_url_escape, text)
 
 
+HTML_ENTITY = re.compile(r"&(?:#[xX]([0-9a-fA-F]+)|#([0-9]+)|([0-9A-Za-z]+));?")
 HTML_NAMED = {"quot": '"', "amp": "&", "lt": "<", "gt": ">", "nbsp": NBSP}
 
 
@@ -94,110 +82,56 @@ def html_entity_decode(text: str) -> str:
     """htmlEntityDecode: `&#DDD;`, `&#xHH;` (the `;` optional, the value cut to a byte) and five names."""
     if "&" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        decoded, end = decode_entity(text, i) if text[i] == "&" else (None, i)
-        if decoded is None:
-            out.append(text[i])
-            i += 1
-            continue
-        out.append(decoded)
-        i = end + 1 if end < n and text[end] == ";" else end
-    return "".join(out)
+    return HTML_ENTITY.sub(decode_entity, text)
 
 
-def decode_entity(text: str, at: int) -> tuple[str | None, int]:
-    """The entity starting at `&` at `at`: (its byte, where its digits or name end), or (None, at)."""
-    n, j = len(text), at + 1
-    if j < n and text[j] == "#":
-        j += 1
-        base, digits = 10, "0123456789"
-        if j < n and text[j] in "xX":
-            j += 1
-            base, digits = 16, HEX_DIGITS
-        start = j
-        while j < n and text[j] in digits:
-            j += 1
-        if j == start:
-            return None, at
-        # strtol saturates at LONG_MAX on overflow; the cast to unsigned char keeps its low byte (0xFF).
-        value = min(int(text[start:j], base), 2**63 - 1)
-        return chr(value & 0xFF), j
-    start = j
-    while j < n and text[j].isascii() and text[j].isalnum():
-        j += 1
-    named = HTML_NAMED.get(text[start:j].lower()) if j > start else None
-    return (named, j) if named is not None else (None, at)
+def decode_entity(match: re.Match) -> str:
+    hex_digits, decimal, name = match.groups()
+    if name is not None:
+        return HTML_NAMED.get(name.lower(), match.group())
+    # strtol saturates at LONG_MAX on overflow; the cast to unsigned char keeps the low byte (0xFF then).
+    value = int(hex_digits, 16) if hex_digits is not None else int(decimal)
+    return chr(min(value, 2**63 - 1) & 0xFF)
 
 
+# Octal: three digits only while the value stays one byte (\000-\377), as ModSecurity's C does.
+JS_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|([0-3][0-7]{0,2}|[4-7][0-7]?)|(.))", re.DOTALL)
 JS_SIMPLE = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
 
 
 def js_decode(text: str) -> str:
-    """jsDecode: `\\uHHHH` (low byte, full-width fold), `\\xHH`, `\\OOO`, `\\n`-style, `\\C` → C."""
+    """jsDecode: `\\uHHHH` (low byte, full-width fold), `\\xHH`, `\\OOO` (one byte), `\\n`-style, `\\C` → C."""
     if "\\" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        if text[i] != "\\":
-            out.append(text[i])
-            i += 1
-        elif i + 5 < n and text[i + 1] == "u" and all(c in HEX_DIGITS for c in text[i + 2 : i + 6]):
-            out.append(full_width(x2c(text, i + 4), text[i + 2 : i + 4]))
-            i += 6
-        elif i + 3 < n and text[i + 1] == "x" and text[i + 2] in HEX_DIGITS and text[i + 3] in HEX_DIGITS:
-            out.append(x2c(text, i + 2))
-            i += 4
-        elif i + 1 < n and text[i + 1] in OCTAL_DIGITS:
-            digits = octal_run(text, i + 1)
-            if len(digits) == 3 and digits[0] > "3":  # only one byte: \000-\377
-                digits = digits[:2]
-            out.append(chr(int(digits, 8)))
-            i += 1 + len(digits)
-        elif i + 1 < n:
-            out.append(JS_SIMPLE.get(text[i + 1], text[i + 1]))
-            i += 2
-        else:
-            out.append(text[i:])
-            i = n
-    return "".join(out)
+    return JS_ESCAPE.sub(decode_js_escape, text)
 
 
-def octal_run(text: str, at: int) -> str:
-    """Up to three octal digits from `at` (the first is known to be one)."""
-    end = at + 1
-    while end < len(text) and end < at + 3 and text[end] in OCTAL_DIGITS:
-        end += 1
-    return text[at:end]
+def decode_js_escape(match: re.Match) -> str:
+    unicode, hex_byte, octal, other = match.groups()
+    if unicode is not None:
+        return full_width(x2c(unicode, 2), unicode[:2])
+    if hex_byte is not None:
+        return x2c(hex_byte, 0)
+    if octal is not None:
+        return chr(int(octal, 8))
+    return JS_SIMPLE.get(other, other)
 
 
 def css_decode(text: str) -> str:
     """cssDecode: `\\` + 1-6 hex digits (last byte kept; one following space eaten), `\\\\\\n` dropped, `\\C` → C."""
     if "\\" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        if text[i] != "\\":
-            out.append(text[i])
-            i += 1
-            continue
-        if i + 1 >= n:  # a backslash at the end is dropped (continuation to nothing)
-            i += 1
-            continue
-        i += 1
-        j = 0
-        while j < 6 and i + j < n and text[i + j] in HEX_DIGITS:
-            j += 1
-        if j == 0:
-            if text[i] != "\n":
-                out.append(text[i])
-            i += 1
-            continue
-        out.append(css_escape_byte(text[i : i + j]))
-        if i + j < n and text[i + j] in C_SPACE:
-            j += 1
-        i += j
-    return "".join(out)
+    return CSS_ESCAPE.sub(decode_css_escape, text)
+
+
+def decode_css_escape(match: re.Match) -> str:
+    digits, other = match.groups()
+    if digits is not None:
+        return css_escape_byte(digits)
+    return "" if other is None or other == "\n" else other
+
+
+CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\v\f\r]?|(.)|\Z)", re.DOTALL)
 
 
 def css_escape_byte(digits: str) -> str:
@@ -210,74 +144,48 @@ def css_escape_byte(digits: str) -> str:
 
 
 ANSI_SIMPLE = {**JS_SIMPLE, "\\": "\\", "?": "?", "'": "'", '"': '"'}
+ANSI_ESCAPE = re.compile(r"\\(?:([abfnrtv\\?'\"])|[xX]([0-9a-fA-F]{2})|([0-7]{1,3})|(.))", re.DOTALL)
 
 
 def escape_seq_decode(text: str) -> str:
     """escapeSeqDecode: ANSI C escapes; an unknown `\\C` keeps C (the backslash goes), as ModSecurity's C does."""
     if "\\" not in text:
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        if text[i] != "\\" or i + 1 >= n:
-            out.append(text[i])
-            i += 1
-            continue
-        follower = text[i + 1]
-        if follower in ANSI_SIMPLE:
-            out.append(ANSI_SIMPLE[follower])
-            i += 2
-        elif follower in "xX" and i + 3 < n and text[i + 2] in HEX_DIGITS and text[i + 3] in HEX_DIGITS:
-            out.append(x2c(text, i + 2))
-            i += 4
-        elif follower in OCTAL_DIGITS:
-            digits = octal_run(text, i + 1)
-            out.append(chr(int(digits, 8) & 0xFF))
-            i += 1 + len(digits)
-        else:
-            out.append(follower)
-            i += 2
-    return "".join(out)
+    return ANSI_ESCAPE.sub(decode_ansi_escape, text)
+
+
+def decode_ansi_escape(match: re.Match) -> str:
+    simple, hex_byte, octal, other = match.groups()
+    if simple is not None:
+        return ANSI_SIMPLE[simple]
+    if hex_byte is not None:
+        return x2c(hex_byte, 0)
+    if octal is not None:
+        return chr(int(octal, 8) & 0xFF)
+    return other
+
+
+CMD_DROPPED = re.compile(r"[\"'\\^]")
+CMD_SPACES = re.compile(r"[ ,;\t\r\n]+")
+CMD_SPACE_BEFORE = re.compile(r" (?=[/(])")
 
 
 def cmd_line(text: str) -> str:
     """cmdLine: drop `\\ " ' ^`, fold `space , ; tab CR LF` runs to one space, no space before `/` or `(`, lowercase."""
-    out: list[str] = []
-    space = False
-    for char in text:
-        if char in "\"'\\^":
-            continue
-        if char in " ,;\t\r\n":
-            if not space:
-                out.append(" ")
-                space = True
-            continue
-        if char in "/(":
-            if space:
-                out.pop()
-            space = False
-            out.append(char)
-            continue
-        out.append(char.translate(ASCII_LOWER))
-        space = False
-    return "".join(out)
+    text = CMD_DROPPED.sub("", text)
+    text = CMD_SPACES.sub(" ", text)
+    return CMD_SPACE_BEFORE.sub("", text).translate(ASCII_LOWER)
+
+
+WHITESPACE = re.compile(r"[ \t\n\v\f\r\xa0]+")
 
 
 def compress_whitespace(text: str) -> str:
-    out: list[str] = []
-    in_space = False
-    for char in text:
-        if char in C_SPACE or char == NBSP:
-            if not in_space:
-                out.append(" ")
-            in_space = True
-        else:
-            out.append(char)
-            in_space = False
-    return "".join(out)
+    return WHITESPACE.sub(" ", text)
 
 
 def remove_whitespace(text: str) -> str:
-    return "".join(char for char in text if char not in C_SPACE and char != NBSP)
+    return WHITESPACE.sub("", text)
 
 
 def remove_comments(text: str) -> str:
@@ -305,69 +213,88 @@ def remove_comments(text: str) -> str:
     return "".join(out)
 
 
-COMMENT_MARKS = ("<!--", "-->", "/*", "*/", "--", "#")
+COMMENT_MARKS = re.compile(r"/\*|\*/|<!--|-->|--|#")
 
 
 def remove_comments_char(text: str) -> str:
     """removeCommentsChar: removes the comment marks themselves (`/*`, `*/`, `<!--`, `-->`, `--`, `#`)."""
-    out, i, n = [], 0, len(text)
-    while i < n:
-        mark = next((m for m in COMMENT_MARKS if text.startswith(m, i)), None)
-        if mark:
-            i += len(mark)
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    return COMMENT_MARKS.sub("", text)
+
+
+C_COMMENT = re.compile(r"/\*(?:.*?\*/|.*\Z)", re.DOTALL)
 
 
 def replace_comments(text: str) -> str:
     """replaceComments: each `/* ... */` becomes one space; an unterminated one also (to the end)."""
-    out, i, n, in_comment = [], 0, len(text), False
-    while i < n:
-        if not in_comment and text.startswith("/*", i):
-            in_comment, i = True, i + 2
-        elif in_comment and text.startswith("*/", i):
-            in_comment, i = False, i + 2
-            out.append(" ")
-        elif in_comment:
-            i += 1
-        else:
-            out.append(text[i])
-            i += 1
-    if in_comment:
-        out.append(" ")
-    return "".join(out)
+    if "/*" not in text:
+        return text
+    return C_COMMENT.sub(" ", text)
 
 
 def normalize_path(text: str, win: bool = False) -> str:
-    """normalizePath: collapse `//`, drop `/./`, resolve `/../` (not above the root), keep a relative head's `../`."""
-    if not text:
-        return text
+    """normalizePath: collapse `//`, drop `/./`, resolve `/../` (not above the root); a port of normalize_path_inplace."""
     if win:
         text = text.replace("\\", "/")
+    if "//" not in text and "." not in text:
+        return text
+    out = list(text)  # in place, as the C: `dst` never passes `src`
+    end = len(out) - 1
     relative = not text.startswith("/")
     trailing = text.endswith("/")
-    out: list[str] = []
-    climbed_past_root = 0
-    for segment in text.split("/"):
-        if segment in ("", "."):
+    src = dst = 0
+    hit_root = done = False
+    while not done and src <= end and dst <= end:
+        if src == end:
+            done = True
+        elif out[src + 1] != "/":
+            src, dst = copy_path_byte(out, src, dst, end, relative)
             continue
-        if segment == "..":
-            if out and out[-1] != "..":
-                out.pop()
-            elif relative:
-                out.append("..")
-                climbed_past_root += 1
-            continue
-        out.append(segment)
-    last = text.rsplit("/", 1)[-1]
-    result = "/".join(out)
-    if not relative:
-        result = "/" + result
-    if (trailing or last in (".", "..")) and out and not result.endswith("/"):
-        result += "/" if trailing or not relative else ""
-    return result
+        if src != end and out[src] == "/":
+            pass  # an empty segment: the copy skips the repeated slashes
+        elif out[src] == ".":
+            if dst > 0 and out[dst - 1] == ".":  # a back-reference
+                if relative and (hit_root or dst - 2 <= 0):
+                    hit_root = True
+                    src, dst = copy_path_byte(out, src, dst, end, relative)
+                    continue
+                dst -= 3
+                while dst > 0 and out[dst] != "/":
+                    dst -= 1
+                if dst <= 0:
+                    hit_root, dst = True, 0
+                    if not relative and src == end:
+                        dst += 1
+                if done:
+                    break
+                src += 1
+            elif dst == 0:  # a relative self-reference
+                if done:
+                    break
+                src += 1
+            elif out[dst - 1] == "/":  # a self-reference
+                if done:
+                    break
+                dst -= 1
+                src += 1
+        elif dst > 0:
+            hit_root = False
+        src, dst = copy_path_byte(out, src, dst, end, relative)
+    if not trailing and dst > 0 and out[dst - 1] == "/":
+        dst -= 1
+    return "".join(out[:dst])
+
+
+def copy_path_byte(out: list[str], src: int, dst: int, end: int, relative: bool) -> tuple[int, int]:
+    """The C's `copy:` label: skip to the last of repeated slashes, drop a relative path's leading one, copy."""
+    if src > end:
+        return src, dst
+    if out[src] == "/":
+        while src < end and out[src + 1] == "/":
+            src += 1
+        if relative and dst == 0:
+            return src + 1, dst
+    out[dst] = out[src]
+    return src + 1, dst + 1
 
 
 def normalize_path_win(text: str) -> str:
@@ -382,25 +309,16 @@ def replace_nulls(text: str) -> str:
     return text.replace("\0", " ")
 
 
+UTF8_SEQUENCE = re.compile(
+    "[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xef][\x80-\xbf]{2}|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf4][\x80-\xbf]{3}"
+)
+
+
 def utf8_to_unicode(text: str) -> str:
     """utf8toUnicode: each valid 2-4 byte UTF-8 sequence becomes `%uHHHH` (lowercase hex, at least four digits)."""
-    if all(ord(char) < 0x80 for char in text):
+    if text.isascii():
         return text
-    out, i, n = [], 0, len(text)
-    while i < n:
-        byte = ord(text[i])
-        width = 2 if 0xC0 <= byte < 0xE0 else 3 if 0xE0 <= byte < 0xF0 else 4 if 0xF0 <= byte < 0xF8 else 1
-        sequence = text[i : i + width]
-        if width > 1 and len(sequence) == width and all(0x80 <= ord(c) < 0xC0 for c in sequence[1:]):
-            code = byte & (0x1F, 0x0F, 0x07)[width - 2]
-            for char in sequence[1:]:
-                code = (code << 6) | (ord(char) & 0x3F)
-            out.append(f"%u{code:04x}")
-            i += width
-        else:
-            out.append(text[i])
-            i += 1
-    return "".join(out)
+    return UTF8_SEQUENCE.sub(lambda m: f"%u{ord(m.group().encode('latin-1').decode('utf-8')):04x}", text)
 
 
 def base64_decode(text: str) -> str:
