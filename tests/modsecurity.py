@@ -80,6 +80,7 @@ ErrorLog {root}/error.log
 LogLevel warn
 {user}
 DocumentRoot {root}/site
+# Else Apache answers 404 to a %2f in the path before ModSecurity's request phase.
 AllowEncodedSlashes NoDecode
 <Directory {root}/site>
     Require all granted
@@ -90,6 +91,7 @@ Header always set X-Oracle-Examined "%{{ORACLE_EXAMINED}}e"
 SecRuleEngine On
 SecRequestBodyAccess On
 SecResponseBodyAccess Off
+# Far above the recommended 1000: a rule that hits the limit does not match, and that is no CRS semantics.
 SecPcreMatchLimit 1000000
 SecPcreMatchLimitRecursion 1000000
 SecArgumentSeparator &
