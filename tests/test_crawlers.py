@@ -1,21 +1,18 @@
-"""Verified crawlers against a real DNS server: dnslib serves PTR/A/AAAA records from a dict on
-127.0.0.1, and the verifier's dnspython resolver asks it, as it would ask the site's resolver."""
+"""Verified crawlers against a real DNS server (tests/local_dns.py): dnslib serves PTR/A/AAAA records
+from a dict on 127.0.0.1, and the verifier's dnspython resolver asks it, as it would the site's."""
 
 from __future__ import annotations
 
-import random
-import socket
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-import dns.resolver
 import pytest
-from dnslib import AAAA, PTR, QTYPE, RCODE, RR, A, DNSLabel
-from dnslib.server import BaseResolver, DNSLogger, DNSServer
+from dnslib import AAAA, PTR, A, DNSLabel
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from local_dns import SERVFAIL, bound_udp_socket, resolver_at, serving
 
 from secmon.decisions.crawlers import (
     FAKE,
@@ -28,10 +25,8 @@ from secmon.decisions.crawlers import (
 )
 from secmon.decisions.policy import Allowlist, BanPolicy, decisions_from_alerts, spared_reason
 
-PORTS = range(29200, 29300)  # this module's DNS servers listen here
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 BINGBOT = "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)"
-SERVFAIL = "SERVFAIL"
 
 RECORDS = {
     # a real Googlebot: the PTR in googlebot.com, confirmed by the forward lookup
@@ -63,56 +58,11 @@ RECORDS = {
 }
 
 
-class Zone(BaseResolver):
-    """Answers from RECORDS; a name with no record of the type asked is NOERROR and empty, a name with
-    none at all NXDOMAIN. Counts the questions it is asked."""
-
-    def __init__(self, records: dict) -> None:
-        self.records, self.questions = records, Counter()
-
-    def resolve(self, request, handler):
-        reply = request.reply()
-        name, kind = str(request.q.qname).lower(), QTYPE[request.q.qtype]
-        self.questions[(name, kind)] += 1
-        answers = self.records.get((name, kind))
-        if answers == SERVFAIL:
-            reply.header.rcode = RCODE.SERVFAIL
-        elif answers is not None:
-            for rdata in answers:
-                reply.add_answer(RR(request.q.qname, request.q.qtype, rdata=rdata, ttl=60))
-        elif not any(known == name for known, _ in self.records):
-            reply.header.rcode = RCODE.NXDOMAIN
-        return reply
-
-
-def bound_udp_socket() -> tuple[socket.socket, int]:
-    for port in random.sample(PORTS, len(PORTS)):  # other sessions on this machine use the range too
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            sock.close()
-            continue
-        return sock, port
-    raise RuntimeError("no free port in 29200-29299")
-
-
 @pytest.fixture(scope="module")
 def zone():
     """A DNS server on 127.0.0.1 answering RECORDS: (the Zone, its port)."""
-    probe, port = bound_udp_socket()
-    probe.close()  # dnslib binds the port itself, just after
-    resolver = Zone(RECORDS)
-    server = DNSServer(resolver, address="127.0.0.1", port=port, logger=DNSLogger(logf=lambda _: None))
-    server.start_thread()
-    yield resolver, port
-    server.stop()
-
-
-def resolver_at(port: int) -> dns.resolver.Resolver:
-    resolver = dns.resolver.Resolver(configure=False)
-    resolver.nameservers, resolver.port = ["127.0.0.1"], port
-    return resolver
+    with serving(RECORDS) as running:
+        yield running
 
 
 @pytest.fixture
