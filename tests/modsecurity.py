@@ -1,8 +1,9 @@
 """The real engine as an oracle: Debian's Apache with ModSecurity 2 loading OWASP CRS, in a folder of its own.
 
 `ModSecurity(root, crs, paranoia)` starts a private `apache2 -DFOREGROUND` (its own ServerRoot, PidFile,
-logs and port in `root`) that runs CRS in detection only: every rule's default action is `pass`, so
-every rule that matches is logged, not only the first that would block. `fire(requests)` sends each
+logs and port in `root`) that runs CRS with every rule's default action `pass`, so every rule that matches
+is logged, not only the first that would block (949110 still denies, last in the request phase, once every
+detection rule has run). `fire(requests)` sends each
 request byte for byte over a socket and returns the ids of the CRS detection rules that fired on it,
 read from the JSON audit log, or None when Apache refused the request before ModSecurity's request
 phase (a 400 for a target Apache will not parse, for one).
@@ -55,7 +56,7 @@ def versions() -> str:
 
 
 def crs_setup(paranoia: int) -> str:
-    """CRS's setup in detection only (every rule passes and logs) at one paranoia level."""
+    """CRS's setup with every rule passing and logging, at one paranoia level."""
     defaults = "\n".join(f'SecDefaultAction "phase:{phase},log,auditlog,pass"' for phase in (1, 2))
     return f"""{defaults}
 SecAction "id:900000,phase:1,pass,t:none,nolog,setvar:tx.blocking_paranoia_level={paranoia}"
