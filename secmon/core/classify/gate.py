@@ -107,14 +107,26 @@ class GateResult:
         return out.getvalue()
 
 
-def pick_examples(matched: list[BenignRequest]) -> tuple[str, ...]:
-    """Up to MAX_EXAMPLES matched requests, one per source before a second from the same source."""
-    by_source: dict[str, BenignRequest] = {}
-    for benign in matched:
-        by_source.setdefault(benign.source, benign)
-    chosen = list(by_source.values())[:MAX_EXAMPLES]
-    chosen += [benign for benign in matched if benign not in chosen][: MAX_EXAMPLES - len(chosen)]
-    return tuple(benign.example for benign in chosen)
+class Examples:
+    """The most telling benign requests a tag matched: the shortest of each source, then the shortest."""
+
+    def __init__(self) -> None:
+        self.by_source: dict[str, BenignRequest] = {}
+        self.shortest: list[BenignRequest] = []
+
+    def add(self, benign: BenignRequest) -> None:
+        length = len(benign.request.url)
+        kept = self.by_source.get(benign.source)
+        if kept is None or length < len(kept.request.url):
+            self.by_source[benign.source] = benign
+        if len(self.shortest) < MAX_EXAMPLES or length < len(self.shortest[-1].request.url):
+            self.shortest = sorted([*self.shortest, benign], key=lambda kept: len(kept.request.url))[:MAX_EXAMPLES]
+
+    def chosen(self) -> tuple[str, ...]:
+        """Up to MAX_EXAMPLES, from as many sources as there are."""
+        picks = sorted(self.by_source.values(), key=lambda benign: len(benign.request.url))[:MAX_EXAMPLES]
+        picks += [benign for benign in self.shortest if benign not in picks][: MAX_EXAMPLES - len(picks)]
+        return tuple(benign.example for benign in picks)
 
 
 def run_gate(tags_of: TagsOf, corpus_path: Path = CORPUS) -> GateResult:
@@ -124,14 +136,12 @@ def run_gate(tags_of: TagsOf, corpus_path: Path = CORPUS) -> GateResult:
     """
     corpus = read_corpus(corpus_path)
     counts: dict[str, int] = {}
-    matched: dict[str, list[BenignRequest]] = {}
+    examples: dict[str, Examples] = {}
     for benign in corpus:
         for tag in {bare for found in tags_of(benign.request) if (bare := ban_capable(found))}:
             counts[tag] = counts.get(tag, 0) + 1
-            kept = matched.setdefault(tag, [])
-            if len(kept) < 50:  # enough to find examples from every source
-                kept.append(benign)
-    verdicts = tuple(Verdict(tag, counts[tag], pick_examples(matched[tag])) for tag in sorted(counts))
+            examples.setdefault(tag, Examples()).add(benign)
+    verdicts = tuple(Verdict(tag, counts[tag], examples[tag].chosen()) for tag in sorted(counts))
     return GateResult(len(corpus), verdicts)
 
 
