@@ -320,11 +320,18 @@ def test_match_is_fast_on_typical_and_on_10kb_hostile_requests(rules):
     ]
     hostile = get("/" + "%2e%2e/" * 1400 + "?" + "a=%3Cscript%3E&" * 700, referer="x" * 10_000)
     for request, budget in [*((request, 0.001) for request in typical), (hostile, 0.02)]:
-        rules.match(request)  # warm
+        assert best_seconds_per_match(rules, request) < budget
+
+
+def best_seconds_per_match(rules: CrowdsecRules, request: Request) -> float:
+    """The best of five rounds: the machine is shared, a slow round is another process's."""
+    rounds = []
+    for _ in range(5):
         start = time.perf_counter()
         for _ in range(20):
             rules.match(request)
-        assert (time.perf_counter() - start) / 20 < budget
+        rounds.append((time.perf_counter() - start) / 20)
+    return min(rounds)
 
 
 @settings(max_examples=300, deadline=None)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from urllib.parse import unquote
 
 import libinjection
 import re2
@@ -61,14 +62,9 @@ def unescape_strict(text: str, plus_is_space: bool) -> str | None:
     return _percent_decode(text)
 
 
-PERCENT_RUN = re.compile(r"(?:%[0-9A-Fa-f]{2})+")
-
-
 def _percent_decode(text: str) -> str:
     """Every valid %XX decoded (runs as UTF-8, invalid bytes replaced); a lone `%` left as it is."""
-    if "%" not in text:
-        return text
-    return PERCENT_RUN.sub(lambda run: bytes.fromhex(run[0].replace("%", "")).decode("utf-8", "replace"), text)
+    return unquote(text, errors="replace") if "%" in text else text
 
 
 class CorazaView:
@@ -84,6 +80,7 @@ class CorazaView:
     def __init__(self, request: Request) -> None:
         self.request = request
         self.uri = request.url.split("#", 1)[0]
+        self.memo: dict[tuple, list[str]] = {}  # a source's values by its zones and transformation prefix
 
     @cached_property
     def filename(self) -> str:
@@ -129,13 +126,23 @@ class CorazaView:
                 return [self.request.protocol]
         return []
 
+    @cached_property
+    def argument_names(self) -> frozenset[str]:
+        return frozenset(lowered for lowered, _, _ in self.lowered_args)
+
+    @cached_property
+    def lowered_args(self) -> tuple[tuple[str, str, str], ...]:
+        return tuple((name.lower(), name, value) for name, value in self.args)
+
     def _named(self, zone: str, variables: tuple[str, ...]) -> list[str]:
         # Coraza's collections match a variable's key case-insensitively.
+        if zone in ("ARGS", "ARGS_NAMES") and not self.args:
+            return []
         wanted = {name.lower() for name in variables}
         if zone == "ARGS":
-            return [value for name, value in self.args if name.lower() in wanted]
+            return [value for lowered, _, value in self.lowered_args if lowered in wanted]
         if zone == "ARGS_NAMES":
-            return [name for name, _ in self.args if name.lower() in wanted]
+            return [name for lowered, name, _ in self.lowered_args if lowered in wanted]
         if zone == "HEADERS":
             return [value for name, value in self.headers.items() if name in wanted]
         return self._all(zone)
@@ -268,11 +275,24 @@ class Source:
     transforms: tuple[str, ...]
     count: bool
 
+    def argument_names(self) -> frozenset[str] | None:
+        """The (lowercased) argument names it reads, when it reads nothing else; else None."""
+        if self.count or not self.variables or not set(self.zones) <= {"ARGS", "ARGS_NAMES"}:
+            return None
+        return frozenset(name.lower() for name in self.variables)
+
     def values(self, view: CorazaView) -> list[str]:
-        values = [value for zone in self.zones for value in view.values(zone, self.variables, self.count)]
-        for name in self.transforms:
-            transform = TRANSFORMS[name]
-            values = [transform(value) for value in values]
+        """Its values, each transformation chain's prefix computed once per request for every source."""
+        memo = view.memo
+        key: tuple = (self.zones, self.variables, self.count, ())
+        if key not in memo:
+            memo[key] = [value for zone in self.zones for value in view.values(zone, self.variables, self.count)]
+        values = memo[key]
+        for done, name in enumerate(self.transforms, start=1):
+            key = (*key[:3], self.transforms[:done])
+            if key not in memo:
+                memo[key] = [TRANSFORMS[name](value) for value in values]
+            values = memo[key]
         return values
 
 
@@ -326,71 +346,98 @@ Node = tuple
 
 
 class AppsecEngine:
-    """Every AppSec rule: leaves that read the same source share one re2.Set, matched once per value."""
+    """Every AppSec rule: leaves that read the same source share one re2.Set, matched once per value,
+    and a rule is evaluated only when one of its anchors (leaves it cannot hold without) fired."""
 
     def __init__(self, rules: list[dict]) -> None:
         self.leaves: list[Leaf] = []
+        self.sources: dict[Source, int] = {}
         self.names: list[str] = []
         self.conditions: list[Node] = []
-        self.rules_of_leaf: dict[int, list[int]] = {}
-        self.always: list[int] = []  # rules with a leaf no Set answers: evaluated on every request
+        self.rules_of_anchor: dict[int, list[int]] = {}
+        self.always: list[int] = []  # rules without anchors: evaluated on every request
         for rule in rules:
             self._add(rule["name"], rule["condition"])
-        self.sources = self._build_sets()
+        self.sets = self._build_sets()
 
     def _add(self, name: str, condition: dict) -> None:
         index = len(self.names)
         self.names.append(name)
-        leaves: list[int] = []
-        self.conditions.append(self._node(condition, leaves))
-        for leaf in leaves:
-            self.rules_of_leaf.setdefault(leaf, []).append(index)
-        if any(not self.leaves[leaf].in_set for leaf in leaves):
+        node = self._node(condition)
+        self.conditions.append(node)
+        anchors = self._anchors(node)
+        if anchors is None:
             self.always.append(index)
+        for leaf in anchors or ():
+            self.rules_of_anchor.setdefault(leaf, []).append(index)
 
-    def _node(self, data: dict, leaves: list[int]) -> Node:
+    def _node(self, data: dict) -> Node:
         for kind in ("and", "or"):
             if kind in data:
-                return (kind, tuple(self._node(child, leaves) for child in data[kind]))
-        self.leaves.append(Leaf.from_data(data))
-        leaves.append(len(self.leaves) - 1)
+                return (kind, tuple(self._node(child) for child in data[kind]))
+        leaf = Leaf.from_data(data)
+        self.leaves.append(leaf)
+        self.sources.setdefault(leaf.source, len(self.sources))
         return ("leaf", len(self.leaves) - 1)
 
-    def _build_sets(self) -> dict[Source, tuple[re2.Set | None, list[int]]]:
-        sources: dict[Source, tuple[re2.Set | None, list[int]]] = {}
+    def _anchors(self, node: Node) -> frozenset[int] | None:
+        """Set-answered leaves of which at least one must fire for `node` to hold; None if there are none."""
+        kind, body = node
+        if kind == "leaf":
+            return frozenset((body,)) if self.leaves[body].in_set else None
+        children = [self._anchors(child) for child in body]
+        if kind == "and":  # the most selective: not the method (most requests are GET), then the fewest
+            candidates = [anchors for anchors in children if anchors is not None]
+            return min(candidates, key=self._anchor_cost, default=None)
+        return None if None in children else frozenset().union(*children)
+
+    def _anchor_cost(self, anchors: frozenset[int]) -> tuple[bool, int]:
+        broad = any(set(self.leaves[leaf].source.zones) & {"METHOD", "PROTOCOL"} for leaf in anchors)
+        return broad, len(anchors)
+
+    def _build_sets(self) -> list[tuple[Source, re2.Set, list[int], frozenset[str] | None]]:
+        members: dict[Source, list[int]] = {}
         for index, leaf in enumerate(self.leaves):
-            regex_set, members = sources.setdefault(leaf.source, (re2.Set.SearchSet(re2.Options()), []))
             if leaf.in_set:
-                regex_set.Add(SET_PATTERNS[leaf.match_type](leaf.value))
-                members.append(index)
-        for regex_set, members in sources.values():
-            if members:
-                regex_set.Compile()
-        return {source: (regex_set if members else None, members) for source, (regex_set, members) in sources.items()}
+                members.setdefault(leaf.source, []).append(index)
+        sets = []
+        for source, leaves in members.items():
+            regex_set = re2.Set.SearchSet(re2.Options())
+            for leaf in leaves:
+                regex_set.Add(SET_PATTERNS[self.leaves[leaf].match_type](self.leaves[leaf].value))
+            regex_set.Compile()
+            sets.append((source, regex_set, leaves, source.argument_names()))
+        return sets
 
     def match(self, view: CorazaView) -> Iterator[str]:
         values: dict[Source, list[str]] = {}
         fired: set[int] = set()
-        for source, (regex_set, members) in self.sources.items():
-            values[source] = source.values(view)
-            if regex_set is not None:
-                for value in values[source]:
-                    fired.update(members[found] for found in regex_set.Match(safe_text(value)) or ())
+        present = view.argument_names
+        for source, regex_set, members, names in self.sets:
+            if names is not None and names.isdisjoint(present):
+                continue  # reads named arguments this request does not have
+            values[source] = found = source.values(view)
+            for value in dict.fromkeys(found):  # a value repeated (a=x&a=x…) is matched once
+                fired.update(members[index] for index in regex_set.Match(safe_text(value)) or ())
         candidates = set(self.always)
         for leaf in fired:
-            candidates.update(self.rules_of_leaf[leaf])
+            candidates.update(self.rules_of_anchor.get(leaf, ()))
         for index in sorted(candidates):
-            if self._holds(self.conditions[index], fired, values):
+            if self._holds(self.conditions[index], fired, values, view):
                 yield self.names[index]
 
-    def _holds(self, node: Node, fired: set[int], values: dict[Source, list[str]]) -> bool:
+    def _holds(self, node: Node, fired: set[int], values: dict[Source, list[str]], view: CorazaView) -> bool:
         kind, body = node
         if kind == "and":
-            return all(self._holds(child, fired, values) for child in body)
+            return all(self._holds(child, fired, values, view) for child in body)
         if kind == "or":
-            return any(self._holds(child, fired, values) for child in body)
+            return any(self._holds(child, fired, values, view) for child in body)
         leaf = self.leaves[body]
-        return body in fired if leaf.in_set else leaf.holds(values[leaf.source])
+        if leaf.in_set:
+            return body in fired
+        if leaf.source not in values:
+            values[leaf.source] = leaf.source.values(view)
+        return leaf.holds(values[leaf.source])
 
 
 # --- the fields CrowdSec's parsers derive from an access-log line -----------------------------------
@@ -412,6 +459,7 @@ class HttpLogFields:
 
     def __init__(self, request: Request) -> None:
         self.request = request
+        self.memo: dict[str, object] = {}  # functions of fields, computed once for every filter
 
     @cached_property
     def split(self) -> tuple[str, str]:
@@ -458,9 +506,12 @@ FIELDS: dict[str, Callable[[HttpLogFields], str]] = {
     "evt.Meta.http_user_agent": lambda fields: fields.request.user_agent or "-",
     "evt.Parsed.http_referer": lambda fields: fields.request.referer or "-",
     "evt.Parsed.http_version": lambda fields: fields.request.protocol.removeprefix("HTTP/"),
-    "evt.Meta.log_type": lambda _: "http_access-log",
-    "evt.Meta.service": lambda _: "http",
-    "evt.Parsed.rawrequest": lambda _: "",  # set only for a line whose request does not parse
+}
+# The same on every access-log line: folded into the filter when it is compiled.
+CONSTANT_FIELDS = {
+    "evt.Meta.log_type": "http_access-log",
+    "evt.Meta.service": "http",
+    "evt.Parsed.rawrequest": "",  # set only for a line whose request does not parse
 }
 # Fields other parsers set (error logs, other products): never on an access-log line.
 NOT_ON_ACCESS_LOGS = {
@@ -643,6 +694,7 @@ class Expr:
 
     run: Compiled
     constant: bool = False
+    key: str | None = None  # a field, or a function of one: its value is shared by every filter
 
     @classmethod
     def of(cls, value: object) -> Expr:
@@ -652,11 +704,25 @@ class Expr:
         return Expr.of(self.run((None, {}))) if self.constant else self
 
 
+def _joined(parts: list[Expr], join: Callable) -> Expr:
+    """`or` (any) / `and` (all) of parts, with the parts constant over access logs folded away."""
+    if len(parts) == 1:
+        return parts[0]
+    neutral = join is all  # true for `and`, false for `or`
+    if any(part.constant and part.run((None, {})) is not neutral for part in parts):
+        if all(part.constant for part in parts):
+            return Expr(lambda env: join(_boolean(part.run(env)) for part in parts), constant=True).fold()
+    parts = [part for part in parts if not (part.constant and part.run((None, {})) is neutral)] or [Expr.of(neutral)]
+    if len(parts) == 1:
+        return parts[0]
+    return Expr(lambda env: join(_boolean(part.run(env)) for part in parts))
+
+
 class ExprCompiler:
     """A recursive-descent parser of the expr subset, producing closures (never Python's eval)."""
 
     def __init__(self, text: str) -> None:
-        self.tokens, self.position, self.fields = expr_tokens(text), 0, set()
+        self.tokens, self.position = expr_tokens(text), 0
         self.bound: set[str] = set()
 
     def compile(self) -> Expr:
@@ -708,18 +774,14 @@ class ExprCompiler:
         while self.at("or", "||"):
             self.take()
             parts.append(self.conjunction())
-        if len(parts) == 1:
-            return parts[0]
-        return Expr(lambda env: any(_boolean(part.run(env)) for part in parts))
+        return _joined(parts, any)
 
     def conjunction(self) -> Expr:
         parts = [self.comparison()]
         while self.at("and", "&&"):
             self.take()
             parts.append(self.comparison())
-        if len(parts) == 1:
-            return parts[0]
-        return Expr(lambda env: all(_boolean(part.run(env)) for part in parts))
+        return _joined(parts, all)
 
     def comparison(self) -> Expr:
         left = self.additive()
@@ -807,18 +869,30 @@ class ExprCompiler:
         argument = self.expression()
         self.take(")")
         function = FUNCTIONS[name]
-        return Expr(lambda env: function(argument.run(env)), argument.constant).fold()
+        if argument.key is None:
+            return Expr(lambda env: function(argument.run(env)), argument.constant).fold()
+        # A function of a field (Upper(evt.Meta.http_path)) is computed once per request for all filters.
+        key = f"{name}({argument.key})"
+
+        def memoized(env: Env) -> object:
+            memo = env[0].memo
+            if key not in memo:
+                memo[key] = function(argument.run(env))
+            return memo[key]
+
+        return Expr(memoized, key=key)
 
     def name(self, name: str) -> Expr:
         if name in self.bound:
             return Expr(lambda env: env[1][name])
         if name in NOT_ON_ACCESS_LOGS:
             raise ExprError(f"expr: {name} is {NOT_ON_ACCESS_LOGS[name]}")
+        if name in CONSTANT_FIELDS:
+            return Expr.of(CONSTANT_FIELDS[name])
         if name not in FIELDS:
             raise ExprError(f"expr: {name} is not derived from an access-log line")
-        self.fields.add(name)
         getter = FIELDS[name]
-        return Expr(lambda env: getter(env[0]))
+        return Expr(lambda env: getter(env[0]), key=name)
 
 
 def compile_filter(text: str) -> Callable[[HttpLogFields], bool]:
