@@ -1047,7 +1047,8 @@ def doctor(bootstrap_servers, grafana_url, token, user, password, datasource_uid
         raise SystemExit(1)
 
 
-# Last: the decisions commands use this module's option decorators.
-from secmon.decisions.cli import decisions  # noqa: E402
+# Last: the decisions commands and `explain` (which weighs an alert as they do) use this module's decorators.
+from secmon.decisions.cli import decisions, explain  # noqa: E402
 
 cli.add_command(decisions)
+cli.add_command(explain)

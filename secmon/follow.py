@@ -41,6 +41,7 @@ from secmon.core.logs.declared import DeclaredFormat
 from secmon.core.logs.fields import Networks
 from secmon.core.logs.formats import LineParser
 from secmon.core.logs.tail import Chunk, LogFollower, load_positions, save_positions
+from secmon.core.own_addresses import OwnAddresses
 from secmon.errors import SecmonError
 
 
@@ -245,6 +246,7 @@ def follow(
     positions_path = state_dir / "follow-positions.json"
     follower = LogFollower(paths, load_positions(positions_path), from_start)
     parser = Parser(log_format, trusted)  # forked before the Kafka client starts its threads
+    own_addresses = OwnAddresses(state_dir, trusted)  # the site's own addresses, for `secmon decisions`
     producer = Producer(bootstrap_servers, "secmon-follow")
     status = FollowStatus(pid=os.getpid(), files=[str(path) for path in paths])
     stopping = False
@@ -267,6 +269,7 @@ def follow(
                 "their lines are read again at the next start"
             )
         save_positions(positions_path, poll.positions)
+        own_addresses.observe(key for key, _ in parsed.messages)
         status.lines += poll.lines
         status.published += len(parsed.messages)
         status.rejected += parsed.rejected
