@@ -116,7 +116,7 @@ def read_requests(conn, schema: str, alert: dict) -> tuple[list[tuple], int, boo
     return rows, count, has_tags
 
 
-def _matched(row: tuple, alert: dict, verdicts: dict[str, str]) -> list[str]:
+def request_matches(row: tuple, alert: dict, verdicts: dict[str, str]) -> list[str]:
     _, _, url, _, agent, tags = row
     matched = list(tags or [])
     if alert["example"] is not None and alert["example"] in (url, agent):
@@ -173,7 +173,7 @@ def explain_alert(
     if crawlers is not None and alert["entity_type"] == "ip":
         claims = crawlers.verdicts(alert["entity"], alert["window_start"], alert["window_end"])
     verdicts = {agent: str(verdict) for agent, verdict in claims}
-    requests = [ExplainedRequest(*row, matched=_matched(row, alert, verdicts)) for row in rows]
+    requests = [ExplainedRequest(*row, matched=request_matches(row, alert, verdicts)) for row in rows]
     bans, until, reasons = ban_reasoning(alert, policy, allowlist, lifts, crawlers, now)
     return Explanation(
         alert, requests, count, bans, until, reasons, [{"agent": a, "verdict": v} for a, v in verdicts.items()]

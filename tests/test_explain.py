@@ -7,12 +7,16 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
 from click.testing import CliRunner
 from dnslib import PTR, A
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from local_dns import resolver_at, serving
 from psycopg2 import sql
 
@@ -22,7 +26,15 @@ from secmon.console import console
 from secmon.decisions.crawlers import CrawlerVerifier, crawler_gate
 from secmon.decisions.policy import Allowlist, BanPolicy
 from secmon.errors import SecmonError
-from secmon.explain import REQUEST_LIMIT, explain_alert
+from secmon.explain import (
+    ALERT_COLUMNS,
+    REQUEST_LIMIT,
+    ExplainedRequest,
+    Explanation,
+    explain_alert,
+    print_explanation,
+    request_matches,
+)
 
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 POLICY = BanPolicy(
@@ -204,3 +216,25 @@ def test_the_command_prints_hostile_urls_as_written(stack_env, site, monkeypatch
     assert document["bans"] is True and document["requests"][0]["url"] == "/x?a=[/x]"
     missing = runner.invoke(cli, ["explain", "nope"])
     assert missing.exit_code == 1 and "no alert 'nope'" in missing.output
+
+
+@hypothesis_settings(max_examples=100, deadline=None)
+@given(url=st.text(max_size=300), agent=st.text(max_size=300), example=st.text(max_size=100))
+def test_any_url_or_agent_is_explained_and_printed_without_error(url, agent, example):
+    alert = dict(zip(ALERT_COLUMNS, ("a", "web_attack", "high", "ip", "203.0.113.5", None, 1, 1, example, START, END)))
+    row = (START, "GET", url, 200, agent, None)
+    request = ExplainedRequest(*row, matched=request_matches(row, alert, {}))
+    explanation = Explanation(alert, [request], 1, False, None, ["policy: x"])
+    with console.capture() as captured:
+        print_explanation(explanation)
+    assert "why it does not ban" in captured.get()
+    assert json.dumps(explanation.to_json())
+
+
+def test_a_10kb_url_and_agent_are_explained_in_milliseconds():
+    alert = dict(zip(ALERT_COLUMNS, ("a", "web_attack", "high", "ip", "203.0.113.5", None, 1, 1, "/", START, END)))
+    row = (START, "GET", "/" + "%2e" * 3400, 200, "WordPress/6.8 " + "Googlebo" * 1250, None)
+    started = time.perf_counter()
+    for _ in range(100):
+        request_matches(row, alert, {})
+    assert (time.perf_counter() - started) / 100 < 0.005
