@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from secmon.core.children import die_with_parent
+from secmon.core.classify.classifier import default_classifier
 from secmon.core.events import Event, EventEncoder
 from secmon.core.kafka_clients import Producer
 
@@ -102,6 +103,7 @@ def encode_chunks(events: Iterable[Event], new_labels: list[Label] | None = None
     `new_labels` is a list that the event source appends to (Plan.events' on_label); each chunk
     takes the labels added since the one before."""
     encode = EventEncoder().encode
+    classify = default_classifier().event  # classified once, here, for the producer and replay
     new_labels = [] if new_labels is None else new_labels
     keys: list[bytes] = []
     values: list[bytes] = []
@@ -115,7 +117,7 @@ def encode_chunks(events: Iterable[Event], new_labels: list[Label] | None = None
         if not values:
             first_ms, second = ts, ts // 1000
         keys.append(event.ip_address.encode())
-        values.append(encode(event))
+        values.append(encode(event if event.tags is not None else classify(event)))
         last_ms = ts
     if values or new_labels:
         yield first_ms or last_ms, last_ms, keys, values, _take(new_labels)

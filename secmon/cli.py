@@ -762,22 +762,24 @@ def enrich(state_dir, bootstrap_servers, pg_url, mmdb_files):
     "hub",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Import a CrowdSec hub first (cscli's /etc/crowdsec/hub or a checkout of crowdsecurity/hub): its "
-    "HTTP scenarios and virtual-patching rules become seeds/crowdsec_hub_signatures.csv.",
+    "AppSec and virtual-patching rules and HTTP scenarios become secmon/core/classify/data/crowdsec_hub.json.",
 )
 def patterns(hub):
-    """Regenerate macros/detections/pattern_lists.sql from the pattern seeds (seeds/*.csv).
+    """Regenerate macros/detections/pattern_lists.sql from the classifier's data (families, buckets).
 
-    Run it after editing a pattern seed; a test fails while the two disagree. With --crowdsec-hub, the
-    hub's rules are translated first; every rule not translated is reported with why.
+    Run it after editing a pattern seed or a family; a test fails while the two disagree. With
+    --crowdsec-hub, the hub's rules are imported first; every rule not loaded is reported with why.
 
     Example: secmon patterns --crowdsec-hub /etc/crowdsec/hub
     """
-    from secmon.patterns import import_hub, write_macro
+    from secmon.crowdsec_hub import write_data
+    from secmon.patterns import write_macro
 
     if hub is not None:
-        seed, report = import_hub(hub)
+        data_file, report = write_data(hub)
         console.print(report.splitlines()[0], highlight=False)
-        console.print(f"wrote {seed} (every rule not translated, and why: {seed.with_suffix('.report.txt').name})")
+        report_name = data_file.with_suffix(".report.txt").name
+        console.print(f"wrote {data_file} (every rule not loaded, and why: {report_name})")
     console.print(f"wrote {write_macro()}")
 
 

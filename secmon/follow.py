@@ -35,7 +35,8 @@ from typing import NamedTuple
 
 from secmon import settings, status_file
 from secmon.core.children import die_with_parent
-from secmon.core.events import EventEncoder, encode_heartbeat
+from secmon.core.classify.classifier import default_classifier
+from secmon.core.events import Event, EventEncoder, encode_heartbeat
 from secmon.core.kafka_clients import Producer
 from secmon.core.logs.declared import DeclaredFormat
 from secmon.core.logs.fields import Networks
@@ -103,8 +104,12 @@ def _parse_in_child(requests, results, log_format, trusted, parent_pid: int) -> 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     results.cancel_join_thread()  # asked to stop, it need not wait for results nobody will read
-    encode = EventEncoder().encode
+    encoder, classify = EventEncoder(), default_classifier().event  # classified once, here, at the edge
     parser = LineParser(log_format, trusted)
+
+    def encode(event: Event) -> bytes:
+        return encoder.encode(classify(event))
+
     while (chunks := requests.get()) is not None:
         results.put(parse_lines(chunks, parser, encode))
 

@@ -19,7 +19,7 @@ from secmon.errors import SecmonError
 
 SEVERITIES: tuple[str, ...] = tuple(settings.dbt_vars()["severities"])  # least to most severe
 HIGH_SEVERITIES = SEVERITIES[SEVERITIES.index("high") :]  # these get a Grafana alert rule
-ENTITY_TYPES = ("ip", "username")
+ENTITY_TYPES = ("ip", "username", "url")  # a url alert (an exposure) never bans: decisions read ip alerts
 TUMBLE_COLUMNS = ("window_start", "window_end")
 EVENT_TIME_COLUMN = "request_timestamp"  # the source's watermark column, kept by the request-grain models
 WINDOW_MACROS = ("macro.secmon.tumble", "macro.secmon.hop")  # they give a model window_start, window_end

@@ -139,7 +139,7 @@ def test_every_detection_returns_the_columns_of_security_alerts_in_order(risingw
 
 
 def test_source_columns_are_the_event_schema(risingwave_sql):
-    columns = re.findall(r"^\s+(\w+) ([A-Z]+),$", risingwave_sql["website_logs_source"], re.MULTILINE)
+    columns = re.findall(r"^\s+(\w+) ([A-Z]+(?:\[\])?),$", risingwave_sql["website_logs_source"], re.MULTILINE)
     assert [(name, sql_type.lower()) for name, sql_type in columns] == list(SQL_TYPES.items())
 
 
@@ -163,12 +163,11 @@ def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, mon
 
 
 def test_every_pattern_seed_entry_matches_text_built_from_it():
-    """What the detections look for (the macro's literals) is text each upstream entry matches, for
-    regex lists too: `Black\\ Hole` must become `Black Hole`, which position() finds in an agent."""
+    """What the classifier looks for (each list's literals) is text each upstream entry matches, for
+    regex lists too: `Black\\ Hole` must become `Black Hole`, which a literal match finds in an agent."""
     from secmon.core import pattern_seeds
-    from secmon.patterns import LISTS
 
-    for name in LISTS:
+    for name in pattern_seeds.SEED_FILES:
         for entry, literal in zip(pattern_seeds.seed_entries(name), pattern_seeds.load(name), strict=True):
             text = f"Mozilla/5.0 ({literal}) x"
             assert "\\ " not in literal, f"{name}: {entry!r} keeps a regex escape no request contains"

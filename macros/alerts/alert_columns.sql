@@ -1,7 +1,10 @@
 {#- The select list of a detection: its alert columns (alert_schema), named after the model, with
     severity and entity type from its yml `config.meta` and an alert_id over its grain.
     meta.grain lists the columns besides detection and window_start that tell two alerts apart
-    (default: entity, target_username). Calling this makes the model a source of security_alerts:
+    (default: entity, target_username). One alert per attack: the windows of one quiet period (var
+    <detection>_quiet_period, else alert_quiet_period; CrowdSec's `blackhole`) share an alert_id, and
+    security_alerts keeps the first row of an id, so an attacker who stays above the threshold raises
+    one alert, then one more each quiet period, and each extends the ban. Calling this makes the model a source of security_alerts:
     the ref orders security_alerts first, and the folder's post-hook sinks the rows into it. -#}
 {% macro alert_columns(entity, target_username, event_count, distinct_count, example) -%}
     {%- do ref('security_alerts') -%}
@@ -11,17 +14,18 @@
             "detection " ~ model.name ~ ": set config.meta.severity (one of " ~ var('severities') | join(', ')
             ~ ") in its yml entry") }}
     {%- endif -%}
-    {%- if execute and meta.get('entity') not in ['ip', 'username'] -%}
+    {%- if execute and meta.get('entity') not in ['ip', 'username', 'url'] -%}
         {{ exceptions.raise_compiler_error(
-            "detection " ~ model.name ~ ": set config.meta.entity (ip or username) in its yml entry") }}
+            "detection " ~ model.name ~ ": set config.meta.entity (ip, username or url) in its yml entry") }}
     {%- endif -%}
     {%- set values = {'entity': entity, 'target_username': target_username, 'example': example} -%}
+    {%- set quiet_seconds = interval_seconds(model.name ~ '_quiet_period', var('alert_quiet_period')) | int %}
     md5(
         '{{ model.name }}'
         {%- for column in meta.get('grain', ['entity', 'target_username']) %}
         || '|' || coalesce(cast({{ values[column] }} as varchar), '')
         {%- endfor %}
-        || '|' || cast(cast(extract(epoch from window_start) as bigint) as varchar)
+        || '|' || cast(cast(floor(extract(epoch from window_start) / {{ quiet_seconds }}) as bigint) as varchar)
     ) as alert_id,
     cast('{{ model.name }}' as varchar) as detection,
     cast('{{ meta.get('severity') }}' as varchar) as severity,

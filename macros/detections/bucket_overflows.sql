@@ -1,4 +1,4 @@
-{#- CrowdSec's leaky buckets (hub_buckets(), the seed's rows of kind bucket) over hopping windows of
+{#- CrowdSec's leaky buckets (hub_buckets(): the requests the classifier tagged `bucket:<name>`) over hopping windows of
     `span_seconds`: one row per IP and window in which at least one bucket overflowed.
 
     A bucket of capacity C leaking one request every L seconds holds at most C + s/L of the requests
@@ -18,7 +18,8 @@
             count(*) as requests,
             max(http_method || ' ' || url) as example_request,
             concat_ws(','
-            {%- for name, condition, distinct, capacity, leak_seconds in buckets %}
+            {%- for name, distinct, capacity, leak_seconds in buckets %}
+                {%- set condition = has_tag('bucket:' ~ name) %}
                 {%- set threshold = bucket_threshold(capacity, leak_seconds, span_seconds) %}
                 , case when {{ bucket_poured(condition, distinct) }} >= {{ threshold }}
                     and {{ bucket_poured(condition ~ " and request_timestamp < window_end - INTERVAL '" ~ slide_seconds ~ " seconds'", distinct) }} < {{ threshold }}
@@ -29,8 +30,8 @@
             window_end
         from {{ relation }} as poured
         where
-        {%- for name, condition, distinct, capacity, leak_seconds in buckets %}
-            {% if not loop.first %}or {% endif %}({{ condition }})
+        {%- for name, distinct, capacity, leak_seconds in buckets %}
+            {% if not loop.first %}or {% endif %}{{ has_tag('bucket:' ~ name) }}
         {%- endfor %}
         group by window_start, window_end, ip_address
     ) as per_ip

@@ -30,10 +30,16 @@
     live: compaction reclaims rows written longer ago than that; risingwave
     src/frontend/src/utils/with_options.rs) and the metric views' temporal filters. -#}
 {% macro retention_seconds() -%}
-    {%- set match = modules.re.match('^\\s*(\\d+)\\s*(second|minute|hour|day|week)s?\\s*$', var('retention') | string) -%}
+    {{ interval_seconds('retention') }}
+{%- endmacro %}
+
+{#- Var `name`, an interval written as a whole number of seconds, minutes, hours, days or weeks, in seconds. -#}
+{% macro interval_seconds(name, default=none) -%}
+    {%- set text = var(name, default) | string -%}
+    {%- set match = modules.re.match('^\\s*(\\d+)\\s*(second|minute|hour|day|week)s?\\s*$', text) -%}
     {%- if not match -%}
         {{ exceptions.raise_compiler_error(
-            "var retention = '" ~ var('retention') ~ "': write it as a whole number of seconds, minutes, hours, days or weeks") }}
+            "var " ~ name ~ " = '" ~ text ~ "': write it as a whole number of seconds, minutes, hours, days or weeks") }}
     {%- endif -%}
     {{ match.group(1) | int * {'second': 1, 'minute': 60, 'hour': 3600, 'day': 86400, 'week': 604800}[match.group(2)] }}
 {%- endmacro %}

@@ -36,6 +36,10 @@ create table if not exists {{ this }} (
     ingested_at timestamptz not null default now(),
     landed_id bigint generated always as identity
 );
+{#- A column added to the event since the table was made (tags) is added here. -#}
+{%- for name, type in columns.items() %}
+alter table {{ this }} add column if not exists {{ name }} {{ type }};
+{%- endfor %}
 {#- landed_id: the order rows landed in, so that the request-grain models read only the rows landed
     since their last refresh (request_rows()). Added by ALTER for tables made before it existed. -#}
 alter table {{ this }} add column if not exists landed_id bigint generated always as identity;

@@ -1,9 +1,27 @@
-{#- Every request of at least one attack family, classified once: the family detections and
-    web_attack read it, and none of them matches a raw URL again. -#}
+{#- Every request of at least one attack family, with one is_<family> column per family: the
+    classifier tagged it `family:<family>` where its line was read (OWASP CRS, libinjection and the
+    family seeds, secmon/core/classify). The family detections and web_attack read it. A family
+    matched by a file's name alone (var name_only_families) counts only when the site did not serve
+    the file (not_served): answered 2xx it is the site's own content. -#}
 with
 
 requests as (
     select * from {{ request_rows(ref('website_requests')) }} as landed
 )
 
-{{ classified_requests('requests') }}
+select
+    request_timestamp,
+    ip_address,
+    url,
+    http_method,
+    status_code,
+    user_agent,
+    {%- if target.type != 'risingwave' %}
+    landed_id,
+    {%- endif %}
+    {%- for family in attack_families() %}
+    {{ has_tag('family:' ~ family) }}{% if family in var('name_only_families') %} and {{ not_served() }}{% endif %}
+        as is_{{ family }}{% if not loop.last %},{% endif %}
+    {%- endfor %}
+from requests
+where {{ has_any_tag(tags_of('family', attack_families())) }}

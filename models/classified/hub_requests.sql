@@ -1,10 +1,40 @@
-{#- Every request that matches a CrowdSec hub signature, with the signature: matched once, as the
-    requests come (RisingWave) or batch by batch (the local engine), so that crowdsec_exploit's
-    5-minute windows read the few matches instead of matching every request of the window again. -#}
+{#- One row per request and CrowdSec rule it matched (a virtual-patching or AppSec rule, or a trigger
+    scenario: the classifier's `crowdsec:<rule>` tags, secmon/core/classify/crowdsec.py), with
+    `signature`, the rule's name, and `bans`: false for a rule that the quality gate caught matching
+    benign requests (its tag is `noban:crowdsec:<rule>`), which alerts without banning. -#}
 with
 
 requests as (
     select * from {{ request_rows(ref('website_requests')) }} as landed
+    where tags is not null
+),
+
+request_tags as (
+    select
+        request_timestamp,
+        ip_address,
+        url,
+        http_method,
+        status_code,
+        user_agent,
+        {%- if target.type != 'risingwave' %}
+        landed_id,
+        {%- endif %}
+        unnest(tags) as tag
+    from requests
 )
 
-{{ hub_matches('requests') }}
+select
+    request_timestamp,
+    ip_address,
+    url,
+    http_method,
+    status_code,
+    user_agent,
+    {%- if target.type != 'risingwave' %}
+    landed_id,
+    {%- endif %}
+    substr(tag, length(case when starts_with(tag, 'noban:') then 'noban:crowdsec:' else 'crowdsec:' end) + 1) as signature,
+    not starts_with(tag, 'noban:') as bans
+from request_tags
+where starts_with(tag, 'crowdsec:') or starts_with(tag, 'noban:crowdsec:')

@@ -7,7 +7,7 @@ requests as (
         windowed.*,
         lower(split_part(url, '?', 1)) as path
     from {{ tumble(ref('website_requests'), 'request_timestamp', var('aggressive_crawling_window')) }} as windowed
-    where user_agent is not null and http_method in ('GET', 'HEAD')
+    where user_agent is not null and http_method in ('GET', 'HEAD') and not {{ has_tag('list:allowed_user_agents') }}
 ),
 
 pages as (
@@ -32,5 +32,4 @@ per_client as (
 
 select {{ alert_columns('ip_address', 'null', 'requests', 'paths', 'user_agent') }}
 from per_client
-where not {{ matches_any('user_agent', 'allowed_user_agents', how='contains_ci') }}
 {{ emit_on_window_close() }}

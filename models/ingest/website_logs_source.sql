@@ -15,6 +15,7 @@
         'username': 'varchar',
         'user_action': 'varchar',
         'security_level': 'varchar',
+        'tags': 'varchar[]',
     },
     topic=var('events_topic'),
     watermark_column='request_timestamp',

@@ -14,6 +14,7 @@ from secmon.core.addresses import BadAddress, client_address
 SCHEMA_PATH = Path(__file__).with_name("event.schema.json")
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 FIELDS: tuple[str, ...] = tuple(SCHEMA["properties"])
+REQUIRED: frozenset[str] = frozenset(SCHEMA["required"])
 SQL_TYPES: dict[str, str] = {name: spec["x-sql-type"] for name, spec in SCHEMA["properties"].items()}
 NULLABLE: frozenset[str] = frozenset(name for name, spec in SCHEMA["properties"].items() if "null" in spec["type"])
 PATTERNS: dict[str, re.Pattern] = {
@@ -21,6 +22,9 @@ PATTERNS: dict[str, re.Pattern] = {
     for name, spec in SCHEMA["properties"].items()
     if "pattern" in spec and name != "request_timestamp"  # checked by parsing it
 }
+TAGS = SCHEMA["properties"]["tags"]
+TAG_PATTERN = re.compile(TAGS["items"]["pattern"])
+MAX_TAGS: int = TAGS["maxItems"]
 ENUMS: dict[str, frozenset[str]] = {
     name: frozenset(spec["enum"]) for name, spec in SCHEMA["properties"].items() if "enum" in spec
 }
@@ -45,9 +49,15 @@ class Event(NamedTuple):
     username: str | None
     user_action: str
     security_level: str
+    tags: tuple[str, ...] | None = None  # None: not classified yet (secmon.core.classify)
 
     def to_dict(self) -> dict:
-        return {**self._asdict(), "request_timestamp": iso_timestamp(self.request_timestamp)}
+        doc = {**self._asdict(), "request_timestamp": iso_timestamp(self.request_timestamp)}
+        if self.tags is None:
+            del doc["tags"]
+        else:
+            doc["tags"] = list(self.tags)
+        return doc
 
 
 def iso_timestamp(epoch_ms: int) -> str:
@@ -102,7 +112,7 @@ class EventEncoder:
     def encode(self, event: Event) -> bytes:
         # Inlined cache look-ups: this runs once per event and dominates the generator's cost.
         c, q = self._quoted.get, self._quote
-        (ts, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level) = event
+        (ts, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level, tags) = event
         return (
             f'{{"request_timestamp":"{self._timestamp(ts)}","ip_address":{c(ip) or q(ip)},'
             f'"user_agent":{c(agent) or q(agent)},"url":{c(url) or q(url)},'
@@ -110,8 +120,15 @@ class EventEncoder:
             f'"response_time":{"null" if response_time is None else response_time},'
             f'"referrer":{c(referrer) or q(referrer)},"user_id":{c(user_id) or q(user_id)},'
             f'"username":{c(username) or q(username)},"user_action":{c(action) or q(action)},'
-            f'"security_level":{c(level) or q(level)}}}'
+            f'"security_level":{c(level) or q(level)}{_encoded_tags(tags)}}}'
         ).encode()
+
+
+def _encoded_tags(tags: tuple[str, ...] | None) -> str:
+    """`,"tags":[…]`, or nothing for an event not classified. Tags hold no character JSON escapes."""
+    if tags is None:
+        return ""
+    return ',"tags":[' + ",".join(f'"{tag}"' for tag in tags) + "]"
 
 
 class InvalidEvent(ValueError):
@@ -160,6 +177,7 @@ _CHECKS = tuple(
         _limits(SCHEMA["properties"][name]),
     )
     for name in FIELDS
+    if name in REQUIRED
 )
 
 
@@ -227,7 +245,7 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
         try:
             value = doc[name]
         except KeyError:
-            missing = ", ".join(f for f in FIELDS if f not in doc)
+            missing = ", ".join(f for f in FIELDS if f in REQUIRED and f not in doc)
             raise InvalidEvent("missing_field", f"missing field(s): {missing}") from None
         if value is None:
             if not nullable:
@@ -243,12 +261,27 @@ def _parse(raw: bytes | None, latest_ms: int | None) -> Event:
             if pattern is not None and not pattern.match(value):
                 raise InvalidEvent("bad_value", f"{name}: {value[:40]!r} does not match {pattern.pattern}")
         values.append(value)
+    values.append(_checked_tags(doc.get("tags")))
     values[0] = _checked_timestamp(values[0], latest_ms)
     try:  # other shippers publish here too: the client must be an address (or a logged host name)
         values[1] = client_address(values[1])
     except BadAddress as exc:
         raise InvalidEvent("bad_address", f"ip_address: {exc}") from None
     return Event(*values)
+
+
+def _checked_tags(tags) -> tuple[str, ...] | None:
+    if tags is None:
+        return None
+    if type(tags) is not list:
+        raise InvalidEvent("bad_type", f"tags: expected a list of strings, got {type(tags).__name__}")
+    if len(tags) > MAX_TAGS:
+        raise InvalidEvent("bad_value", f"tags: {len(tags)} tags, over the limit of {MAX_TAGS}")
+    for tag in tags:
+        if type(tag) is not str or not TAG_PATTERN.match(tag):
+            shown = tag[:40] if type(tag) is str else type(tag).__name__
+            raise InvalidEvent("bad_value", f"tags: {shown!r} does not match {TAG_PATTERN.pattern}")
+    return tuple(tags)
 
 
 def _checked_timestamp(text: str, latest_ms: int | None) -> int:

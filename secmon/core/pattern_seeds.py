@@ -23,6 +23,7 @@ SEED_FILES = {
     "allowed_user_agents": "allowed_user_agents",
     "login_endpoints": "login_endpoints",
     "exploit_signatures": "exploit_signatures",
+    "exposed_files": "exposed_files",
 }
 # Lists whose upstream entries are regular expressions: Mitchell Krog's agent list escapes spaces
 # (`Black\ Hole`). The detections match literal text (position(... in ...)), so such an entry is

@@ -18,6 +18,7 @@ from psycopg2.extras import execute_values
 
 from secmon import settings
 from secmon.core import kafka_clients
+from secmon.core.classify.classifier import classified
 from secmon.core.endpoints import Endpoints
 from secmon.core.events import (
     FIELDS,
@@ -52,7 +53,7 @@ _NULL = "\\N"
 
 def copy_row(event: Event, partition: int, offset: int, format_timestamp: TimestampFormatter) -> bytes:
     """One landing-table row in COPY text format."""
-    (_, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level) = event
+    (_, ip, agent, url, method, status, response_time, referrer, user_id, username, action, level, tags) = event
     texts = (ip, agent, url, method, referrer, user_id, username, action, level)
     if _NEEDS_ESCAPE("\x00".join(text for text in texts if text is not None)):
         ip, agent, url, method, referrer, user_id, username, action, level = (
@@ -73,12 +74,18 @@ def copy_row(event: Event, partition: int, offset: int, format_timestamp: Timest
                 _NULL if username is None else username,
                 action,
                 level,
+                _NULL if tags is None else _array_literal(tags),
                 str(partition),
                 str(offset),
             )
         ).encode("utf-8")
         + b"\n"
     )
+
+
+def _array_literal(tags: tuple[str, ...]) -> str:
+    """PostgreSQL's array text form; tags hold no character that needs quoting (TAG_PATTERN)."""
+    return "{" + ",".join(tags) + "}"
 
 
 @dataclass
@@ -116,6 +123,7 @@ def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> boo
     newest = [
         (OFFSETS_TABLE, "cluster_id"),
         (LANDING_TABLE, "landed_id"),
+        (LANDING_TABLE, "tags"),
         (PENDING_ROWS_TABLE, "first_landed_id"),
         (WINDOW_CLOSE_TABLE, "emitted_until"),
     ]
@@ -302,9 +310,13 @@ class Ingester:
                         result.heartbeats += 1
                         continue
                     result.produced_ms.append(message.timestamp)
-                    event = parse_event(message.value, latest_ms)
+                    event = classified(parse_event(message.value, latest_ms))  # another shipper's: classified here
                 except InvalidEvent as exc:
                     rejects.append((self.topic, tp.partition, message.offset, message.value, str(exc)))
+                    continue
+                except Exception as exc:  # noqa: BLE001 — hostile input must not stop ingestion
+                    reason = f"unclassifiable: {type(exc).__name__}: {str(exc)[:120]}"
+                    rejects.append((self.topic, tp.partition, message.offset, message.value, reason))
                     continue
                 rows.append(
                     (

@@ -509,7 +509,9 @@ class Refresher:
 
     def _sink(self, cur, view: View) -> None:
         """The view's new rows into its sink table, as RisingWave's CREATE SINK … INTO does: the
-        refreshed windows are replaced (the columns are the same, in the same order)."""
+        refreshed windows are replaced (the columns are the same, in the same order), and a row whose
+        alert_id the table holds (a later window of the same quiet period) is left out, as RisingWave's
+        ON CONFLICT DO NOTHING does."""
         sink = sql.SQL("{}.{}").format(sql.Identifier(view.schema), sql.Identifier(view.sinks_into))
         mine = sql.SQL("detection = {}").format(sql.Literal(view.name))
         if view.windowed:
@@ -517,7 +519,8 @@ class Refresher:
             cur.execute(
                 sql.SQL("insert into {} select * from {} where ").format(sink, view.table)
                 + self._windows_of(view, view.table)
+                + sql.SQL(" order by window_start on conflict do nothing")
             )
         else:
             cur.execute(sql.SQL("delete from {} where {}").format(sink, mine))
-            cur.execute(sql.SQL("insert into {} select * from {}").format(sink, view.table))
+            cur.execute(sql.SQL("insert into {} select * from {} on conflict do nothing").format(sink, view.table))

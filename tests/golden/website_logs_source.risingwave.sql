@@ -11,6 +11,7 @@ CREATE SOURCE IF NOT EXISTS "dev"."public"."website_logs_source" (
     username VARCHAR,
     user_action VARCHAR,
     security_level VARCHAR,
+    tags VARCHAR[],
     ingested_at TIMESTAMPTZ AS proctime(),
     WATERMARK FOR request_timestamp AS CASE
         WHEN request_timestamp <= ingested_at + INTERVAL '5 minutes'

@@ -2,14 +2,17 @@
 
 Every request of the benign corpus (data/benign_requests.txt, built by scripts/build-benign-corpus
 from the URL shapes of Debian's wordpress, mediawiki, phpmyadmin and roundcube-core and from the
-producer's normal traffic) goes through the classifier. Each ban-capable tag (crs:, crowdsec:,
-list:, family:) that fires on any of them gets the verdict "noban" in data/gate.csv, with how many
+producer's normal traffic) goes through the classifier. Each rule's tag (crs:, crowdsec:) that
+fires on any of them gets the verdict "noban" in data/gate.csv, with how many
 benign requests it matched and up to three of them. The classifier reads `demoted()` and emits those
 tags with the `noban:` prefix (tags.py). No rule is special-cased: a rule that matches
 `/wp-login.php?action=register` is caught because that request is in the corpus.
 
-Family tags are derived from the rules, so the gate lists them too (the lead decides what a listed
-family means); for the list to be stable, the gate judges the classifier with no demotion applied.
+Family tags follow the rules (a demoted CRS rule adds no family) and the family seeds, which must
+match no benign request at all (tests/test_classify_gate.py); list tags say what a request is (a
+login page, an admin path, a search engine's agent), and the detections that count them decide
+with the status and the count. For the verdicts to be stable, the gate judges the classifier with
+no demotion applied.
 
     python -m secmon.core.classify.gate     rewrites data/gate.csv from the corpus
 """
@@ -24,12 +27,12 @@ from functools import cache
 from pathlib import Path
 
 from secmon.core.classify.request import Request
-from secmon.core.classify.tags import CROWDSEC, CRS, FAMILY, LIST, NO_BAN
+from secmon.core.classify.tags import CROWDSEC, CRS, NO_BAN
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "benign_requests.txt"
 REPORT = DATA / "gate.csv"
-BAN_CAPABLE = frozenset({CRS, CROWDSEC, LIST, FAMILY})
+BAN_CAPABLE = frozenset({CRS, CROWDSEC})
 NO_BAN_VERDICT = "noban"
 COLUMNS = ("tag", "verdict", "benign_matches", "examples")
 MAX_EXAMPLES = 3

@@ -16,7 +16,7 @@ no `family:` tag.
 
 from __future__ import annotations
 
-import re
+from secmon.core.events import MAX_TAGS, TAG_PATTERN  # the event schema holds the limits
 
 CRS = "crs"
 FAMILY = "family"
@@ -26,10 +26,7 @@ LIST = "list"
 KINDS = (CRS, FAMILY, CROWDSEC, BUCKET, LIST)
 NO_BAN = "noban:"
 
-# At most this many tags on one event, each at most MAX_TAG_LENGTH characters (schema limits).
-MAX_TAGS = 64
-MAX_TAG_LENGTH = 120
-TAG_PATTERN = re.compile(r"^(noban:)?(crs|family|crowdsec|bucket|list):[\x21-\x7e]{1,110}$")
+__all__ = ["BUCKET", "CROWDSEC", "CRS", "FAMILY", "KINDS", "LIST", "MAX_TAGS", "NO_BAN", "TAG_PATTERN", "no_ban", "tag"]
 
 
 def tag(kind: str, name: str) -> str:

@@ -1,0 +1,1 @@
+{{ family_probing('java', var('java_injection_window'), var('java_injection_min_urls')) }}
