@@ -24,8 +24,9 @@ not counted, as GoAccess's installation is not. The ratio is GoAccess seconds / 
 
 --profile adds a cProfile of `secmon replay` on the same log, writing JSONL rather than publishing
 (so that it does not touch the timed run): the top 20 functions by own time, and the shares of log
-parsing (secmon/core/logs/) and classification (secmon/core/classify/). GoAccess is installed with
-apt-get when missing and run as root.
+parsing (secmon/core/logs/) and classification (secmon/core/classify/); cProfile's cost per call
+inflates code of many small calls, so the shares say where to look, the phases how long it takes.
+GoAccess is installed with apt-get when missing and run as root.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ IDLE_EXIT_SECONDS = 1.0
 SECMON = str(Path(sys.executable).with_name("secmon"))
 # A line per stream cycle (secmon/cli.py `stream`): "50,000 events, 0 rejected | ingest   812 ms, refresh  2301 ms | …"
 CYCLE_LINE = re.compile(r"([\d,]+) events, ([\d,]+) rejected \| ingest\s+(\d+) ms, refresh\s+(\d+) ms")
+STARTED_LINE = re.compile(r"streaming \S+ into (\d+) views")  # printed once the views are compiled
 PUBLISHED_LINE = re.compile(r"lines read ([\d,]+), published ([\d,]+), rejected ([\d,]+)")
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -195,8 +197,16 @@ class Cycle:
     refresh_seconds: float
 
 
-def stream(state_dir: Path) -> tuple[list[Cycle], float]:
-    """`secmon stream --exit-when-idle 1`: its cycles, as printed and stamped on arrival, and its wall time."""
+@dataclass
+class StreamRun:
+    compiled_at: float  # seconds since the stream started: the views are compiled
+    views: int
+    cycles: list[Cycle]
+    wall_seconds: float
+
+
+def stream(state_dir: Path) -> StreamRun:
+    """`secmon stream --exit-when-idle 1`: its lines, as printed and stamped on arrival, and its wall time."""
     started = time.perf_counter()
     child = subprocess.Popen(
         [SECMON, "stream", "--state-dir", str(state_dir), "--exit-when-idle", str(IDLE_EXIT_SECONDS)],
@@ -205,29 +215,34 @@ def stream(state_dir: Path) -> tuple[list[Cycle], float]:
         text=True,
         env=child_environment(state_dir),
     )
-    cycles, output = [], []
+    cycles, output, compiled = [], [], None
     for line in child.stdout:
         output.append(line)
+        if compiled is None and (views := STARTED_LINE.search(line)):
+            compiled = (time.perf_counter() - started, int(views[1]))
         cycle = CYCLE_LINE.search(line)
         if cycle:
             ingested, _rejected, ingest_ms, refresh_ms = (int(value.replace(",", "")) for value in cycle.groups())
             cycles.append(Cycle(time.perf_counter() - started, ingested, ingest_ms / 1000, refresh_ms / 1000))
-    if child.wait() != 0 or not cycles:
+    if child.wait() != 0 or not cycles or compiled is None:
         raise SystemExit(f"secmon stream failed ({child.returncode}):\n{''.join(output[-40:])}")
-    return cycles, time.perf_counter() - started
+    return StreamRun(*compiled, cycles, time.perf_counter() - started)
 
 
-def stream_phases(cycles: list[Cycle], wall_seconds: float) -> list[Phase]:
+def stream_phases(run: StreamRun) -> list[Phase]:
     """The stream's wall time (less its idle second) split into phases that add up to it."""
+    cycles = run.cycles
     events = sum(cycle.ingested for cycle in cycles)
     cycle_seconds = [cycle.ingest_seconds + cycle.refresh_seconds for cycle in cycles]
     between = (cycles[-1].printed_at - cycles[0].printed_at) - sum(cycle_seconds[1:])
+    closing = run.wall_seconds - IDLE_EXIT_SECONDS - cycles[-1].printed_at
     return [
-        Phase("stream start (imports, compile the views, connect)", cycles[0].printed_at - cycle_seconds[0]),
+        Phase(f"stream start: imports, compile the {run.views} views", run.compiled_at),
+        Phase("stream start: connect, index, first refresh", cycles[0].printed_at - cycle_seconds[0] - run.compiled_at),
         Phase(f"ingest ({len(cycles)} cycles)", sum(cycle.ingest_seconds for cycle in cycles), events),
         Phase("refresh the views (same cycles)", sum(cycle.refresh_seconds for cycle in cycles), events),
         Phase("between cycles (polls, status)", max(0.0, between)),
-        Phase("window close after the last cycle", wall_seconds - IDLE_EXIT_SECONDS - cycles[-1].printed_at, events),
+        Phase("window close after the last cycle", closing, events),
     ]
 
 
@@ -264,9 +279,9 @@ def run_secmon(state_dir: Path, log: Log) -> list[Phase]:
     started = time.perf_counter()
     close_every_window(endpoints.bootstrap_servers, log.newest_ms)
     heartbeat = Phase("heartbeat (close every window)", time.perf_counter() - started)
-    cycles, wall_seconds = stream(state_dir)
-    phases = [replayed, heartbeat, *stream_phases(cycles, wall_seconds)]
-    ingested = sum(cycle.ingested for cycle in cycles)
+    streamed = stream(state_dir)
+    phases = [replayed, heartbeat, *stream_phases(streamed)]
+    ingested = sum(cycle.ingested for cycle in streamed.cycles)
     if ingested != published:
         print(f"  (!) the stream ingested {ingested:,} events of the {published:,} published")
     alerts, closed = outcome(endpoints.pg_url, log.newest_ms)
@@ -309,13 +324,21 @@ def profile_replay(log: Log, work: Path) -> None:
 
 
 def entered_seconds(stats: pstats.Stats, folder: str) -> float:
-    """Cumulative seconds of the calls into `folder`'s functions from functions outside it."""
-    inside = {func for func in stats.stats if folder in func[0]}
+    """Cumulative seconds of the calls into `folder`'s functions from the project's code outside it.
+    Calls from builtins and libraries are left out: those are inside a call already counted (a
+    generator's `next`, a regex library's callback)."""
+    project = str(settings.PROJECT_DIR)
+
+    def entry(caller: tuple) -> bool:
+        path = caller[0]
+        return path.startswith(project) and "site-packages" not in path and folder not in path
+
     return sum(
         edge[3]
-        for func in inside
+        for func in stats.stats
+        if folder in func[0]
         for caller, edge in stats.stats[func][4].items()
-        if caller not in inside  # a call from outside: its cumulative time counts once
+        if entry(caller)
     )
 
 
