@@ -19,6 +19,7 @@ from secmon.decisions.crawlers import (
     NO_CLAIM,
     UNVERIFIED,
     VERIFIED,
+    AgentsUnreadable,
     CrawlerGate,
     CrawlerVerifier,
     claimed_engine,
@@ -216,3 +217,17 @@ def test_a_verified_crawler_is_never_banned_a_fake_one_is_and_dns_trouble_spares
     }
     assert sorted(set(asked)) == ["203.0.113.10", "203.0.113.15", "66.249.66.1"]
     assert spared_reason("66.249.66.1", "web_attack", START, END, Allowlist(), {}, gate) == "verified crawler (Google)"
+
+
+def test_unreadable_agents_leave_the_ban_to_the_policy_and_are_said_once(verifier, caplog):
+    def window_agents(address, start, end):
+        raise AgentsUnreadable('relation "website_requests" does not exist')
+
+    gate = CrawlerGate(verifier, window_agents, POLICY.crawler_only)
+    with caplog.at_level("INFO", logger="secmon.decisions"):
+        assert gate("66.249.66.1", "aggressive_crawling", START, END) is None
+        assert gate("66.249.66.2", "web_attack", START, END) is None
+    assert [record.getMessage() for record in caplog.records] == [
+        "crawler claims are not checked: the alert windows' agents cannot be read: "
+        'relation "website_requests" does not exist'
+    ]

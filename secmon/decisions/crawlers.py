@@ -194,9 +194,13 @@ WINDOW_ROWS, WINDOW_AGENTS = 5_000, 50
 AGENTS_TIMEOUT = "2s"
 
 
-def window_agents(conn, schema: str, address: str, start: datetime, end: datetime) -> list[str] | None:
+class AgentsUnreadable(Exception):
+    """The agents of an alert's window cannot be read (the message says why)."""
+
+
+def window_agents(conn, schema: str, address: str, start: datetime, end: datetime) -> list[str]:
     """The distinct user agents `address` sent in [start, end), read-only and bounded (rows, agents, time);
-    None when they cannot be read (logged): the alert is then judged without its agents."""
+    AgentsUnreadable when the database cannot say."""
     statement = sql.SQL(
         "select user_agent from (select user_agent from {}.website_requests where ip_address = %s "
         "and request_timestamp >= %s and request_timestamp < %s and user_agent is not null limit %s) as window_rows "
@@ -208,8 +212,7 @@ def window_agents(conn, schema: str, address: str, start: datetime, end: datetim
             cur.execute(statement, (address, start, end, WINDOW_ROWS, WINDOW_AGENTS))
             return [agent for (agent,) in cur.fetchall()]
     except psycopg2.Error as exc:
-        log.warning("the agents of %s's alert window cannot be read: %s", address, str(exc).strip()[:200])
-        return None
+        raise AgentsUnreadable((str(exc).strip() or type(exc).__name__).splitlines()[0][:200]) from exc
     finally:
         conn.rollback()
 
@@ -223,20 +226,25 @@ class CrawlerGate:
     - a fake crawler, or no claim at all, leaves the ban to the policy.
 
     `agents(address, window_start, window_end)` gives the agents of the alert's window (window_agents
-    with a connection), or None when it cannot; they are cached per window, which does not change once
-    its alert exists."""
+    with a connection); they are cached per window, which does not change once its alert exists. When
+    they cannot be read, the alert is judged as if its client claimed no crawler (said once, at INFO)."""
 
     def __init__(self, verifier: CrawlerVerifier, agents: Callable, crawler_only: Iterable[str]) -> None:
         self.verifier, self.agents, self.crawler_only = verifier, agents, frozenset(crawler_only)
         self._agents: dict[tuple, list[str]] = {}
+        self._unreadable_said = False
 
     def verdicts(self, address: str, window_start: datetime, window_end: datetime) -> list[tuple[str, Verdict]]:
         """(agent, verdict) for each engine the window's agents claim, one agent per engine."""
         key = (address, window_start, window_end)
         agents = self._agents.get(key)
         if agents is None:
-            agents = self.agents(address, window_start, window_end)
-            if agents is None:  # unreadable now: asked again at the next pull
+            try:
+                agents = self.agents(address, window_start, window_end)
+            except AgentsUnreadable as exc:  # asked again next time
+                if not self._unreadable_said:
+                    log.info("crawler claims are not checked: the alert windows' agents cannot be read: %s", exc)
+                    self._unreadable_said = True
                 return []
             if len(self._agents) >= MAX_CACHED:
                 self._agents.pop(next(iter(self._agents)))
