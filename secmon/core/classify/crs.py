@@ -144,8 +144,20 @@ class Link:
         return transforms.chain(self.transforms)
 
     @functools.cached_property
-    def test(self) -> Callable[[str], re2._Match | bool | None]:
-        return operator_function(self.operator, self.argument)
+    def test(self) -> Callable[[str], object]:
+        """The operator over a transformed value; a dynamic one (see `rule_local_macros`) expands a placeholder."""
+        argument = RULE_LOCAL_MACRO.sub("", self.argument) if self.rule_local_macros else self.argument
+        return operator_function(self.operator, argument)
+
+    @functools.cached_property
+    def rule_local_macros(self) -> bool:
+        """Whether the operator's argument reads what earlier links set (`%{TX.2}`): then it is built per evaluation."""
+        return RULE_LOCAL_MACRO.search(self.argument) is not None
+
+    def test_in(self, state: ChainState, value: str) -> Callable[[str], object]:
+        if not self.rule_local_macros:
+            return self.test
+        return operator_function(self.operator, expand_local(self.argument, state, value))
 
     def reads(self, collection: str, name: str) -> bool:
         """Whether the link reads member `name` of `collection` (its targets, less its exclusions)."""
@@ -368,6 +380,7 @@ def tx_defaults(paths: Iterable[Path]) -> dict[str, str]:
 
 TX_DEFAULTS = tx_defaults([RULES_DIR / "REQUEST-901-INITIALIZATION.conf"])
 MACRO = re.compile(r"%\{([^}]*)\}")
+RULE_LOCAL_MACRO = re.compile(r"%\{(?:tx\.\d|matched_var)\}", re.IGNORECASE)
 
 
 def expand_tx(text: str) -> str:
@@ -561,12 +574,12 @@ def check_loadable(raw: RawRule) -> None:
     if raw.id[:3] in NOT_EVALUATED_FILES:
         raise Unsupported(NOT_EVALUATED_FILES[raw.id[:3]])
     first = raw.links[0]
-    if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None:
-        raise Unsupported("does not log (sets state or switches targets off for performance)")
     if any(t.collection == "TX" and not t.exclude for t in first.targets):
         if skip_block_level(first) is not None or any(t.key and "paranoia" in t.key.lower() for t in first.targets):
             raise Unsupported("paranoia-level skip marker (honoured: the level of the rules after it)")
         raise Unsupported("reads TX state set by other rules")
+    if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None:
+        raise Unsupported("does not log (sets state or switches targets off for performance)")
     for position, link in enumerate(raw.links):
         usable = [t for t in link.targets if not t.exclude and (logged(t) or rule_local(t, raw.links[:position]))]
         if not usable:
@@ -639,7 +652,7 @@ class Evaluation:
             return [(name, name) for name, _ in state.matched]
         if target.collection == "TX":
             value = state.tx.get((target.key or "").lower())
-            return [] if value is None else [("", value)]
+            return [] if value is None else [(target.key or "", value)]
         members = self.variables.get(target.collection, [])
         return [(name, value) for name, value in members if target.selects(name)] if target.key else members
 
@@ -647,7 +660,7 @@ class Evaluation:
         matched: list[tuple[str, str]] = []
         for name, raw_value in self.values(link, state):
             value = self.transform(link, raw_value)
-            result = link.test(value)
+            result = link.test_in(state, value)(value)
             if bool(result) == link.negated:
                 continue
             matched.append((name, value))

