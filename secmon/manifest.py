@@ -70,7 +70,9 @@ class Detection:
     scenario: str | None  # the producer's attack scenario it answers, if any (`secmon eval`)
     entity_type: str
     description: str
-    ban: bool = False  # meta.ban: its alerts become ban decisions whatever the severity (secmon decisions)
+    # meta.ban: true, its alerts ban whatever their severity; false, they never ban (an agent or a crawl
+    # rate alone); absent, the severity decides (var ban_severities; secmon decisions).
+    ban: bool | None = None
 
 
 def is_stale(manifest_path: Path, project_dir: Path = settings.PROJECT_DIR) -> bool:
@@ -135,7 +137,7 @@ def _detection(model: Model) -> Detection:
                 f"{model.yml_path}: detection {model.name} needs config.meta.{key} ({', '.join(allowed)}) in its entry"
             )
     return Detection(
-        model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description, meta.get("ban") is True
+        model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description, meta.get("ban")
     )
 
 

@@ -1,7 +1,7 @@
 """Which alerts ban which address, until when: the bans in force, whatever reads them (serve, list, export).
 
 A detection's alert on an IP bans it when its severity is one of var `ban_severities` (high, critical)
-or its yml says `meta.ban: true`; the ban lasts var `ban_durations[severity]` from the end of the
+or its yml says `meta.ban: true` (`false`: never); the ban lasts var `ban_durations[severity]` from the end of the
 alert's window, and a later alert extends it. The decisions are read from `security_alerts` on each
 pull, so they follow the alerts on both engines (the local PostgreSQL, or RisingWave at its
 PostgreSQL port) with nothing to keep in sync.
@@ -163,8 +163,9 @@ CRAWLER_ONLY_DETECTIONS = frozenset({"aggressive_crawling", "bad_user_agent", "s
 class BanPolicy:
     severities: frozenset[str]
     durations: dict[str, timedelta]
-    flagged: frozenset[str]  # detections whose alerts ban whatever their severity
+    flagged: frozenset[str]  # detections whose alerts ban whatever their severity (meta.ban: true)
     crawler_only: frozenset[str] = CRAWLER_ONLY_DETECTIONS
+    never: frozenset[str] = frozenset()  # detections whose alerts never ban (meta.ban: false)
 
     @classmethod
     def from_project(cls) -> BanPolicy:
@@ -177,10 +178,13 @@ class BanPolicy:
                 severity: timedelta(milliseconds=settings.interval_ms(text))
                 for severity, text in variables["ban_durations"].items()
             },
-            frozenset(detection.name for detection in detections() if detection.ban),
+            frozenset(detection.name for detection in detections() if detection.ban is True),
+            never=frozenset(detection.name for detection in detections() if detection.ban is False),
         )
 
     def duration(self, detection: str, severity: str) -> timedelta | None:
+        if detection in self.never:
+            return None
         if severity in self.severities or detection in self.flagged:
             return self.durations[severity]
         return None
@@ -188,6 +192,8 @@ class BanPolicy:
     def why(self, detection: str, severity: str) -> str:
         """In words, whether and why an alert of `detection` at `severity` bans (secmon explain)."""
         severities = ", ".join(sorted(self.severities))
+        if detection in self.never:
+            return f"{detection}'s yml says meta.ban: false (it alerts, it never bans on its own)"
         if severity in self.severities:
             return f"severity {severity} is one of var ban_severities ({severities})"
         if detection in self.flagged:

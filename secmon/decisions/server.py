@@ -42,6 +42,8 @@ from urllib.parse import urlsplit
 import psycopg2
 
 from secmon import settings
+from secmon.core.own_addresses import own_addresses_path
+from secmon.decisions.crawlers import CrawlerGate, CrawlerVerifier, window_agents
 from secmon.decisions.filters import BadQuery, Test, lookup_query, passes, stream_query
 from secmon.decisions.keys import bouncer_named_by, read_bouncers
 from secmon.decisions.policy import Allowlist, BanPolicy, Decision, canonical_entity, decisions_from_alerts, read_alerts
@@ -86,9 +88,18 @@ class DecisionService:
         self.conn = None  # one connection for every request, reopened after a failure
         self.lock = threading.Lock()  # one pull at a time reads the alerts and writes the ledger
         self.refused: set[str] = set()  # entities logged as refused: once each
+        # Verified crawlers are spared; the agents of an alert's window are read through the current
+        # connection (reopened after a failure), and DNS verdicts are cached across pulls.
+        self.crawlers = CrawlerGate(
+            CrawlerVerifier(),
+            lambda address, start, end: window_agents(self.conn, self.schema, address, start, end),
+            policy.crawler_only,
+        )
 
     def current(self, now: datetime) -> dict[str, Decision]:
-        allowlist = Allowlist.from_settings(self.trusted_proxies, self.allowlist_file)  # re-read on every pull
+        allowlist = Allowlist.from_settings(  # re-read on every pull, with the site's own addresses follow learned
+            self.trusted_proxies, self.allowlist_file, own_addresses_path(self.state_dir)
+        )
         if self.conn is None or self.conn.closed:
             self.conn = psycopg2.connect(self.pg_url, connect_timeout=5)
         try:
@@ -96,7 +107,9 @@ class DecisionService:
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             self.conn.close()
             raise
-        return decisions_from_alerts(rows, self.policy, allowlist, now, self.ledger.lifts(), self.refused)
+        return decisions_from_alerts(
+            rows, self.policy, allowlist, now, self.ledger.lifts(), self.refused, crawlers=self.crawlers
+        )
 
     def stream(self, bouncer: str, client: str, startup: bool, tests: list[Test]) -> tuple[dict, datetime]:
         """The answer to a pull, and the time its cursor moves to once the answer is written."""
