@@ -142,7 +142,7 @@ def test_the_producers_normal_clients_fire_nothing_at_pl1(pl1):
 
 
 def test_the_sets_give_what_the_rules_give_one_by_one():
-    rules = CrsRuleSet.load(paranoia=2)
+    rules = CrsRuleSet.parse(paranoia=2)
     traffic = plan(Mix(rate=50, seed=7, attacks_per_scenario=3), 1_706_184_000_000, 2 * 60_000)
     attackers = {label.attacker_ip for label in traffic.labels}
     events = list(traffic.events())
@@ -150,6 +150,8 @@ def test_the_sets_give_what_the_rules_give_one_by_one():
     requests = [Request(e.http_method, e.url, e.user_agent, e.referrer) for e in chosen]
     assert any(rules.match(request) for request in requests)
     assert [rules.match(r) for r in requests] == [rules.match_each(r) for r in requests]
+    remembering = CrsRuleSet.parse(paranoia=2, memo_limit=50)  # a memo kept across requests, often emptied
+    assert [remembering.match(r) for r in requests + requests] == [rules.match(r) for r in requests + requests]
 
 
 def test_variables_are_filled_as_modsecurity_fills_them():
@@ -178,7 +180,7 @@ def test_targets_parse_with_exclusions_counts_and_regex_keys():
 
 def test_a_10kb_value_costs_under_25_ms_for_the_whole_rule_set():
     hostile = "/?q=" + ("%3Cscript%3E%u0027/**/union\\x41&#x3c;../" * 300)[:10_000]
-    for rules in (CrsRuleSet.load(paranoia=1), CrsRuleSet.load(paranoia=4)):
+    for rules in (CrsRuleSet.parse(paranoia=1), CrsRuleSet.parse(paranoia=4)):  # no memo across requests
         for request in (Request("GET", hostile), Request("GET", "/" + "a" * 10_000, "b" * 10_000, "c" * 10_000)):
             rules.match(request)
             best = min(timed(rules.match, request) for _ in range(3))
