@@ -201,3 +201,58 @@ def test_match_takes_any_text_and_returns_in_bounded_time(url, agent, referer):
     result = rules.match(Request("GET", url, agent, referer))
     assert time.perf_counter() - start < 0.25
     assert isinstance(result, frozenset) and all(rule_id.isdigit() for rule_id in result)
+    assert result == rules.match_each(Request("GET", url, agent, referer))  # the sets change nothing
+
+
+PAYLOAD_PIECES = [
+    "'",
+    '"',
+    "<",
+    ">",
+    "%",
+    "%27",
+    "%u0027",
+    "&#x3c;",
+    "\\x41",
+    "/*",
+    "*/",
+    "--",
+    "#",
+    ";",
+    "|",
+    "`",
+    "$(",
+    "${",
+    "../",
+    "..\\",
+    "/etc/passwd",
+    "union",
+    "select",
+    "or",
+    "1=1",
+    "script",
+    "alert(",
+    "onerror=",
+    "php",
+    "<?",
+    "cat",
+    "jndi:",
+    "__proto__",
+    "=",
+    "&",
+    "+",
+    " ",
+    "\n",
+    "\r\n",
+    "\0",
+    "é",
+    "\xff",
+]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(PAYLOAD_PIECES), max_size=30), st.lists(st.sampled_from(PAYLOAD_PIECES), max_size=10))
+def test_the_sets_agree_with_each_rule_on_payload_shaped_text(query, agent):
+    rules = CrsRuleSet.load(paranoia=4)
+    request = Request("GET", "/p?q=" + "".join(query), "".join(agent) or None, "https://x/" + "".join(agent))
+    assert rules.match(request) == rules.match_each(request)

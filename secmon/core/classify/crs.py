@@ -480,7 +480,7 @@ def simple_operator(operator: str, argument: str) -> Callable[[str], object] | N
         "detectsqli": lambda value: libinjection.is_sql_injection(value)["is_sqli"],
         "detectxss": lambda value: libinjection.is_xss(value)["is_xss"],
         "contains": lambda value: argument in value,
-        "containsword": lambda value: re.search(r"(?<!\w)" + re.escape(argument) + r"(?!\w)", value) is not None,
+        "containsword": lambda value: re.search(rf"(?<!\w){re.escape(argument)}(?!\w)", value, re.ASCII) is not None,
         "streq": lambda value: value == argument,
         "beginswith": lambda value: value.startswith(argument),
         "endswith": lambda value: value.endswith(argument),
@@ -695,8 +695,9 @@ class Evaluation:
             for setvar_name, setvar_value in link.setvars:
                 if setvar_name.startswith("tx."):
                     state.tx[setvar_name[3:]] = expand_local(setvar_value, state, value)
-        if matched:
-            state.matched = matched
+        # MATCHED_VARS grows along the chain (ModSecurity clears it only when a new rule starts), so a third link
+        # reading it sees the first link's matches as well as the second's.
+        state.matched.extend(matched)
         return bool(matched)
 
     def verdict(self, link: Link, state: ChainState, value: str) -> object:
