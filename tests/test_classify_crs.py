@@ -44,7 +44,7 @@ def test_every_rule_in_the_files_is_either_loaded_or_listed_with_a_reason():
             re.findall(r'[\s",]id:(\d+)', "\n".join(x for x in lines if not x.lstrip().startswith("#")))
         )
     rules = CrsRuleSet.load(paranoia=4)
-    loaded = {rule.id for rule in rules.loaded}
+    loaded = {rule.id for rule in rules.loaded + rules.switches}
     not_loaded = {rule_id for rule_id, _ in rules.not_loaded}
     assert loaded | not_loaded == ids_in_files
     assert not loaded & not_loaded
@@ -79,6 +79,15 @@ def test_a_higher_paranoia_level_adds_rules_and_keeps_the_lower_ones(pl1):
     # 942130 is tagged paranoia-level/2: silent at PL1, fires at PL2
     assert "942130" not in fired(pl1, "/?a=1%27%20or%20x%3Dx")
     assert "942130" in fired(pl2, "/?a=1%27%20or%20x%3Dx")
+
+
+def test_a_switch_rule_spares_the_xss_rules_a_path_of_safe_bytes(pl1):
+    # 941010: a REQUEST_FILENAME of letters, digits, - . / _ only is removed from the rules tagged xss-perf-disable.
+    switch = next(rule for rule in pl1.switches if rule.id == "941010")
+    assert switch.switches_off == (("xss-perf-disable", "REQUEST_FILENAME"),)
+    assert "941180" not in fired(pl1, "/a/document.cookie")  # safe bytes: the path is not read
+    assert "941180" in fired(pl1, "/a/document.cookie%3B")  # one unsafe byte: it is
+    assert "941180" in pl1.match_each(Request("GET", "/a/document.cookie%3B", CHROME))
 
 
 def test_a_chain_fires_only_when_every_link_matches():

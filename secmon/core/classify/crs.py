@@ -184,6 +184,10 @@ class Rule:
     message: str
     variables: tuple[str, ...]
     links: tuple[Link, ...] = field(repr=False)
+    tags: tuple[str, ...] = ()
+    # ctl:ruleRemoveTargetByTag=TAG;COLLECTION: when this rule matches, rules tagged TAG stop reading COLLECTION
+    # for the rest of the request (941010 spares the XSS rules a REQUEST_FILENAME made of safe bytes only).
+    switches_off: tuple[tuple[str, str], ...] = ()
 
 
 # ---------------------------------------------------------------- parsing the SecRule language
@@ -583,7 +587,7 @@ def check_loadable(raw: RawRule) -> None:
         if skip_block_level(first) is not None or any(t.key and "paranoia" in t.key.lower() for t in first.targets):
             raise Unsupported("paranoia-level skip marker (honoured: the level of the rules after it)")
         raise Unsupported("reads TX state set by other rules")
-    if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None:
+    if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None and not switches_off(raw):
         raise Unsupported("does not log (sets state or switches targets off for performance)")
     for position, link in enumerate(raw.links):
         usable = [t for t in link.targets if not t.exclude and (logged(t) or rule_local(t, raw.links[:position]))]
@@ -603,9 +607,22 @@ def parse_files(paths: Iterable[Path]) -> tuple[list[Rule], list[tuple[str, str]
             not_loaded.append((raw.id, str(reason)))
             continue
         variables = tuple(dict.fromkeys(str(t) for t in raw.links[0].targets if not t.exclude and logged(t)))
-        rule = Rule(raw.id, raw.paranoia, family_of(raw.id), raw.action("msg") or "", variables, tuple(raw.links))
-        loaded.append(rule)
+        tags = tuple(value for name, value in raw.actions if name == "tag")
+        message = raw.action("msg") or ""
+        loaded.append(
+            Rule(raw.id, raw.paranoia, family_of(raw.id), message, variables, tuple(raw.links), tags, switches_off(raw))
+        )
     return loaded, not_loaded
+
+
+def switches_off(raw: RawRule) -> tuple[tuple[str, str], ...]:
+    """The (tag, collection) pairs of the rule's ctl:ruleRemoveTargetByTag actions."""
+    pairs = []
+    for name, value in raw.actions:
+        if name == "ctl" and value.startswith("ruleRemoveTargetByTag="):
+            tag, _, target = value.partition("=")[2].partition(";")
+            pairs.append((tag, target.upper()))
+    return tuple(pairs)
 
 
 def rule_files() -> list[Path]:
@@ -621,6 +638,7 @@ class ChainState:
 
     matched: list[tuple[str, str]] = field(default_factory=list)
     tx: dict[str, str] = field(default_factory=dict)
+    switched_off: frozenset[str] = frozenset()  # collections a switch rule took from this rule
 
 
 class Memo:
@@ -648,6 +666,7 @@ class Evaluation:
         self.variables = request_variables(request)
         memo = memo or Memo()
         self.transformed, self.scans, self.verdicts = memo.transformed, memo.scans, memo.verdicts
+        self.switched_off: dict[str, set[str]] = {}
 
     def transform(self, link: Link, value: str) -> str:
         key = (link.transforms, value)
@@ -660,7 +679,7 @@ class Evaluation:
     def values(self, link: Link, state: ChainState) -> Iterator[tuple[str, str]]:
         """The link's (member name, raw value) pairs: its targets less its exclusions; `&X` is X's count."""
         for target in link.targets:
-            if target.exclude:
+            if target.exclude or target.collection in state.switched_off:
                 continue
             members = self.members(target, state)
             if target.count:
@@ -710,8 +729,21 @@ class Evaluation:
             result = self.verdicts[key] = bool(link.test(value))
         return result
 
+    def switch(self, rules: Iterable[Rule]) -> None:
+        """Apply the switch rules that match: their tags' rules stop reading the collections they name."""
+        for rule in rules:
+            if self.rule_matches(rule):
+                for tag, collection in rule.switches_off:
+                    self.switched_off.setdefault(tag, set()).add(collection)
+
+    def reads(self, rule: Rule, collection: str) -> bool:
+        return not any(collection in self.switched_off.get(tag, ()) for tag in rule.tags)
+
     def rule_matches(self, rule: Rule) -> bool:
-        state = ChainState()
+        switched = (
+            frozenset(c for tag in rule.tags for c in self.switched_off.get(tag, ())) if self.switched_off else None
+        )
+        state = ChainState(switched_off=switched or frozenset())
         return all(self.link_matches(link, state) for link in rule.links)
 
 
@@ -759,7 +791,9 @@ class PatternGroup:
                 if hits is None:
                     hits = evaluation.scans[key] = self.scanner.scan(as_bytes(value))
                 for index in hits:
-                    yield from (rule for rule in self.rules_by_pattern[index] if rule.links[0].reads(collection, name))
+                    for rule in self.rules_by_pattern[index]:
+                        if rule.links[0].reads(collection, name) and evaluation.reads(rule, collection):
+                            yield rule
 
 
 def pattern_groups(
@@ -802,7 +836,8 @@ class CrsRuleSet:
         memo_limit: int = 0,
     ):
         self.paranoia = paranoia
-        self.loaded = tuple(rule for rule in rules if rule.paranoia <= paranoia)
+        self.loaded = tuple(rule for rule in rules if rule.paranoia <= paranoia and not rule.switches_off)
+        self.switches = tuple(rule for rule in rules if rule.paranoia <= paranoia and rule.switches_off)
         self.not_loaded = tuple(not_loaded)
         self.groups, self.direct = pattern_groups(self.loaded, scanner)
         self.memo = Memo(memo_limit) if memo_limit else None
@@ -822,6 +857,7 @@ class CrsRuleSet:
         if self.memo is not None:
             self.memo.trim()
         evaluation = Evaluation(request, self.memo)
+        evaluation.switch(self.switches)
         fired: set[str] = set()
         for group in self.groups:
             for rule in group.candidates(evaluation):
@@ -833,6 +869,7 @@ class CrsRuleSet:
     def match_each(self, request: Request) -> frozenset[str]:
         """`match` without the sets: every rule on its own (the reference the sets are measured against)."""
         evaluation = Evaluation(request)
+        evaluation.switch(self.switches)
         return frozenset(rule.id for rule in self.loaded if evaluation.rule_matches(rule))
 
 
@@ -847,7 +884,8 @@ def load_cached(paranoia: int) -> CrsRuleSet:
 def report_text() -> str:
     """What loads at each paranoia level, per family, and every rule not loaded with its reason."""
     rules, not_loaded = parse_files(rule_files())
-    families = sorted({rule.family for rule in rules})
+    alerting = [rule for rule in rules if not rule.switches_off]
+    families = sorted({rule.family for rule in alerting})
     lines = [
         "# OWASP CRS rules on an access log: what secmon.core.classify.crs loads (regenerate:",
         "# python -m secmon.core.classify.crs; a test fails when this file is stale).",
@@ -856,9 +894,11 @@ def report_text() -> str:
         f"{'family':<20}" + "".join(f"{f'PL{level}':>6}" for level in range(1, 5)),
     ]
     for family in families:
-        counts = [sum(r.family == family and r.paranoia <= level for r in rules) for level in range(1, 5)]
+        counts = [sum(r.family == family and r.paranoia <= level for r in alerting) for level in range(1, 5)]
         lines.append(f"{family:<20}" + "".join(f"{count:>6}" for count in counts))
-    lines.append(f"{'total':<20}" + "".join(f"{sum(r.paranoia <= level for r in rules):>6}" for level in range(1, 5)))
+    lines.append(
+        f"{'total':<20}" + "".join(f"{sum(r.paranoia <= level for r in alerting):>6}" for level in range(1, 5))
+    )
     by_reason: dict[str, list[str]] = {}
     for rule_id, reason in not_loaded:
         by_reason.setdefault(reason, []).append(rule_id)
@@ -867,7 +907,11 @@ def report_text() -> str:
         lines.append(f"{len(ids):>4}  {reason}")
         lines.append("      " + " ".join(ids))
     lines += ["", "loaded rules: id, paranoia level, family, variables"]
-    lines += [f"{r.id}  PL{r.paranoia}  {r.family:<18} {'|'.join(r.variables)}" for r in rules]
+    lines += [f"{r.id}  PL{r.paranoia}  {r.family:<18} {'|'.join(r.variables)}" for r in rules if not r.switches_off]
+    lines += ["", "applied as switches (ctl:ruleRemoveTargetByTag: when the rule matches, tagged rules skip a target)"]
+    lines += [
+        f"{r.id}  PL{r.paranoia}  " + " ".join(f"{t}:{c}" for t, c in r.switches_off) for r in rules if r.switches_off
+    ]
     return "\n".join(lines) + "\n"
 
 
