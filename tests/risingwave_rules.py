@@ -57,6 +57,11 @@ CITES = {
     "eowc_watermark_group": "read: the frontend's generic Agg::eowc_window_column, 'Emit-On-Window-Close mode "
     "requires a watermark column in GROUP BY' and '… watermark columns in GROUP BY are derived from the "
     "same upstream column' (a set operation gives each input's watermark a group of its own)",
+    "watermark_passthrough": "read: src/frontend/src/optimizer/property/monotonicity.rs, analyze_monotonicity: "
+    "`ExprImpl::InputRef(inner) => FollowingInput(inner.index())` but `ExprType::Cast`/`ExprType::Case` => "
+    "`Inherent(Unknown)`; stream_project.rs and stream_project_set.rs (StreamProjectSet::new) keep an input's "
+    "watermark column only for `FollowingInput` (watermark_derivations), so the time column a window reads "
+    "carries the source's watermark only when every view in between passes it on as a plain column",
     "eowc_now": "read: risingwave issue 22653, a temporal filter in an EMIT ON WINDOW CLOSE view loses the "
     "watermark ('requires a watermark column in GROUP BY')",
     "window_over_window": "DESIGN.md: TUMBLE() over a relation that has window_start/window_end is refused",
@@ -144,11 +149,35 @@ def window_violations(name: str, sql: str, models: dict[str, str]) -> list[str]:
         if windowed and windowed[0] != 0:
             problems.append(found("window_key_first", name, f"GROUP BY {', '.join(keys)}: the window is not first"))
     if EOWC.search(sql):
-        problems += eowc_violations(name, query, calls)
+        problems += eowc_violations(name, query, calls, models)
     return problems
 
 
-def eowc_violations(name: str, query: exp.Expression, calls: list[exp.Anonymous]) -> list[str]:
+def time_column_rewrites(
+    relation: str, column: str, models: dict[str, str], seen: frozenset[str] = frozenset()
+) -> list[str]:
+    """Where a model a window reads (or one it reads, as far as the models go) projects the window's
+    time column as an expression: a cast, CASE or any call there loses the source's watermark."""
+    if relation not in models or relation in seen:
+        return []
+    try:
+        query = parse(models[relation])
+    except sqlglot.errors.ParseError:
+        return []
+    if not isinstance(query, exp.Query):
+        return []  # the source's DDL: the watermark is defined there
+    rewrites = [
+        f"{relation} projects {projection.sql()[:60]}"
+        for select in query.find_all(exp.Select)
+        for projection in select.expressions
+        if projection.alias_or_name == column and not isinstance(projection.unalias(), exp.Column)
+    ]
+    for table in query.find_all(exp.Table):
+        rewrites += time_column_rewrites(table.name, column, models, seen | {relation})
+    return rewrites
+
+
+def eowc_violations(name: str, query: exp.Expression, calls: list[exp.Anonymous], models: dict[str, str]) -> list[str]:
     """An EMIT ON WINDOW CLOSE aggregation groups on a column that carries the source's watermark:
     a window column that every query between the window and the group passes on as a plain column."""
     problems = []
@@ -158,6 +187,13 @@ def eowc_violations(name: str, query: exp.Expression, calls: list[exp.Anonymous]
         problems.append(found("eowc_watermark_group", name, f"{len(calls)} windows before one window-close group"))
     if calls_now(query):
         problems.append(found("eowc_now", name, "now() in an EMIT ON WINDOW CLOSE view"))
+    for call in calls:
+        relation, time_column = call.expressions[0], call.expressions[1]
+        if isinstance(relation, exp.Column | exp.Table) and isinstance(time_column, exp.Column):
+            problems += [
+                found("watermark_passthrough", name, what)
+                for what in time_column_rewrites(relation.name, time_column.name, models)
+            ]
     for select in query.find_all(exp.Select):
         for projection in select.expressions:
             if projection.alias_or_name in WINDOW_COLUMNS and not isinstance(projection.unalias(), exp.Column):
