@@ -100,6 +100,10 @@ def test_utf8_to_unicode_writes_each_sequence_as_percent_u():
     # tfn utf8toUnicode: "Ā ā" → "%u0100 %u0101", "■" → "%u25a0"; bytes that are not UTF-8 stay.
     text = "Ā ā ■".encode().decode("latin-1") + " \xff"
     assert t.utf8_to_unicode(text) == "%u0100 %u0101 %u25a0 \xff"
+    # msc_util.c utf8_unicode_inplace_ex: an overlong sequence is decoded, then its lead byte repeated;
+    # a lead byte that starts no sequence is dropped; a stray continuation byte stays.
+    assert t.utf8_to_unicode("\xc0\xae/") == "%u002e\xc0/"
+    assert t.utf8_to_unicode("a\xc3Ab\x80") == "aAb\x80"
 
 
 @pytest.mark.parametrize(

@@ -475,7 +475,6 @@ def operator_function(operator: str, argument: str) -> Callable[[str], object]:
 
 
 def simple_operator(operator: str, argument: str) -> Callable[[str], object] | None:
-    lower = argument.lower()
     numbers = {"eq": int.__eq__, "gt": int.__gt__, "lt": int.__lt__, "ge": int.__ge__, "le": int.__le__}
     if operator in numbers:
         compare, expected = numbers[operator], to_int(argument)
@@ -496,7 +495,6 @@ def simple_operator(operator: str, argument: str) -> Callable[[str], object] | N
     if operator == "validatebyterange":
         outside = re.compile("[^" + "".join(re.escape(chr(code)) for code in sorted(byte_ranges(argument))) + "]")
         return lambda value: outside.search(value) is not None
-    del lower
     return functions.get(operator)
 
 

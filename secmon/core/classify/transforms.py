@@ -232,7 +232,7 @@ def replace_comments(text: str) -> str:
 
 
 def normalize_path(text: str, win: bool = False) -> str:
-    """normalizePath: collapse `//`, drop `/./`, resolve `/../` (not above the root); a port of normalize_path_inplace."""
+    """normalizePath: collapse `//`, drop `/./`, resolve `/../` (not above the root); ports normalize_path_inplace."""
     if win:
         text = text.replace("\\", "/")
     if "//" not in text and "." not in text:
@@ -309,16 +309,38 @@ def replace_nulls(text: str) -> str:
     return text.replace("\0", " ")
 
 
-UTF8_SEQUENCE = re.compile(
-    "[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xef][\x80-\xbf]{2}|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf4][\x80-\xbf]{3}"
-)
+# A UTF-8 sequence by its lead byte's bits, or a lead byte that starts none (the last alternative).
+UTF8_SEQUENCE = re.compile("[\xc0-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf7][\x80-\xbf]{3}|[\xc0-\xf7]")
+UTF8_SHORTEST = {2: 0x80, 3: 0x800, 4: 0x10000}  # below these, a sequence is overlong
 
 
 def utf8_to_unicode(text: str) -> str:
-    """utf8toUnicode: each valid 2-4 byte UTF-8 sequence becomes `%uHHHH` (lowercase hex, at least four digits)."""
+    """utf8toUnicode: each 2-4 byte UTF-8 sequence becomes `%uHHHH` (lowercase hex, at least four digits)."""
     if text.isascii():
         return text
-    return UTF8_SEQUENCE.sub(lambda m: f"%u{ord(m.group().encode('latin-1').decode('utf-8')):04x}", text)
+    return UTF8_SEQUENCE.sub(percent_u, text)
+
+
+def percent_u(match: re.Match) -> str:
+    """One sequence as ModSecurity's utf8_unicode_inplace_ex writes it, quirks kept: an overlong or surrogate
+    sequence is decoded and then its lead byte repeated (C0 AE → `%u002e` + C0); a lead byte that starts no
+    sequence is dropped (F5-F7 kept); the four-byte case reads its third byte as `(b & 0x3F) < 6`, a 0 or 1."""
+    sequence = [ord(char) for char in match.group()]
+    lead = sequence[0]
+    prefix = chr(lead) if lead >= 0xF5 else ""
+    if len(sequence) == 1:
+        return prefix
+    if len(sequence) == 2:
+        code = ((lead & 0x1F) << 6) | (sequence[1] & 0x3F)
+    elif len(sequence) == 3:
+        code = ((lead & 0x0F) << 12) | ((sequence[1] & 0x3F) << 6) | (sequence[2] & 0x3F)
+    else:
+        code = (
+            ((lead & 0x07) << 18) | ((sequence[1] & 0x3F) << 12) | int((sequence[2] & 0x3F) < 6) | (sequence[3] & 0x3F)
+        )
+    suffix = chr(lead) if 0xD800 <= code <= 0xDFFF else ""
+    suffix += chr(lead) if code < UTF8_SHORTEST[len(sequence)] else ""
+    return f"{prefix}%u{code:04x}{suffix}"
 
 
 def base64_decode(text: str) -> str:
