@@ -18,6 +18,7 @@ from psycopg2 import sql
 
 from secmon import settings
 from secmon.core import kafka_clients
+from secmon.core.events import FIELDS
 from secmon.dbt_runner import run_dbt
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient, push_all
@@ -72,6 +73,10 @@ def deploy_risingwave(
             if not migrate:
                 raise SecmonError(migration)
             done(Step(f"table {settings.ALERTS_TABLE}", recreate_alerts_table(conn, risingwave.schema)))
+        if migration := source_migration(conn, risingwave.schema):
+            if not migrate:
+                raise SecmonError(migration)
+            done(Step(f"source {SOURCE}", recreate_source(conn, risingwave.schema)))
         unchanged = unchanged_seeds(conn, risingwave.schema)
         exclude = ["--exclude", *unchanged] if unchanged else []
         if run_dbt(["build", "-t", "risingwave", *exclude], None) != 0:
@@ -137,6 +142,41 @@ def recreate_alerts_table(conn, schema: str) -> str:
             sql.SQL("drop table {}.{} cascade").format(sql.Identifier(schema), sql.Identifier(settings.ALERTS_TABLE))
         )
     return "dropped with its sinks (old shape); dbt build creates it APPEND ONLY with its retention"
+
+
+SOURCE = "website_logs_source"  # models/ingest/website_logs_source.sql
+# The event fields the source lacks. dbt-risingwave creates a source only when it is absent, so a
+# source made before a field was added (tags, December 2026) keeps its old columns, and every view
+# that reads the new one fails to build. rw_catalog.rw_columns lists a relation's columns.
+SOURCE_COLUMNS = (
+    "select columns.name from rw_catalog.rw_columns as columns"
+    " join rw_catalog.rw_sources as sources on sources.id = columns.relation_id"
+    " join rw_catalog.rw_schemas as schemas on schemas.id = sources.schema_id"
+    " where schemas.name = %s and sources.name = %s"
+)
+
+
+def source_migration(conn, schema: str) -> str:
+    """'' when the source is absent or has every event field; otherwise the one line to act on."""
+    with conn.cursor() as cur:
+        cur.execute(SOURCE_COLUMNS, (schema, SOURCE))
+        present = {name for (name,) in cur.fetchall()}
+    missing = [field for field in FIELDS if field not in present]
+    if not present or not missing:
+        return ""
+    return (
+        f"{schema}.{SOURCE} lacks the event field(s) {', '.join(missing)}: run `secmon deploy --target risingwave "
+        "--migrate`, which drops it with the views over it and builds them again from the topic"
+    )
+
+
+def recreate_source(conn, schema: str) -> str:
+    """Drops the old source with every view, sink and detection over it; the `dbt build` that follows
+    creates them again, and the source reads the topic from var kafka_startup_mode (earliest: the
+    retained events are counted again; consumers of security_alerts drop repeats by alert_id)."""
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("drop source {}.{} cascade").format(sql.Identifier(schema), sql.Identifier(SOURCE)))
+    return "dropped with the views over it (old columns); dbt build creates them again"
 
 
 def unchanged_seeds(conn, schema: str) -> list[str]:

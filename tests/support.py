@@ -357,8 +357,9 @@ def event_fields(event) -> tuple:
 
 
 class AnsweringConnection:
-    """A psycopg2 connection and cursor in one that answers every fetchone() with `row` and records
-    what was executed: for checks of what secmon asks RisingWave, which cannot run here."""
+    """A psycopg2 connection and cursor in one that answers every fetchone() with `row` (and fetchall()
+    with its items as rows) and records what was executed: for checks of what secmon asks RisingWave,
+    which cannot run here."""
 
     def __init__(self, row: tuple | None):
         self.row, self.executed = row, []
@@ -377,3 +378,6 @@ class AnsweringConnection:
 
     def fetchone(self):
         return self.row
+
+    def fetchall(self):
+        return [] if self.row is None else list(self.row)

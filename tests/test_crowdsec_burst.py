@@ -21,7 +21,7 @@ from secmon.patterns import hub_buckets
 from secmon.settings import dbt_vars
 
 BUCKET = "crowdsecurity/http-bf-wordpress_bf"
-CAPACITY, LEAK_SECONDS = next((capacity, leak) for name, _, _, capacity, leak in hub_buckets() if name == BUCKET)
+CAPACITY, LEAK_SECONDS = next((capacity, leak) for name, _, capacity, leak in hub_buckets() if name == BUCKET)
 SPAN, SLIDE = dbt_vars()["burst_span_seconds"], dbt_vars()["burst_slide_seconds"]
 START = datetime(2024, 3, 12, 10, 0, tzinfo=UTC)
 
@@ -54,17 +54,17 @@ def overflow_query(endpoints) -> str:
 
 def alerts_on(endpoints, attempts: dict[str, list[float]]) -> list[tuple[str, datetime]]:
     """The alerts on IPs whose POSTs to wp-login.php, answered 200, came at these seconds."""
-    rows = [
-        (START + timedelta(seconds=second), ip, "/wp-login.php", "POST", 200, "Mozilla/5.0")
+    rows = [  # tagged as the classifier tags a POST to wp-login.php
+        (START + timedelta(seconds=second), ip, "/wp-login.php", "POST", 200, "Mozilla/5.0", [f"bucket:{BUCKET}"])
         for ip, seconds in attempts.items()
         for second in seconds
     ]
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
             "create temporary table login_posts (request_timestamp timestamptz, ip_address text, url text,"
-            " http_method text, status_code integer, user_agent text)"
+            " http_method text, status_code integer, user_agent text, tags varchar[])"
         )
-        cur.executemany("insert into login_posts values (%s, %s, %s, %s, %s, %s)", rows)
+        cur.executemany("insert into login_posts values (%s, %s, %s, %s, %s, %s, %s)", rows)
         cur.execute(overflow_query(endpoints))
         found = cur.fetchall()
     conn.close()

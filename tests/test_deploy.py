@@ -17,6 +17,7 @@ from support import AnsweringConnection
 
 from secmon import deploy, settings
 from secmon.cli import cli
+from secmon.core.events import FIELDS
 from secmon.dbt_runner import run_dbt
 from secmon.grafana import dashboards, panels
 from secmon.risingwave import MINIMUM_VERSION, RisingWave, source_bootstrap_servers
@@ -258,4 +259,29 @@ def test_migrate_drops_the_old_table_with_its_sinks():
     deploy.recreate_alerts_table(conn, "public")
     statement = repr(conn.executed[-1][0])
     assert "SQL('drop table ')" in statement and "Identifier('security_alerts')" in statement
+    assert statement.endswith("SQL(' cascade')])")
+
+
+def source_catalog(columns: list[str]) -> AnsweringConnection:
+    """rw_catalog.rw_columns' answer for the source: its column names (none: no source)."""
+    return AnsweringConnection(tuple((name,) for name in columns) or None)
+
+
+def test_a_source_without_a_new_event_field_is_named_in_one_line_with_what_to_run():
+    old_columns = [field for field in FIELDS if field != "tags"]
+    line = deploy.source_migration(source_catalog(old_columns), "public")
+    assert line.startswith("public.website_logs_source lacks the event field(s) tags: run ")
+    assert "`secmon deploy --target risingwave --migrate`" in line and "\n" not in line
+
+
+@pytest.mark.parametrize("columns", [[], list(FIELDS)], ids=["absent", "current"])
+def test_an_absent_or_current_source_needs_no_migration(columns):
+    assert deploy.source_migration(source_catalog(columns), "public") == ""
+
+
+def test_migrate_drops_the_old_source_with_the_views_over_it():
+    conn = source_catalog(["request_timestamp"])
+    deploy.recreate_source(conn, "public")
+    statement = repr(conn.executed[-1][0])
+    assert "SQL('drop source ')" in statement and "Identifier('website_logs_source')" in statement
     assert statement.endswith("SQL(' cascade')])")
