@@ -104,6 +104,7 @@ def test_utf8_to_unicode_writes_each_sequence_as_percent_u():
     # a lead byte that starts no sequence is dropped; a stray continuation byte stays.
     assert t.utf8_to_unicode("\xc0\xae/") == "%u002e\xc0/"
     assert t.utf8_to_unicode("a\xc3Ab\x80") == "aAb\x80"
+    assert t.utf8_to_unicode("\xc3\xa9\0x") == "%u00e9"  # its length is strlen(): cut at NUL
 
 
 @pytest.mark.parametrize(
@@ -139,6 +140,7 @@ def test_css_decode(text, expected):
         # manual, cmdLine: deletes \ " ' ^, spaces before / and (, replaces , ; and runs of spaces with one, lowercases
         ('C:\\ "Win" ;, /x (A^b', "c: win/x(ab"),
         ("c^ommand /c ''dir''", "command/c dir"),
+        ("cat\0/etc/passwd", "cat"),  # re_tfns.c walks a C string: the value ends at NUL
     ],
 )
 def test_cmd_line(text, expected):

@@ -171,8 +171,9 @@ CMD_SPACE_BEFORE = re.compile(r" (?=[/(])")
 
 
 def cmd_line(text: str) -> str:
-    """cmdLine: drop `\\ " ' ^`, fold `space , ; tab CR LF` runs to one space, no space before `/` or `(`, lowercase."""
-    text = CMD_DROPPED.sub("", text)
+    """cmdLine: drop `\\ " ' ^`, fold `space , ; tab CR LF` runs to one space, no space before `/` or `(`, lowercase.
+    The C walks the value as a C string (`for (; *input; input++)`): it ends at the first NUL."""
+    text = CMD_DROPPED.sub("", text.split("\0", 1)[0])
     text = CMD_SPACES.sub(" ", text)
     return CMD_SPACE_BEFORE.sub("", text).translate(ASCII_LOWER)
 
@@ -317,8 +318,8 @@ UTF8_SHORTEST = {2: 0x80, 3: 0x800, 4: 0x10000}  # below these, a sequence is ov
 def utf8_to_unicode(text: str) -> str:
     """utf8toUnicode: each 2-4 byte UTF-8 sequence becomes `%uHHHH` (lowercase hex, at least four digits)."""
     if text.isascii():
-        return text
-    return UTF8_SEQUENCE.sub(percent_u, text)
+        return text.split("\0", 1)[0]
+    return UTF8_SEQUENCE.sub(percent_u, text).split("\0", 1)[0]  # its length is the C's strlen: cut at a NUL
 
 
 def percent_u(match: re.Match) -> str:
