@@ -172,6 +172,7 @@ def test_variables_are_filled_as_modsecurity_fills_them():
     assert variables["ARGS"] == [("x", "' 1"), ("y", ""), ("", "z")]  # decoded, + is a space
     assert variables["REQUEST_HEADERS"] == [("User-Agent", "UA")]
     assert crs.request_variables(Request("GET", "/x"))["QUERY_STRING"] == []
+    assert crs.request_variables(Request("GET", "/a/b\\c.asp"))["REQUEST_BASENAME"] == [("", "c.asp")]
 
 
 def test_targets_parse_with_exclusions_counts_and_regex_keys():
