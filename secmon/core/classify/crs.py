@@ -529,7 +529,7 @@ def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
     path = target.split("#", 1)[0]
     query = query.split("#", 1)[0]
     arguments = parse_arguments(query)[:MAX_ARGUMENTS]
-    basename = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # file_basename: after the last / then the last \\
+    basename = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # as file_basename: past the last slash, then backslash
     headers = [
         (name, as_latin1(value))
         for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer))
