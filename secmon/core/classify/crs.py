@@ -18,11 +18,12 @@ Values are bytes held as latin-1 text (see transforms.py); regexes run in RE2's 
 The multi-pattern engine: all `@rx` of the rules' first links that share a transformation chain
 form one `re2.Set`, so a value is transformed once per chain and scanned once per chain; only the
 rules whose set entry fired are confirmed (a capture or a `chain`). google-re2's Set was chosen over
-hyperscan after measuring both (benchmarks/classify.py, same run, against the per-rule loop): on the
-producer's traffic at PL1 re2.Set ran 3.4x the loop and hyperscan 3.2x; on attacks 2.1x and 1.9x; at
-PL2 2.6x against 1.9x. Hyperscan is not faster here because the values are short (a URL, a
-User-Agent): the per-call overhead dominates, not the scan. And it refuses CRS patterns (4 of the
-PL1 rules', 7 at PL2: too large, or anchors it cannot place), which then need a second engine,
+hyperscan after measuring both (benchmarks/classify.py, one run, against the per-rule loop): at PL1
+re2.Set ran 3.0x the loop on the producer's normal traffic and 3.1x on attacks, hyperscan 2.7x and
+2.8x; at PL2 re2.Set 2.6x and 5.7x, hyperscan 1.9x and 4.5x. Hyperscan is not faster here because
+the values are short (a URL, a User-Agent): the per-call overhead dominates, not the scan. And it
+refuses CRS patterns (4 of the PL1 rules', 7 at PL2: too large, or anchors it cannot place), which
+then need a second engine,
 while RE2 compiles every CRS v4 pattern, matches in linear time on hostile input, and has a Latin-1
 mode that reads bytes as ModSecurity's PCRE does. Transformed values, scans and operator verdicts are
 memoized per request and, for the shared rule sets of `CrsRuleSet.load`, across requests (Memo).
