@@ -162,8 +162,9 @@ def test_a_rule_matching_benign_requests_is_demoted_with_its_examples(tmp_path: 
     )
     result = gate.run_gate(action_rule, path)
     assert result.requests == 4
-    # `noban:` is stripped (the gate judges the rule, not last run's verdict); bucket: cannot ban.
-    assert result.demoted() == {"crowdsec:zoneminder", "family:sqli"}
+    # `noban:` is stripped (the gate judges the rule, not last run's verdict); a bucket cannot ban, and
+    # a family follows its rules (a demoted rule adds none; the family seeds must match no benign request).
+    assert result.demoted() == {"crowdsec:zoneminder"}
     verdict = next(verdict for verdict in result.verdicts if verdict.tag == "crowdsec:zoneminder")
     assert verdict.benign_matches == 3
     # One example per source first, then more from the same source, at most three.
@@ -179,7 +180,7 @@ def test_the_report_round_trips_through_demoted(tmp_path: Path) -> None:
     report = tmp_path / "gate.csv"
     result = gate.write_gate(action_rule, path, report)
     assert report.read_text().splitlines()[0] == "tag,verdict,benign_matches,examples"
-    assert gate.demoted(report) == result.demoted() == {"crowdsec:zoneminder", "family:sqli"}
+    assert gate.demoted(report) == result.demoted() == {"crowdsec:zoneminder"}
     assert gate.demoted(tmp_path / "absent.csv") == frozenset()
 
 
@@ -257,3 +258,12 @@ def test_the_builder_reproduces_the_committed_corpus(tmp_path: Path) -> None:
     except subprocess.CalledProcessError as error:
         pytest.skip(f"the Debian archive is not reachable ({error})")
     assert output.read_text(encoding="utf-8") == gate.CORPUS.read_text(encoding="utf-8")
+
+
+def test_the_family_seeds_and_pattern_lists_of_a_ban_match_no_benign_request() -> None:
+    """Only rules are demoted, so what else can ban must hold on its own: the family seeds
+    (seeds/attack_families.csv) match no request of the corpus."""
+    from secmon.core.classify.lists import family_tags
+
+    matched = {tag: benign.example for benign in gate.read_corpus() for tag in family_tags(benign.request)}
+    assert matched == {}, f"family seeds matching benign requests: {matched}"

@@ -17,6 +17,7 @@ from secmon import settings
 from secmon.core import kafka_clients
 from secmon.core.addresses import client_address, is_hostname, is_ip
 from secmon.core.events import (
+    FIELDS,
     HEARTBEAT_PREFIX,
     Event,
     EventEncoder,
@@ -84,10 +85,18 @@ HOSTILE = {
     "a list of addresses": (variant(ip_address="8.8.8.8, 10.0.0.1"), "bad_address"),
     "a CIDR range": (variant(ip_address="10.0.0.0/8"), "bad_address"),
     "an nginx directive": (variant(ip_address="1.2.3.4; allow all"), "bad_address"),
+    # Tags are what the detections count: a forged or broken list is refused, not half read.
+    "tags that are not a list": (variant(tags="family:sqli"), "bad_type"),
+    "a tag of an unknown kind": (variant(tags=["ban:1.2.3.4"]), "bad_value"),
+    "a tag with a quote and a brace": (variant(tags=['family:x"},{"y']), "bad_value"),
+    "a tag that is a number": (variant(tags=[942100]), "bad_value"),
+    "too many tags": (variant(tags=[f"crs:{n}" for n in range(65)]), "bad_value"),
 }
 
 ACCEPTED = {
     "extra fields": (variant(extra={"nested": [1, 2, 3]}, another="x"), NOW_MS),
+    "tags": (variant(tags=["crs:942100", "family:sqli", "noban:crowdsec:baudneo/zoneminder_cve-2022-39290"]), NOW_MS),
+    "no tags (to be classified)": (variant(tags=None), NOW_MS),
     "an offset other than Z": (variant(request_timestamp="2024-01-25T14:00:00.250+02:00"), NOW_MS + 250),
     "a negative offset": (variant(request_timestamp="2024-01-25T07:00:00-05:00"), NOW_MS),
     "no zone (taken as UTC)": (variant(request_timestamp="2024-01-25T12:00:00"), NOW_MS),
@@ -130,7 +139,7 @@ def test_odd_but_valid_message_is_accepted(case):
     raw, timestamp_ms = ACCEPTED[case]
     event = parse_event(raw, LATEST_MS)
     assert event.request_timestamp == timestamp_ms
-    assert copy_row(event, 0, 0, TimestampFormatter()).count(b"\t") == 13
+    assert copy_row(event, 0, 0, TimestampFormatter()).count(b"\t") == len(FIELDS) + 1  # and partition, offset
 
 
 def test_without_a_clock_any_date_is_accepted():

@@ -37,6 +37,7 @@ def project(tmp_path) -> Path:
     copy.mkdir()
     for name in ("dbt_project.yml", "profiles.yml", "log_formats.yml"):
         shutil.copy(settings.PROJECT_DIR / name, copy / name)
+    shutil.copytree(settings.PROJECT_DIR / "seeds", copy / "seeds")  # the pattern lists replay classifies with
     steps = recipe("Add a log format")
     assert [(action, path) for action, path, _ in steps] == [("append", "log_formats.yml")]
     for _, path, text in steps:
