@@ -164,15 +164,37 @@ def test_the_sets_give_what_the_rules_give_one_by_one():
 
 
 def test_variables_are_filled_as_modsecurity_fills_them():
-    variables = crs.request_variables(Request("GET", "/a%20b/c.php?x=%27+1&y&=z", "UA", None))
-    assert variables["REQUEST_URI"] == [("", "/a%20b/c.php?x=%27+1&y&=z")]  # raw, with the query
-    assert variables["REQUEST_FILENAME"] == [("", "/a%20b/c.php")]  # raw: parsed_uri.path is not decoded
-    assert variables["REQUEST_BASENAME"] == [("", "c.php")]
-    assert variables["QUERY_STRING"] == [("", "x=%27+1&y&=z")]
-    assert variables["ARGS"] == [("x", "' 1"), ("y", ""), ("", "z")]  # decoded, + is a space
-    assert variables["REQUEST_HEADERS"] == [("User-Agent", "UA")]
-    assert crs.request_variables(Request("GET", "/x"))["QUERY_STRING"] == []
-    assert crs.request_variables(Request("GET", "/a/b\\c.asp"))["REQUEST_BASENAME"] == [("", "c.asp")]
+    phases = crs.request_variables(Request("GET", "/a%20b/c.php?x=%27+1&y&=z", "UA", None))
+    sent = phases[1]  # phase 1: the path as sent
+    assert sent["REQUEST_URI"] == [("", "/a%20b/c.php?x=%27+1&y&=z")]
+    assert sent["REQUEST_FILENAME"] == [("", "/a%20b/c.php")]
+    assert sent["REQUEST_BASENAME"] == [("", "c.php")]
+    assert sent["QUERY_STRING"] == [("", "x=%27+1&y&=z")]
+    assert sent["ARGS"] == [("x", "' 1"), ("y", ""), ("", "z")]  # decoded, + is a space
+    assert sent["REQUEST_HEADERS"] == [("User-Agent", "UA")]
+    decoded = phases[2]  # phase 2: the path as Apache decoded it in place; the query stays as sent
+    assert decoded["REQUEST_FILENAME"] == [("", "/a b/c.php")]
+    assert decoded["REQUEST_URI"] == [("", "/a b/c.php?x=%27+1&y&=z")]
+    assert decoded["ARGS"] == sent["ARGS"]
+    assert crs.request_variables(Request("GET", "/x"))[1]["QUERY_STRING"] == []
+    proxied = crs.request_variables(Request("GET", "http://example.com/a?b=1"))[2]
+    assert proxied["REQUEST_FILENAME"] == [("", "/a")] and proxied["REQUEST_URI"] == [("", "/a?b=1")]
+    assert proxied["REQUEST_URI_RAW"] == [("", "http://example.com/a?b=1")]
+    assert crs.request_variables(Request("GET", "/a/b\\c.asp"))[1]["REQUEST_BASENAME"] == [("", "c.asp")]
+
+
+@pytest.mark.parametrize(
+    ("sent", "decoded"),
+    [
+        ("/a/%2e%2e/b", "/b"),  # unreserved escapes decoded first, then dot segments go
+        ("//a//b/./c/..", "/a/b/"),  # slashes merged
+        ("/%3Csvg++x%3E", "/<svg++x>"),  # + is not a space in a path
+        ("/%25%32%37", "/%27"),  # one decoding (after the unreserved ones)
+        ("/a/%2F/b", "/a/%2F/b"),  # Apache refuses these; from a log they stay as sent
+    ],
+)
+def test_the_phase_2_path_is_decoded_as_apache_decodes_it(sent, decoded):
+    assert crs.apache_path(sent) == decoded
 
 
 def test_targets_parse_with_exclusions_counts_and_regex_keys():

@@ -144,10 +144,15 @@ class Link:
     transforms: tuple[str, ...]
     capture: bool
     setvars: tuple[tuple[str, str], ...]
+    multi_match: bool = False  # the operator also runs before the chain and after each step that changed the value
 
     @functools.cached_property
     def transform(self) -> Callable[[str], str]:
         return transforms.chain(self.transforms)
+
+    @functools.cached_property
+    def stages(self) -> Callable[[str], tuple[str, ...]]:
+        return transforms.stages(self.transforms)
 
     @functools.cached_property
     def test(self) -> Callable[[str], object]:
@@ -189,6 +194,7 @@ class Rule:
     # ctl:ruleRemoveTargetByTag=TAG;COLLECTION: when this rule matches, rules tagged TAG stop reading COLLECTION
     # for the rest of the request (941010 spares the XSS rules a REQUEST_FILENAME made of safe bytes only).
     switches_off: tuple[tuple[str, str], ...] = ()
+    phase: int = 2  # 1 reads the path as sent, 2 as Apache decoded it (see request_variables)
 
 
 # ---------------------------------------------------------------- parsing the SecRule language
@@ -315,6 +321,7 @@ def parse_link(words: list[str]) -> tuple[Link, list[tuple[str, str]]]:
         transforms=tuple(chain),
         capture=any(name == "capture" for name, _ in actions),
         setvars=tuple(parse_setvar(value) for name, value in actions if name == "setvar"),
+        multi_match=any(name == "multiMatch" for name, _ in actions),
     )
     return link, actions
 
@@ -335,6 +342,10 @@ class RawRule:
 
     def action(self, name: str) -> str | None:
         return next((value for key, value in self.actions if key == name), None)
+
+    @property
+    def phase(self) -> int:
+        return 1 if self.action("phase") in ("1", "request_headers") else 2
 
     @property
     def paranoia(self) -> int:
@@ -523,24 +534,28 @@ def as_latin1(text: str) -> str:
     return text[:MAX_VALUE]
 
 
-def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
-    """Each collection an access log has, as (member name, value) pairs."""
+def request_variables(request: Request) -> dict[int, dict[str, list[tuple[str, str]]]]:
+    """Each collection an access log has, as (member name, value) pairs, for phase 1 and for phase 2.
+
+    They differ in the path: ModSecurity's phase 1 runs when Apache has read the request (post_read_request),
+    its phase 2 in fixups, after ap_process_request_internal normalised and decoded `parsed_uri.path` in
+    place; so phase-2 rules read REQUEST_FILENAME, REQUEST_BASENAME and REQUEST_URI decoded (apache_path).
+    """
     url = as_latin1(request.url)
     target, has_query, query = url.partition("?")
-    path = target.split("#", 1)[0]
+    # An absolute-form target (a proxy request: http://host/path): apr_uri_parse keeps the host apart from
+    # parsed_uri.path, so REQUEST_FILENAME and REQUEST_URI never hold it; REQUEST_URI_RAW and REQUEST_LINE do.
+    path = ABSOLUTE_FORM.sub("", target.split("#", 1)[0]) or "/"
     query = query.split("#", 1)[0]
     arguments = parse_arguments(query)[:MAX_ARGUMENTS]
-    basename = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # as file_basename: past the last slash, then backslash
     headers = [
         (name, as_latin1(value))
         for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer))
         if value is not None
     ]
-    variables = {
-        "REQUEST_URI": [("", path + has_query + query)],
+    phase_1 = {
+        **path_variables(path, has_query + query),
         "REQUEST_URI_RAW": [("", url)],
-        "REQUEST_FILENAME": [("", path)],
-        "REQUEST_BASENAME": [("", basename)],
         "QUERY_STRING": [("", query)] if has_query else [],
         "ARGS": arguments,
         "ARGS_NAMES": [(name, name) for name, _ in arguments],
@@ -549,7 +564,56 @@ def request_variables(request: Request) -> dict[str, list[tuple[str, str]]]:
         "REQUEST_PROTOCOL": [("", request.protocol)],
         "REQUEST_HEADERS": headers,
     }
-    return variables
+    return {1: phase_1, 2: {**phase_1, **path_variables(apache_path(path), has_query + query)}}
+
+
+def path_variables(path: str, query_part: str) -> dict[str, list[tuple[str, str]]]:
+    basename = path.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]  # as file_basename: past the last slash, then backslash
+    return {
+        "REQUEST_URI": [("", path + query_part)],
+        "REQUEST_FILENAME": [("", path)],
+        "REQUEST_BASENAME": [("", basename)],
+    }
+
+
+ABSOLUTE_FORM = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+UNRESERVED_ESCAPE = re.compile(r"%(2[dDeE]|3[0-9]|[46][1-9a-fA-F]|[57][0-9aA]|5[fF]|7[eE])")
+PERCENT_ESCAPE = re.compile(r"%([0-9a-fA-F]{2})")
+
+
+def apache_path(path: str) -> str:
+    """The path as Apache 2.4 leaves it for phase 2: ap_normalize_path (escapes of unreserved characters
+    decoded, slashes merged, dot segments removed, never above the root) then ap_unescape_url (the other
+    escapes). Apache refuses a path with a bad escape, %00 or %2F; a log may hold one, so those stay as sent."""
+    path = UNRESERVED_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), path)
+    path = re.sub(r"/{2,}", "/", path)
+    if "/." in path:
+        path = remove_dot_segments(path)
+    return PERCENT_ESCAPE.sub(lambda match: apache_unescape(match), path) if "%" in path else path
+
+
+def apache_unescape(match: re.Match) -> str:
+    byte = chr(int(match.group(1), 16))
+    return match.group() if byte in "\0/" else byte
+
+
+def remove_dot_segments(path: str) -> str:
+    """RFC 3986's dot-segment removal, as ap_normalize_path does it (a `..` above the root is dropped)."""
+    segments: list[str] = []
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if part == ".":
+            if last:
+                segments.append("")
+        elif part == "..":
+            if len(segments) > 1:
+                segments.pop()
+            if last:
+                segments.append("")
+        else:
+            segments.append(part)
+    return "/".join(segments)
 
 
 # ---------------------------------------------------------------- deciding what loads
@@ -609,7 +673,17 @@ def parse_files(paths: Iterable[Path]) -> tuple[list[Rule], list[tuple[str, str]
         tags = tuple(value for name, value in raw.actions if name == "tag")
         message = raw.action("msg") or ""
         loaded.append(
-            Rule(raw.id, raw.paranoia, family_of(raw.id), message, variables, tuple(raw.links), tags, switches_off(raw))
+            Rule(
+                raw.id,
+                raw.paranoia,
+                family_of(raw.id),
+                message,
+                variables,
+                tuple(raw.links),
+                tags,
+                switches_off(raw),
+                raw.phase,
+            )
         )
     return loaded, not_loaded
 
@@ -638,6 +712,7 @@ class ChainState:
     matched: list[tuple[str, str]] = field(default_factory=list)
     tx: dict[str, str] = field(default_factory=dict)
     switched_off: frozenset[str] = frozenset()  # collections a switch rule took from this rule
+    variables: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # the request's, in the rule's phase
 
 
 class Memo:
@@ -650,9 +725,11 @@ class Memo:
         self.transformed: dict[tuple[tuple[str, ...], str], str] = {}
         self.scans: dict[tuple[int, str], list[int]] = {}
         self.verdicts: dict[tuple[int, str], object] = {}
+        self.stages: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
 
     def trim(self) -> None:
-        if len(self.transformed) + len(self.scans) + len(self.verdicts) > self.limit:
+        if len(self.transformed) + len(self.scans) + len(self.verdicts) + len(self.stages) > self.limit:
+            self.stages.clear()
             self.transformed.clear()
             self.scans.clear()
             self.verdicts.clear()
@@ -662,9 +739,14 @@ class Evaluation:
     """One request's evaluation: its variables, and the memo of what it computed (see Memo)."""
 
     def __init__(self, request: Request, memo: Memo | None = None):
-        self.variables = request_variables(request)
+        self.variables = request_variables(request)  # by phase
         memo = memo or Memo()
-        self.transformed, self.scans, self.verdicts = memo.transformed, memo.scans, memo.verdicts
+        self.transformed, self.scans, self.verdicts, self.stages = (
+            memo.transformed,
+            memo.scans,
+            memo.verdicts,
+            memo.stages,
+        )
         self.switched_off: dict[str, set[str]] = {}
 
     def transform(self, link: Link, value: str) -> str:
@@ -694,15 +776,17 @@ class Evaluation:
         if target.collection == "TX":
             value = state.tx.get((target.key or "").lower())
             return [] if value is None else [(target.key or "", value)]
-        members = self.variables.get(target.collection, [])
+        members = state.variables.get(target.collection, [])
         return [(name, value) for name, value in members if target.selects(name)] if target.key else members
 
     def link_matches(self, link: Link, state: ChainState) -> bool:
         matched: list[tuple[str, str]] = []
         for name, raw_value in self.values(link, state):
-            value = self.transform(link, raw_value)
-            result = self.verdict(link, state, value)
-            if bool(result) == link.negated:
+            for value in self.values_to_test(link, raw_value):
+                result = self.verdict(link, state, value)
+                if bool(result) != link.negated:
+                    break
+            else:
                 continue
             matched.append((name, value))
             if link.capture and isinstance(result, re2._Match):
@@ -717,6 +801,16 @@ class Evaluation:
         # reading it sees the first link's matches as well as the second's.
         state.matched.extend(matched)
         return bool(matched)
+
+    def values_to_test(self, link: Link, raw_value: str) -> tuple[str, ...]:
+        """The transformed value; with multiMatch, every stage of the chain (see transforms.stages)."""
+        if not link.multi_match:
+            return (self.transform(link, raw_value),)
+        key = (link.transforms, raw_value)
+        values = self.stages.get(key)
+        if values is None:
+            values = self.stages[key] = tuple(value[:MAX_VALUE] for value in link.stages(raw_value))
+        return values
 
     def verdict(self, link: Link, state: ChainState, value: str) -> object:
         """The operator's result on the value; memoized unless it depends on the chain (captures, %{TX.n})."""
@@ -742,7 +836,7 @@ class Evaluation:
         switched = (
             frozenset(c for tag in rule.tags for c in self.switched_off.get(tag, ())) if self.switched_off else None
         )
-        state = ChainState(switched_off=switched or frozenset())
+        state = ChainState(switched_off=switched or frozenset(), variables=self.variables[rule.phase])
         return all(self.link_matches(link, state) for link in rule.links)
 
 
@@ -776,6 +870,7 @@ class PatternGroup:
     """The first-link `@rx` of the rules that share one transformation chain, scanned as one set."""
 
     link: Link  # any member's first link: it carries the shared chain
+    phase: int
     rules_by_pattern: list[list[Rule]]
     collections: tuple[str, ...]
     scanner: Re2Scanner
@@ -783,7 +878,7 @@ class PatternGroup:
     def candidates(self, evaluation: Evaluation) -> Iterator[Rule]:
         """The rules with a value on which their pattern matched (a chain or a capture still to confirm)."""
         for collection in self.collections:
-            for name, raw_value in evaluation.variables.get(collection, ()):
+            for name, raw_value in evaluation.variables[self.phase].get(collection, ()):
                 value = evaluation.transform(self.link, raw_value)
                 key = (id(self), value)
                 hits = evaluation.scans.get(key)
@@ -799,16 +894,16 @@ def pattern_groups(
     rules: Iterable[Rule], scanner: Callable[[list[str]], Re2Scanner]
 ) -> tuple[list[PatternGroup], list[Rule]]:
     """Rules whose first link is a plain `@rx`, grouped by chain; the others (evaluated one by one)."""
-    by_chain: dict[tuple[str, ...], list[Rule]] = {}
+    by_chain: dict[tuple[int, tuple[str, ...]], list[Rule]] = {}
     direct = []
     for rule in rules:
         first = rule.links[0]
-        if first.operator == "rx" and not first.negated:
-            by_chain.setdefault(first.transforms, []).append(rule)
+        if first.operator == "rx" and not first.negated and not first.multi_match:
+            by_chain.setdefault((rule.phase, first.transforms), []).append(rule)
         else:
             direct.append(rule)
     groups = []
-    for members in by_chain.values():
+    for (phase, _), members in by_chain.items():
         patterns = list(dict.fromkeys(expand_tx(rule.links[0].argument) for rule in members))
         engine = scanner(patterns)
         rules_by_pattern: list[list[Rule]] = [[] for _ in patterns]
@@ -819,7 +914,7 @@ def pattern_groups(
             else:
                 rules_by_pattern[index].append(rule)
         collections = tuple(dict.fromkeys(t.collection for r in members for t in r.links[0].targets if logged(t)))
-        groups.append(PatternGroup(members[0].links[0], rules_by_pattern, collections, engine))
+        groups.append(PatternGroup(members[0].links[0], phase, rules_by_pattern, collections, engine))
     return groups, direct
 
 

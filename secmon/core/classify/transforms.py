@@ -443,3 +443,19 @@ def chain(names: tuple[str, ...]) -> Callable[[str], str]:
         return text
 
     return apply
+
+
+def stages(names: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    """For `multiMatch`: the value before any transformation, then after each one that changed it."""
+    functions = [TRANSFORMS[name] for name in names]
+
+    def apply(text: str) -> tuple[str, ...]:
+        values = [text]
+        for function in functions:
+            changed = function(text)
+            if changed != text:
+                values.append(changed)
+            text = changed
+        return tuple(values)
+
+    return apply
