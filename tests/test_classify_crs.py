@@ -90,6 +90,18 @@ def test_a_switch_rule_spares_the_xss_rules_a_path_of_safe_bytes(pl1):
     assert "941180" in pl1.match_each(Request("GET", "/a/document.cookie%3B", CHROME))
 
 
+def test_multimatch_tests_every_stage_of_the_chain(pl1):
+    # 930110 runs urlDecodeUni then cmdLine, which deletes backslashes: only the stage between sees ..\\..\\
+    assert "930110" in fired(pl1, "/..%5C..%5Cwindows%5Cwin.ini")
+    rule = next(r for r in pl1.loaded if r.id == "930110")
+    assert rule.links[0].multi_match
+
+
+def test_phase_2_rules_see_the_path_apache_decoded_once(pl1):
+    # 942160 decodes once itself: a twice-encoded sleep() in the path needs Apache's decoding first
+    assert "942160" in fired(pl1, "/%2527%252F%252A%252A%252FsLeEp%25285%2529%2523")
+
+
 def test_a_chain_fires_only_when_every_link_matches():
     # 942130 captures both sides of a comparison, and its chain link requires them equal (TX:1 @streq %{TX.2}).
     pl2 = CrsRuleSet.load(paranoia=2)
