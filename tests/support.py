@@ -27,16 +27,42 @@ RECIPE_BLOCK = re.compile(
 )
 
 
-def recipe(section: str) -> list[tuple[str, str, str]]:
-    """The (action, path, text) steps of one README section, each block's list indentation removed."""
-    readme = (settings.PROJECT_DIR / "README.md").read_text()
-    body = readme.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+DOCS = settings.PROJECT_DIR / "docs"
+HEADING = re.compile(r"(#+) (.+)")
+FENCE = re.compile(r" *```")
+
+
+def recipe(heading: str) -> list[tuple[str, str, str]]:
+    """The (action, path, text) steps of the one section of docs/*.md headed `heading` (at any level,
+    its subsections included), each block's list indentation removed: the recipe is found wherever it
+    lives in docs/, and a heading that is missing or repeated fails."""
+    sections = [section for page in sorted(DOCS.glob("*.md")) for section in headed_sections(page.read_text(), heading)]
+    assert len(sections) == 1, f"{len(sections)} sections of docs/*.md are headed {heading!r}"
     steps = []
-    for match in RECIPE_BLOCK.finditer(body):
+    for match in RECIPE_BLOCK.finditer(sections[0]):
         indent = len(match["indent"])
         text = "".join(line[indent:] for line in match["body"].splitlines(keepends=True))
         steps.append((match["action"], match["path"], text))
     return steps
+
+
+def headed_sections(markdown: str, heading: str) -> list[str]:
+    """The text under each heading `heading` of a Markdown page, up to the next heading of its level or
+    above (lines inside code fences are never headings)."""
+    sections, level, lines, fenced = [], 0, [], False
+    for line in markdown.splitlines(keepends=True):
+        fenced ^= bool(FENCE.match(line))
+        found = None if fenced else HEADING.fullmatch(line.rstrip("\n"))
+        if level and found and len(found[1]) <= level:
+            sections.append("".join(lines))
+            level = 0
+        if level:
+            lines.append(line)
+        elif found and found[2] == heading:
+            level, lines = len(found[1]), []
+    if level:
+        sections.append("".join(lines))
+    return sections
 
 
 # Grafana's own JSON schemas (Apache-2.0), copied from grafana/grafana-foundation-sdk.

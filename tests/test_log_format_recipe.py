@@ -1,4 +1,4 @@
-"""The README's "Add a log format" recipe, followed literally in a copy of the project: its block goes
+"""docs/extending.md's "Add a log format" recipe, followed literally in a copy of the project: its block goes
 where its fence says, and then `secmon formats check` and `secmon replay` read a log of that format
 by its name. Every built-in format, for its part, parses some fixture line."""
 

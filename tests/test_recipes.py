@@ -1,4 +1,4 @@
-"""The README's "Add a view" and "Add a detection" recipes, followed literally in a copy of the
+"""docs/extending.md's "Add a view" and "Add a detection" recipes, followed literally in a copy of the
 project: each code block of the recipe goes where its fence says, nothing else is edited, and then
 dbt, the dashboards, the alert rules, the demo summary and the view and detection checks of this
 suite all take the new models in."""
@@ -24,7 +24,7 @@ from secmon.stack import postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "README.md", "models", "macros", "seeds", "dashboards")
+PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "dashboards")
 SCHEMA = "recipes"
 NEW_VIEW, NEW_DETECTION = "url_hits", "server_error_burst"
 GRAFANA_SCHEMA = Path(__file__).parent / "grafana-schema" / "dashboard.jsonschema.json"
@@ -57,7 +57,7 @@ def project(tmp_path_factory, endpoints, dashboard_data) -> Path:
         (shutil.copytree if source.is_dir() else shutil.copy)(source, copy / name)
     for section in ("Add a view", "Add a detection"):
         steps = recipe(section)
-        assert steps, f"README section {section!r} has no recipe blocks"
+        assert steps, f"docs section {section!r} has no recipe blocks"
         follow(copy, steps)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(settings.ENV_PG_SCHEMA, SCHEMA)
