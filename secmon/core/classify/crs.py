@@ -649,7 +649,8 @@ def check_loadable(raw: RawRule) -> None:
     if any(t.collection == "TX" and not t.exclude for t in first.targets):
         if skip_block_level(first) is not None or any(t.key and "paranoia" in t.key.lower() for t in first.targets):
             raise Unsupported("paranoia-level skip marker (honoured: the level of the rules after it)")
-        raise Unsupported("reads TX state set by other rules")
+        keys = ", ".join(f"TX:{t.key}" for t in first.targets if t.collection == "TX")
+        raise Unsupported(f"reads {keys}: set by crs-setup.conf (unset by default) or by another rule's setvar")
     if any(name == "nolog" for name, _ in raw.actions) and raw.action("msg") is None and not switches_off(raw):
         raise Unsupported("does not log (sets state or switches targets off for performance)")
     for position, link in enumerate(raw.links):
