@@ -57,8 +57,9 @@ from secmon.core.endpoints import recorded_endpoints
 from secmon.core.events import Event, encode_heartbeat
 from secmon.core.kafka_clients import Producer
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import WINDOW_CLOSE_TABLE, ensure_landing_table
+from secmon.engine.ingest import ensure_landing_table
 from secmon.producer.generate import Mix, plan
+from secmon.settings import WINDOW_CLOSE_TABLE
 
 START_MS = 1_706_184_000_000  # 2024-01-25T12:00:00Z
 # The stream is stopped (SIGTERM: it finishes its cycle, computes every closed window, exits) once it

@@ -16,7 +16,6 @@ from psycopg2 import sql
 from secmon import manifest, settings
 from secmon.core import kafka_clients
 from secmon.deploy import ENV_GRAFANA_DB_PASSWORD, GRAFANA_DB_USER
-from secmon.engine.ingest import LANDING_TABLE
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient
 from secmon.risingwave import KAFKA_CONNECTION, RisingWave, check_version
@@ -103,7 +102,7 @@ def _relations() -> list[tuple[str, bool]]:
     return [
         (model.name, not model.is_detection and model.name != settings.ALERTS_TABLE)
         for name, model in sorted(manifest.models().items())
-        if name != LANDING_TABLE
+        if name != settings.LANDING_TABLE
     ]
 
 

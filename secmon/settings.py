@@ -69,6 +69,20 @@ def interval_ms(text: str) -> int:
 DETECTION_TAG = dbt_project()["models"]["secmon"]["detections"]["+tags"][0]
 # The table every detection sinks its rows into (models/alerts/security_alerts.sql).
 ALERTS_TABLE = "security_alerts"
+# The local engine's landing table (models/ingest/website_logs_source.sql) and the view of it that every
+# model reads (models/ingest/website_requests.sql): dbt makes both.
+LANDING_TABLE = "website_logs_source"
+REQUESTS_VIEW = "website_requests"
+# The local engine's bookkeeping tables, made and migrated by secmon/engine/state.py: the consumed offsets,
+# the rejected messages, the minutes whose windows await a refresh, the rows the request-grain models have
+# not read yet, the watermark up to which the detections' windows are closed, and the state's version.
+# The three that models' SQL reads (pending_minutes(), pending_rows(), window_close()) are dbt vars.
+OFFSETS_TABLE = f"{LANDING_TABLE}_offsets"
+REJECTS_TABLE = f"{LANDING_TABLE}_rejects"
+PENDING_TABLE = dbt_vars()["local_pending_minutes_table"]
+PENDING_ROWS_TABLE = dbt_vars()["local_pending_rows_table"]
+WINDOW_CLOSE_TABLE = dbt_vars()["local_window_close_table"]
+STATE_VERSION_TABLE = "secmon_state_version"
 
 EVENTS_TOPIC = dbt_vars()["events_topic"]
 ALERTS_TOPIC = dbt_vars()["alerts_topic"]

@@ -4,6 +4,9 @@ PostgreSQL (which they must refuse) and, when SECMON_RISINGWAVE_URL is set, agai
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import psycopg2
 import pytest
 from click.testing import CliRunner
@@ -39,6 +42,12 @@ def lines(checks) -> list[str]:
     rendered = [check.line() for check in checks]
     assert all("\n" not in line for line in rendered)
     return rendered
+
+
+def test_doctor_loads_no_local_engine():
+    """Production's check reads table names from secmon.settings, not from the local engine it never runs."""
+    loaded = "import sys, secmon.doctor; print(sorted(m for m in sys.modules if m.startswith('secmon.engine')))"
+    assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_the_broker_and_both_topics(endpoints):

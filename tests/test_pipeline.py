@@ -16,11 +16,12 @@ from secmon import manifest, settings
 from secmon.core import kafka_clients
 from secmon.core.events import Event, EventEncoder, parse_event
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE, WINDOW_CLOSE_TABLE, Ingester, ensure_landing_table
+from secmon.engine.ingest import LANDING_TABLE, PENDING_TABLE, Ingester, ensure_landing_table
 from secmon.engine.refresh import Refresher, compile_views
 from secmon.engine.stream import Stream
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, publish
+from secmon.settings import WINDOW_CLOSE_TABLE
 from secmon.stack import postgres
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

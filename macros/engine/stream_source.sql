@@ -1,8 +1,7 @@
 {#- The DDL of the stream source: `columns` is an ordered mapping of column name to SQL type.
     RisingWave: a Kafka SOURCE (run by dbt-risingwave's `source` materialization).
-    PostgreSQL: a landing table with ingest metadata, the consumed offsets, the rejects table, the
-    minutes whose windows wait for a refresh and the rows that the request-grain models have not
-    read yet (run by this project's `create_if_missing` materialization). -#}
+    PostgreSQL: a landing table with ingest metadata (run by this project's `create_if_missing`
+    materialization). -#}
 {% macro stream_source(columns, topic, watermark_column) -%}
     {{ return(adapter.dispatch('stream_source')(columns, topic, watermark_column)) }}
 {%- endmacro %}
@@ -26,6 +25,11 @@ CREATE SOURCE IF NOT EXISTS {{ this }} (
 ) FORMAT PLAIN ENCODE JSON
 {%- endmacro %}
 
+{#- The landing table the models read, with its columns: a column added since the table was made
+    (tags, landed_id) is added by ALTER. landed_id is the order rows landed in, so that the
+    request-grain models read only the rows landed since their last refresh (request_rows()); the view
+    over this table (website_requests) is built in the same run, so the column is made here. The local
+    engine's own tables and this table's indexes are secmon/engine/state.py's. -#}
 {% macro postgres__stream_source(columns, topic, watermark_column) -%}
 create table if not exists {{ this }} (
 {%- for name, type in columns.items() %}
@@ -36,46 +40,8 @@ create table if not exists {{ this }} (
     ingested_at timestamptz not null default now(),
     landed_id bigint generated always as identity
 );
-{#- A column added to the event since the table was made (tags) is added here. -#}
 {%- for name, type in columns.items() %}
 alter table {{ this }} add column if not exists {{ name }} {{ type }};
 {%- endfor %}
-{#- landed_id: the order rows landed in, so that the request-grain models read only the rows landed
-    since their last refresh (request_rows()). Added by ALTER for tables made before it existed. -#}
-alter table {{ this }} add column if not exists landed_id bigint generated always as identity;
-{#- The stream engine reads one window's events by time range, and the new rows by landed_id; BRIN
-    suits append-mostly data. The engine summarizes new page ranges before each refresh
-    (unsummarized ranges always match). -#}
-create index if not exists {{ this.identifier }}__time on {{ this }} using brin ({{ watermark_column }}) with (pages_per_range = 32);
-create index if not exists {{ this.identifier }}__landed on {{ this }} using brin (landed_id) with (pages_per_range = 32);
-{#- cluster_id: the offsets are positions in that cluster's log; an in-memory broker restarted
-    under a new id starts an empty log, which is read from its beginning. Added by ALTER for tables
-    made before it existed. -#}
-create table if not exists {{ this.incorporate(path={"identifier": var('local_offsets_table')}) }} (
-    topic text not null,
-    kafka_partition integer not null,
-    next_offset bigint not null,
-    cluster_id text,
-    primary key (topic, kafka_partition)
-);
-alter table {{ this.incorporate(path={"identifier": var('local_offsets_table')}) }} add column if not exists cluster_id text;
-create table if not exists {{ pending_minutes() }} (
-    minute timestamptz primary key
-);
-create table if not exists {{ pending_rows() }} (
-    first_landed_id bigint primary key
-);
-create table if not exists {{ window_close() }} (
-    only_row boolean primary key default true check (only_row),
-    emitted_until timestamptz not null,
-    watermark timestamptz not null
-);
-create table if not exists {{ this.incorporate(path={"identifier": var('local_rejects_table')}) }} (
-    topic text not null,
-    kafka_partition integer not null,
-    kafka_offset bigint not null,
-    raw_value bytea,
-    reason text not null,
-    rejected_at timestamptz not null default now()
-)
+alter table {{ this }} add column if not exists landed_id bigint generated always as identity
 {%- endmacro %}

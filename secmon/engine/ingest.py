@@ -30,16 +30,18 @@ from secmon.core.events import (
     parse_heartbeat,
 )
 from secmon.core.kafka_clients import consumer_settings
+from secmon.engine import state
 from secmon.engine.watermark import Promises
 from secmon.errors import SecmonError
+from secmon.settings import (
+    LANDING_TABLE,
+    OFFSETS_TABLE,
+    PENDING_ROWS_TABLE,
+    PENDING_TABLE,
+    REJECTS_TABLE,
+    REQUESTS_VIEW,
+)
 
-LANDING_TABLE = "website_logs_source"  # the model models/ingest/website_logs_source.sql
-REQUESTS_VIEW = "website_requests"  # models/ingest/website_requests.sql: what every view reads of it
-OFFSETS_TABLE = settings.dbt_vars()["local_offsets_table"]
-REJECTS_TABLE = settings.dbt_vars()["local_rejects_table"]
-PENDING_TABLE = settings.dbt_vars()["local_pending_minutes_table"]
-PENDING_ROWS_TABLE = settings.dbt_vars()["local_pending_rows_table"]
-WINDOW_CLOSE_TABLE = settings.dbt_vars()["local_window_close_table"]
 MINUTE_MS = 60_000
 
 Reject = tuple[str, int, int, bytes | None, str]  # topic, partition, offset, raw value, reason
@@ -116,24 +118,20 @@ class IngestTotals:
 
 
 def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
-    """The landing tables exist in their current shape (their newest columns, the offsets' cluster_id
-    and the landing table's landed_id, and the pending rows and window close tables included), and so
-    does the view of them that the models read."""
+    """The landing table has the models' newest columns (tags, landed_id), the view of it that the
+    models read exists, and the engine's own tables are at this code's version (secmon/engine/state.py)."""
     schema = schema or settings.pg_schema()
-    newest = [
-        (OFFSETS_TABLE, "cluster_id"),
-        (LANDING_TABLE, "landed_id"),
-        (LANDING_TABLE, "tags"),
-        (PENDING_ROWS_TABLE, "first_landed_id"),
-        (WINDOW_CLOSE_TABLE, "emitted_until"),
-    ]
+    return _landing_is_current(endpoints, schema) and state.is_current(endpoints.pg_url, schema)
+
+
+def _landing_is_current(endpoints: Endpoints, schema: str) -> bool:
+    newest = ["landed_id", "tags"]
     with psycopg2.connect(endpoints.pg_url) as conn, conn.cursor() as cur:
         cur.execute(
-            "select (select count(*) from information_schema.columns as c "
-            "join unnest(%s::text[], %s::text[]) as wanted (table_name, column_name) using (table_name, column_name) "
-            "where c.table_schema = %s) "
+            "select (select count(*) from information_schema.columns "
+            "where table_schema = %s and table_name = %s and column_name = any(%s)) "
             "+ (select count(*) from information_schema.views where table_schema = %s and table_name = %s)",
-            ([table for table, _ in newest], [column for _, column in newest], schema, schema, REQUESTS_VIEW),
+            (schema, LANDING_TABLE, newest, schema, REQUESTS_VIEW),
         )
         present = cur.fetchone()[0] == len(newest) + 1
     conn.close()
@@ -141,14 +139,17 @@ def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> boo
 
 
 def ensure_landing_table(endpoints: Endpoints) -> None:
-    """Create the landing, offsets and rejects tables through dbt (the source model), and the view of
-    them, if missing or older than the models, in the schema dbt builds into now (SECMON_PG_SCHEMA)."""
+    """In the schema dbt builds into now (SECMON_PG_SCHEMA): the landing table and the view of it,
+    through dbt (the models that read them), if missing or older than the models; then the engine's
+    own tables, made or migrated to this code's version (secmon/engine/state.py)."""
     from secmon.dbt_runner import run_dbt
 
-    if not landing_table_exists(endpoints, settings.pg_schema()):
+    schema = settings.pg_schema()
+    if not _landing_is_current(endpoints, schema):
         code = run_dbt(["run", "--quiet", "-t", "local", "-s", LANDING_TABLE, REQUESTS_VIEW], endpoints)
         if code != 0:
             raise SecmonError(f"`dbt run -s {LANDING_TABLE} {REQUESTS_VIEW}` failed with exit code {code}")
+    state.migrate(endpoints.pg_url, schema)
 
 
 class Ingester:
@@ -168,7 +169,8 @@ class Ingester:
         self.future_tolerance_ms = future_tolerance_ms
         if not landing_table_exists(endpoints, schema):
             raise SecmonError(
-                f"landing table {schema}.{LANDING_TABLE} does not exist: run `secmon dbt run -s {LANDING_TABLE}` first"
+                f"the engine's tables in {schema} are missing or out of date: "
+                "run ensure_landing_table() first (as `secmon ingest` does)"
             )
         self.conn = psycopg2.connect(endpoints.pg_url)
         self.consumer = KafkaConsumer(

@@ -26,7 +26,7 @@ from psycopg2 import sql
 from secmon import settings
 from secmon.core.endpoints import Endpoints
 from secmon.dbt_runner import run_dbt
-from secmon.engine.ingest import LANDING_TABLE, PENDING_ROWS_TABLE, PENDING_TABLE, WINDOW_CLOSE_TABLE
+from secmon.engine.state import LANDED_INDEX, TIME_INDEX
 from secmon.errors import SecmonError
 from secmon.manifest import (
     EVENT_TIME_COLUMN,
@@ -37,6 +37,7 @@ from secmon.manifest import (
     is_windowed,
 )
 from secmon.manifest import models as project_models
+from secmon.settings import LANDING_TABLE, PENDING_ROWS_TABLE, PENDING_TABLE, WINDOW_CLOSE_TABLE
 
 WINDOW_SETTINGS = settings.dbt_vars()["local_window_settings"]  # read by windows_after() and windows_until()
 
@@ -178,8 +179,7 @@ class Refresher:
         self.pending = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_TABLE))
         self.pending_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(PENDING_ROWS_TABLE))
         self.window_close = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(WINDOW_CLOSE_TABLE))
-        # The landing table's BRIN indexes (website_logs_source.sql): by request time and by landed_id.
-        self.brin_indexes = [f"{schema}.{LANDING_TABLE}__time", f"{schema}.{LANDING_TABLE}__landed"]
+        self.brin_indexes = [f"{schema}.{TIME_INDEX}", f"{schema}.{LANDED_INDEX}"]
         self.pool = ThreadPoolExecutor(max_workers=len(self.connections), thread_name_prefix="refresh")
         self.prepared: dict[int, set[str]] = {}  # id of a connection → the views whose insert it has prepared
         # When each window-close view next shows its open windows too: staggered, so that each cycle
