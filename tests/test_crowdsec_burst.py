@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 
 from secmon.dbt_runner import compile_inline
 from secmon.patterns import hub_buckets
-from secmon.settings import dbt_vars
+from secmon.settings import dbt_vars, interval_ms
 
 BUCKET = "crowdsecurity/http-bf-wordpress_bf"
 CAPACITY, LEAK_SECONDS = next((capacity, leak) for name, _, capacity, leak in hub_buckets() if name == BUCKET)
-SPAN, SLIDE = dbt_vars()["burst_span_seconds"], dbt_vars()["burst_slide_seconds"]
+SPAN, SLIDE = (interval_ms(dbt_vars()[name]) // 1000 for name in ("crowdsec_burst_window", "crowdsec_burst_slide"))
 START = datetime(2024, 3, 12, 10, 0, tzinfo=UTC)
 
 

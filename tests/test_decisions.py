@@ -166,7 +166,7 @@ def stream_engine(state_dir: Path) -> subprocess.Popen:
 @pytest.mark.slow
 @tools.needs_bouncer
 def test_debians_firewall_bouncer_enforces_the_ban_of_a_replayed_attack_and_no_allowlisted_one(stack_options, tmp_path):
-    window_s = int(settings.dbt_vars()["burst_span_seconds"])
+    window_s = settings.interval_ms(settings.dbt_vars()["crowdsec_burst_window"]) / 1000
     bound = window_s + settings.WATERMARK_DELAY_MS / 1000 + 5
     with stack.temporary(stack_options()) as (state_dir, endpoints):
         ensure_landing_table(endpoints)

@@ -28,9 +28,9 @@ def published_alerts(bootstrap_servers: str) -> list[dict]:
 
 def test_a_burst_on_a_silent_site_alerts_within_delay_plus_window_plus_ten_seconds(stack_options, tmp_path):
     """Twelve failed logins in a second overflow the hub's 401 bucket (crowdsec_burst, hop windows of
-    burst_span_seconds); nothing follows them but heartbeats."""
+    crowdsec_burst_window); nothing follows them but heartbeats."""
     delay_s = interval_ms(dbt_vars()["watermark_delay"]) / 1000
-    window_s = int(dbt_vars()["burst_span_seconds"])
+    window_s = interval_ms(dbt_vars()["crowdsec_burst_window"]) / 1000
     log = tmp_path / "access.log"
     log.touch()
     with built_stack(stack_options(partitions=2)) as (state_dir, endpoints):

@@ -88,7 +88,8 @@ def test_a_burst_on_a_silent_site_alerts_on_heartbeats_alone(risingwave):
         producer.send(settings.EVENTS_TOPIC, encode(failure), attacker.encode())
     assert producer.flush() == 0
     partitions = producer.partitions(settings.EVENTS_TOPIC)
-    bound = settings.WATERMARK_DELAY_MS / 1000 + int(settings.dbt_vars()["burst_span_seconds"]) + 10
+    burst_window_ms = settings.interval_ms(settings.dbt_vars()["crowdsec_burst_window"])
+    bound = (settings.WATERMARK_DELAY_MS + burst_window_ms) / 1000 + 10
     with conn.cursor() as cur:
         while time.time() - now_ms / 1000 < bound:
             send_heartbeats(producer, settings.EVENTS_TOPIC, partitions, "live-test", int(time.time() * 1000))

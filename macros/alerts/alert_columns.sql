@@ -1,12 +1,16 @@
 {#- The select list of a detection: its alert columns (alert_schema), named after the model, with
-    severity and entity type from its yml `config.meta` and an alert_id over its grain.
+    severity and entity type from its yml `config.meta` and an alert_id over its grain. Called with
+    keyword arguments, each a SQL expression over the detection's last CTE:
+    alert_columns(entity='ip_address', event_count='requests', distinct_count='urls', example='example'),
+    plus target_username='username' when the alert names an account (else it is null).
     meta.grain lists the columns besides detection and window_start that tell two alerts apart
     (default: entity, target_username). One alert per attack: the windows of one quiet period (var
     <detection>_quiet_period, else alert_quiet_period; CrowdSec's `blackhole`) share an alert_id, and
     security_alerts keeps the first row of an id, so an attacker who stays above the threshold raises
     one alert, then one more each quiet period, and each extends the ban. Calling this makes the model a source of security_alerts:
     the ref orders security_alerts first, and the folder's post-hook sinks the rows into it. -#}
-{% macro alert_columns(entity, target_username, event_count, distinct_count, example) -%}
+{% macro alert_columns(entity, event_count, distinct_count, example, target_username=none) -%}
+    {%- set target_username = 'null' if target_username is none else target_username -%}
     {%- do ref('security_alerts') -%}
     {%- set meta = model.config.meta if execute else {} -%}
     {%- if execute and meta.get('severity') not in var('severities') -%}

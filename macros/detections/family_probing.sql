@@ -1,7 +1,7 @@
-{#- The body of a one-family detection: one row per IP per `window` with at least `min_requests`
+{#- The body of a one-family detection: one row per IP per `window` with at least `min_urls`
     distinct URLs of attack `family` (seeds/attack_families.csv), read from the classified requests. -#}
-{% macro family_probing(family, window, min_requests) -%}
-{{ flagged_probing('attack_requests', family, 'url', window, min_requests) }}
+{% macro family_probing(family, window, min_urls) -%}
+{{ flagged_probing('attack_requests', family, 'url', window, min_urls) }}
 {%- endmacro %}
 
 {#- The body of a one-flag detection: one row per IP per `window` whose requests of `model` with
@@ -21,7 +21,7 @@ per_ip as (
     {{ distinct_per_ip('probes', 'probed', min_distinct) }}
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='distinct_values', example='example') }}
 from per_ip
 {{ emit_on_window_close() }}
 {%- endmacro %}

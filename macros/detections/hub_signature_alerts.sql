@@ -21,7 +21,7 @@ per_ip as (
     group by window_start, window_end, ip_address
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'signatures', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='signatures', example='example') }}
 from per_ip
 {{ emit_on_window_close() }}
 {%- endmacro %}

@@ -19,7 +19,7 @@ per_account as (
     group by window_start, window_end, ip_address, username
 )
 
-select {{ alert_columns('username', 'username', 'attempts', 'failures', 'ip_address') }}
+select {{ alert_columns(entity='username', target_username='username', event_count='attempts', distinct_count='failures', example='ip_address') }}
 from per_account
 where failures >= {{ var('account_takeover_min_failures') }} and last_success > first_failure
 {{ emit_on_window_close() }}

@@ -30,6 +30,6 @@ per_client as (
     having count(*) >= {{ var('aggressive_crawling_min_requests') }}
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'paths', 'user_agent') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='paths', example='user_agent') }}
 from per_client
 {{ emit_on_window_close() }}

@@ -18,6 +18,6 @@ per_account as (
     having count(*) >= {{ var('brute_force_min_failures') }}
 )
 
-select {{ alert_columns('ip_address', 'username', 'failures', '1', 'example') }}
+select {{ alert_columns(entity='ip_address', target_username='username', event_count='failures', distinct_count='1', example='example') }}
 from per_account
 {{ emit_on_window_close() }}

@@ -18,6 +18,6 @@ per_ip as (
     having count(distinct username) >= {{ var('credential_stuffing_min_usernames') }}
 )
 
-select {{ alert_columns('ip_address', 'null', 'failures', 'usernames', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='failures', distinct_count='usernames', example='example') }}
 from per_ip
 {{ emit_on_window_close() }}

@@ -1,1 +1,1 @@
-{{ family_probing('crlf', var('crlf_injection_window'), var('crlf_injection_min_requests')) }}
+{{ family_probing('crlf', var('crlf_injection_window'), var('crlf_injection_min_urls')) }}

@@ -2,15 +2,17 @@
     login and XML-RPC brute force, author enumeration, wp-config probing, Cacti and Ghost
     enumeration, generic 401/403 brute force, …): nine POSTs to wp-login.php in one second overflow
     a bucket of capacity 5 that a 5-minute count of 20 never sees. Windows hop every
-    burst_slide_seconds over burst_span_seconds, so a burst across a boundary still lies whole in one. -#}
+    crowdsec_burst_slide over crowdsec_burst_window, so a burst across a boundary still lies whole in one. -#}
+{%- set span_seconds = interval_seconds('crowdsec_burst_window') | int -%}
+{%- set slide_seconds = interval_seconds('crowdsec_burst_slide') | int %}
 with
 
 requests as (
-    select * from {{ hop(ref('website_requests'), 'request_timestamp', var('burst_slide_seconds'), var('burst_span_seconds')) }} as windowed
+    select * from {{ hop(ref('website_requests'), 'request_timestamp', slide_seconds, span_seconds) }} as windowed
 ),
 
 overflows as (
-    {{ bucket_overflows('requests', var('burst_span_seconds'), var('burst_slide_seconds')) }}
+    {{ bucket_overflows('requests', span_seconds, slide_seconds) }}
 ),
 
 alerts as (
@@ -21,6 +23,6 @@ alerts as (
     from overflows
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'buckets', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='buckets', example='example') }}
 from alerts
 {{ emit_on_window_close() }}

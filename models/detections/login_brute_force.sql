@@ -21,6 +21,6 @@ per_ip as (
     having count(*) >= {{ var('login_brute_force_min_posts') }}
 )
 
-select {{ alert_columns('ip_address', 'null', 'posts', 'endpoints', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='posts', distinct_count='endpoints', example='example') }}
 from per_ip
 {{ emit_on_window_close() }}

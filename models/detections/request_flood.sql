@@ -32,6 +32,6 @@ floods as (
       and per_ip.requests >= {{ var('request_flood_factor') }} * population.mean_requests_per_ip
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'urls', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='urls', example='example') }}
 from floods
 {{ emit_on_window_close() }}

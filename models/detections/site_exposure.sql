@@ -23,6 +23,6 @@ per_path as (
     group by window_start, window_end, path
 )
 
-select {{ alert_columns('path', 'null', 'requests', 'clients', 'example') }}
+select {{ alert_columns(entity='path', event_count='requests', distinct_count='clients', example='example') }}
 from per_path
 {{ emit_on_window_close() }}

@@ -9,6 +9,6 @@ per_ip as (
     {{ distinct_per_ip('requests', 'user_agent', var('switching_user_agents_min_agents')) }}
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_values', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='distinct_values', example='example') }}
 from per_ip
 {{ emit_on_window_close() }}

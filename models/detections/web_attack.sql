@@ -23,7 +23,7 @@ per_ip as (
         window_end
     from attacks
     group by window_start, window_end, ip_address
-    having count(distinct url) >= {{ var('web_attack_min_requests') }}
+    having count(distinct url) >= {{ var('web_attack_min_urls') }}
 ),
 
 alerts as (
@@ -33,6 +33,6 @@ alerts as (
     from per_ip
 )
 
-select {{ alert_columns('ip_address', 'null', 'requests', 'distinct_urls', 'example') }}
+select {{ alert_columns(entity='ip_address', event_count='requests', distinct_count='distinct_urls', example='example') }}
 from alerts
 {{ emit_on_window_close() }}
