@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import json
@@ -104,23 +105,79 @@ def encode_chunks(events: Iterable[Event], new_labels: list[Label] | None = None
     takes the labels added since the one before."""
     encode = EventEncoder().encode
     classify = default_classifier().event  # classified once, here, for the producer and replay
+    for first_ms, last_ms, keys, chunk_events, labels in event_chunks(events, new_labels):
+        values = [encode(event if event.tags is not None else classify(event)) for event in chunk_events]
+        yield first_ms, last_ms, keys, values, labels
+
+
+def event_chunks(
+    events: Iterable[Event], new_labels: list[Label] | None = None
+) -> Iterator[tuple[int, int, list[bytes], list[Event], list[Label]]]:
+    """The events, not yet encoded, in the chunks `encode_chunks` cuts."""
     new_labels = [] if new_labels is None else new_labels
     keys: list[bytes] = []
-    values: list[bytes] = []
+    chunk: list[Event] = []
     first_ms = second = None
     last_ms = 0
     for event in events:
         ts = event.request_timestamp
-        if values and (len(values) >= CHUNK_EVENTS or ts // 1000 != second):
-            yield first_ms, last_ms, keys, values, _take(new_labels)
-            keys, values = [], []
-        if not values:
+        if chunk and (len(chunk) >= CHUNK_EVENTS or ts // 1000 != second):
+            yield first_ms, last_ms, keys, chunk, _take(new_labels)
+            keys, chunk = [], []
+        if not chunk:
             first_ms, second = ts, ts // 1000
         keys.append(event.ip_address.encode())
-        values.append(encode(event if event.tags is not None else classify(event)))
+        chunk.append(event)
         last_ms = ts
-    if values or new_labels:
-        yield first_ms or last_ms, last_ms, keys, values, _take(new_labels)
+    if chunk or new_labels:
+        yield first_ms or last_ms, last_ms, keys, chunk, _take(new_labels)
+
+
+def _start_worker(parent_pid: int) -> None:
+    die_with_parent(parent_pid)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    default_classifier()  # built once per worker, before its first chunk
+
+
+def _encode_in_worker(events: list[Event]) -> tuple[list[bytes | None], list[str]]:
+    """Each event classified and encoded; one that makes anything raise is None, with its reason."""
+    encode, classify = EventEncoder().encode, default_classifier().event
+    values: list[bytes | None] = []
+    reasons: list[str] = []
+    for event in events:
+        try:
+            values.append(encode(event if event.tags is not None else classify(event)))
+        except Exception as exc:  # noqa: BLE001 - no request may stop the replay: it becomes a reject
+            values.append(None)
+            reasons.append(f"classifying {event.url[:120]!r}: {type(exc).__name__}: {exc}")
+    return values, reasons
+
+
+def encode_chunks_in_workers(
+    events: Iterable[Event], on_reject: Callable[[str], None], workers: int | None = None
+) -> Iterator[Chunk]:
+    """`encode_chunks` with classification and encoding in `workers` forked processes (one per core), in
+    parallel with the caller's parsing and publishing. Chunks come back in their order, each event in
+    its place; an event whose classification raises is left out and reported to `on_reject`."""
+    workers = workers or os.cpu_count() or 1
+    context = multiprocessing.get_context("fork")
+    in_flight: collections.deque = collections.deque()
+    with context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
+        for first_ms, last_ms, keys, chunk, labels in event_chunks(events):
+            in_flight.append((first_ms, last_ms, keys, labels, pool.apply_async(_encode_in_worker, (chunk,))))
+            if len(in_flight) > 2 * workers:  # bounded: a long log is never all in memory
+                yield _collected(in_flight.popleft(), on_reject)
+        while in_flight:
+            yield _collected(in_flight.popleft(), on_reject)
+
+
+def _collected(pending: tuple, on_reject: Callable[[str], None]) -> Chunk:
+    first_ms, last_ms, keys, labels, result = pending
+    values, reasons = result.get()
+    for reason in reasons:
+        on_reject(reason)
+    kept = [(key, value) for key, value in zip(keys, values) if value is not None]
+    return first_ms, last_ms, [key for key, _ in kept], [value for _, value in kept], labels
 
 
 def _take(items: list) -> list:

@@ -528,7 +528,7 @@ def replay(
     Example: secmon replay /var/log/nginx/access.log --retime now --speed 10 --trusted-proxy 10.0.0.0/8
     """
     from secmon.core.logs import formats as replaying
-    from secmon.producer.publish import encode_chunks, send_chunks
+    from secmon.producer.publish import encode_chunks_in_workers, send_chunks
 
     if speed <= 0:
         raise click.BadParameter("must be positive", param_hint="--speed")
@@ -538,9 +538,15 @@ def replay(
     if retime == "now":
         events = replaying.retime(events, int(time.time() * 1000), speed)
     sink, destination = _sink(state_dir, bootstrap_servers, output, labels)
-    _send_with_progress(
-        lambda progress: send_chunks(encode_chunks(events), sink, retime == "now", progress), None, destination
-    )
+
+    def unclassifiable(reason: str) -> None:
+        stats.parsed -= 1
+        stats.rejected += 1
+        if len(stats.first_rejects) < 5:
+            stats.first_rejects.append(reason)
+
+    chunks = encode_chunks_in_workers(events, unclassifiable)  # classified in parallel, one worker per core
+    _send_with_progress(lambda progress: send_chunks(chunks, sink, retime == "now", progress), None, destination)
     console.print(f"{getattr(log_file, 'name', '-')}: format {parser.summary()}")
     console.print(f"lines read {stats.lines:,}, published {stats.parsed:,}, rejected {stats.rejected:,}")
     for description in stats.first_rejects:
