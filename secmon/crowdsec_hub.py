@@ -25,28 +25,11 @@ import re2
 import yaml
 
 from secmon.core.classify import crowdsec
+from secmon.manifest import crowdsec_coverage
 
 LICENCE = "MIT (crowdsecurity/hub)"
 DATA_FILE = crowdsec.DATA_FILE
 REPORT_FILE = DATA_FILE.with_suffix(".report.txt")
-
-# Hub scenarios that a detection of ours already is (their thresholds are our vars' defaults): they are
-# counted as covered, not loaded again.
-COVERED = {
-    "crowdsecurity/http-admin-interface-probing": "admin_interface_probing",
-    "crowdsecurity/http-backdoors-attempts": "webshell_probing",
-    "crowdsecurity/http-bad-user-agent": "bad_user_agent",
-    "crowdsecurity/http-crawl-non_statics": "aggressive_crawling",
-    "crowdsecurity/http-path-traversal-probing": "path_traversal",
-    "crowdsecurity/http-probing": "path_probing",
-    "crowdsecurity/http-sensitive-files": "sensitive_files",
-    "crowdsecurity/http-sqli-probbing-detection": "sqli_probing",
-    "crowdsecurity/http-xss-probbing": "xss_probing",
-    "crowdsecurity/http-dos-swithcing-ua": "switching_user_agents",
-    "crowdsecurity/http-generic-bf": "brute_force",
-    "crowdsecurity/apache_log4j2_cve-2021-44228": "exploit_probing",
-    "crowdsecurity/thinkphp-cve-2018-20062": "exploit_probing",
-}
 
 
 class Unloadable(Exception):
@@ -247,9 +230,12 @@ def read_hub(hub: Path) -> tuple[dict, list[Refused]]:
             loaded["appsec"].append(appsec_entry(document))
         except Unloadable as exc:
             refused.append(Refused(document["name"], "appsec", str(exc)))
+    # Hub scenarios that a detection of ours already is (their thresholds are our vars' defaults): counted
+    # as covered, not loaded again.
+    covered = crowdsec_coverage()
     for document in filter(is_http_scenario, _documents(scenario_files)):
-        if document["name"] in COVERED:
-            refused.append(Refused(document["name"], "covered", f"the {COVERED[document['name']]} detection"))
+        if document["name"] in covered:
+            refused.append(Refused(document["name"], "covered", f"the {covered[document['name']]} detection"))
             continue
         try:
             loaded["scenarios"].append(scenario_entry(document))

@@ -73,6 +73,8 @@ class Detection:
     # meta.ban: true, its alerts ban whatever their severity; false, they never ban (an agent or a crawl
     # rate alone); absent, the severity decides (var ban_severities; secmon decisions).
     ban: bool | None = None
+    # meta.crowdsec_scenarios: the hub scenarios it stands for, which `secmon patterns --crowdsec-hub` skips.
+    crowdsec_scenarios: tuple[str, ...] = ()
 
 
 def is_stale(manifest_path: Path, project_dir: Path = settings.PROJECT_DIR) -> bool:
@@ -137,13 +139,32 @@ def _detection(model: Model) -> Detection:
                 f"{model.yml_path}: detection {model.name} needs config.meta.{key} ({', '.join(allowed)}) in its entry"
             )
     return Detection(
-        model.name, meta["severity"], meta.get("scenario"), meta["entity"], model.description, meta.get("ban")
+        model.name,
+        meta["severity"],
+        meta.get("scenario"),
+        meta["entity"],
+        model.description,
+        meta.get("ban"),
+        tuple(meta.get("crowdsec_scenarios") or ()),
     )
 
 
 def detections(project_dir: Path = settings.PROJECT_DIR) -> tuple[Detection, ...]:
     """Every model tagged as a detection (the models/detections folder), by name."""
     return tuple(_detection(model) for name, model in sorted(models(project_dir).items()) if model.is_detection)
+
+
+def crowdsec_coverage(project_dir: Path = settings.PROJECT_DIR) -> dict[str, str]:
+    """The CrowdSec hub scenarios a detection stands for (its meta.crowdsec_scenarios): {scenario: detection}."""
+    covered: dict[str, str] = {}
+    for detection in detections(project_dir):
+        for scenario in detection.crowdsec_scenarios:
+            if scenario in covered:
+                raise SecmonError(
+                    f"{scenario} is in the meta.crowdsec_scenarios of {covered[scenario]} and {detection.name}"
+                )
+            covered[scenario] = detection.name
+    return covered
 
 
 def metric_views(project_dir: Path = settings.PROJECT_DIR) -> tuple[Model, ...]:

@@ -10,7 +10,6 @@ import pytest
 
 from secmon import settings
 from secmon.crowdsec_hub import (
-    COVERED,
     DATA_FILE,
     REPORT_FILE,
     Unloadable,
@@ -20,6 +19,7 @@ from secmon.crowdsec_hub import (
     visible_condition,
     write_data,
 )
+from secmon.manifest import crowdsec_coverage
 
 HUB = settings.PROJECT_DIR.parent / "shared" / "crowdsec-hub"
 needs_hub = pytest.mark.skipif(
@@ -145,5 +145,5 @@ def test_the_snapshot_loads_vpatch_generic_rules_and_scenarios():
     assert sum(name.startswith("crowdsecurity/vpatch-") for name in names) >= 100
     scenarios = {entry["name"] for entry in loaded["scenarios"]}
     assert {"crowdsecurity/CVE-2023-22515", "crowdsecurity/CVE-2024-0012"} <= scenarios  # file_*, let
-    assert {item.name for item in refused if item.kind == "covered"} == set(COVERED)
+    assert {item.name for item in refused if item.kind == "covered"} == set(crowdsec_coverage())
     assert all(item.reason for item in refused)
