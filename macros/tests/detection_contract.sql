@@ -1,6 +1,7 @@
 {#- The detection contract on one detection's rows (attached in its yml: `data_tests: [detection_contract]`;
     tests/dbt/detection_contract.sql checks that every detection has it, and the meta it reads):
-    - every row's window is var <detection>_window long;
+    - every row's window is var <detection>_window long (when the var is set in dbt_project.yml, not
+      only as a default in the model's var() call);
     - every row carries config.meta.severity and config.meta.entity (as entity_type);
     - no two rows of one window share its grain: entity, target_username and meta.grain's columns.
     A row returned is a breach: what is wrong, and one offending entity and window. -#}

@@ -1,9 +1,9 @@
 {#- The detection contract, stated once for every detection (a model tagged `detection`, read from
     dbt's graph when the test runs; the graph is empty while dbt parses). Its yml beside its SQL
     declares config.meta.severity, one of var severities, and config.meta.entity (ip, username or
-    url); var <detection>_window is its window; and its rows are checked by the generic test
-    detection_contract (macros/tests/detection_contract.sql: window length, severity, entity type,
-    grain), which its yml attaches with `data_tests: [detection_contract]`.
+    url), and attaches the generic test detection_contract (`data_tests: [detection_contract]`,
+    macros/tests/detection_contract.sql), which checks its rows: each window as long as var
+    <detection>_window, the severity and entity type of its meta, one row per grain and window.
     The rows are checked there, per detection, and not here: dbt orders a test after the models it
     ref()s while parsing, when the graph is still empty, so a test that finds the detections in the
     graph runs before `dbt build` has made them. A row returned is a breach: the detection and what
@@ -27,9 +27,6 @@
     {%- endif -%}
     {%- if meta.get('entity') not in entity_types -%}
         {%- do breaches.append((node.name, 'config.meta.entity is not one of ' ~ entity_types | join(', '))) -%}
-    {%- endif -%}
-    {%- if not var.has_var(node.name ~ '_window') -%}
-        {%- do breaches.append((node.name, 'no var ' ~ node.name ~ '_window: a detection names its window after itself')) -%}
     {%- endif -%}
     {%- if node.unique_id not in contracted -%}
         {%- do breaches.append((node.name, 'its yml does not attach the generic test: data_tests: [detection_contract]')) -%}
