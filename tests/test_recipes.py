@@ -88,7 +88,7 @@ def test_the_recipes_touch_only_their_files():
         "models/metrics/_metrics__models.yml",
         "dashboards/website_activity.dashboard.py",
     }
-    assert detection_files == {f"models/detections/{NEW_DETECTION}.sql", "models/detections/_detections__models.yml"}
+    assert detection_files == {f"models/detections/{NEW_DETECTION}.sql", f"models/detections/{NEW_DETECTION}.yml"}
 
 
 def test_dbt_builds_and_tests_both_and_the_detection_fills_security_alerts(project, endpoints):
