@@ -185,7 +185,16 @@ class ModSecurity:
         return [None if id is None else frozenset(fired[id]) for id in transactions]
 
     def _send(self, request: Request) -> str | None:
-        """The request's transaction id, or None when ModSecurity did not examine it."""
+        """The request's transaction id, or None when ModSecurity did not examine it. A connection reset is
+        sent again: one in a few thousand is reset on a loaded machine, and not the same one twice."""
+        for _ in range(2):
+            try:
+                return self._send_once(request)
+            except ConnectionResetError:
+                time.sleep(0.1)
+        return self._send_once(request)
+
+    def _send_once(self, request: Request) -> str | None:
         head = [f"{request.method} {request.url} HTTP/1.1", *STANDARD_HEADERS]
         head += [] if request.method in ("GET", "HEAD") else ["Content-Length: 0"]  # an empty body, declared
         for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer)):
