@@ -170,6 +170,9 @@ ENCODINGS = {
     "double percent": lambda text: quote(quote(text, safe=""), safe=""),
     "IIS %u": lambda text: "".join(c if c.isalnum() else f"%u{ord(c):04x}" for c in text),
 }
+# Evasions spliced around an encoded payload: a NUL, overlong and full-width UTF-8, IIS's %u, HTML and C
+# escapes, raw bytes beyond ASCII, and escapes that are not (a lone '%').
+EVASIONS = ("%00", "%c0%ae", "%ef%bc%8f", "%u2215", "&#x3c;", "\\x3c", "/**/", "\u00e9", "\u20ac", "\u00a0", "%", "%%")
 BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
@@ -187,7 +190,8 @@ def payloads(draw) -> str:
 @st.composite
 def attack_requests(draw) -> Request:
     payload = draw(payloads())
-    encoded = ENCODINGS[draw(st.sampled_from(sorted(ENCODINGS)))](payload)
+    evasions = [draw(st.lists(st.sampled_from(EVASIONS), max_size=2)) for _ in range(2)]
+    encoded = "".join(evasions[0]) + ENCODINGS[draw(st.sampled_from(sorted(ENCODINGS)))](payload) + "".join(evasions[1])
     header_value = " ".join(payload.split())  # a header is one line
     place = draw(st.sampled_from(("query", "argument name", "path", "user-agent", "referer")))
     if place == "query":
