@@ -42,6 +42,22 @@ listed_flags = [
     column.removeprefix("is_") for column in models()["listed_requests"].columns if column.startswith("is_")
 ]
 
+# What `secmon explain ALERT_ID` lists (secmon/explain.py read_requests): the rows of website_requests for the
+# alert's entity (its account for an alert on a username) within its window, with what each matched (its
+# tags, and whether it is the alert's example). Grafana runs no CLI: each alert's row links to this in Explore.
+REQUESTS_BEHIND_ALERT = """
+select requests.request_timestamp as time, requests.http_method as method, requests.url,
+       requests.status_code as status, requests.user_agent, requests.tags,
+       coalesce(alerts.example in (requests.url, requests.user_agent), false) as is_example
+from security_alerts as alerts
+join website_requests as requests
+  on requests.request_timestamp >= alerts.window_start and requests.request_timestamp < alerts.window_end
+ and case when alerts.entity_type = 'username' then requests.username else requests.ip_address end = alerts.entity
+where alerts.alert_id = '${__data.fields.alert_id:percentencode}'
+order by requests.request_timestamp
+limit 200
+"""
+
 dashboard = panels.secmon_dashboard(
     title="Security detections",
     uid="secmon-security-detections",
@@ -141,11 +157,13 @@ limit 10
             "Latest alerts",
             width=24,
             height=10,
-            description="The newest 50 alerts (security_alerts), with their IP's country and network (ip_enrichment).",
+            description="The newest 50 alerts (security_alerts), with their IP's country and network (ip_enrichment). "
+            "Each row links to the requests behind its alert in Explore (what `secmon explain ALERT_ID` lists).",
+            links={"Requests behind the alert": panels.explore_url(REQUESTS_BEHIND_ALERT)},
             sql="""
 select alerts.window_start as time, alerts.severity, alerts.detection, alerts.entity_type, alerts.entity,
        origin.country_code as country, origin.as_name as network, alerts.target_username, alerts.event_count,
-       alerts.distinct_count, alerts.example
+       alerts.distinct_count, alerts.example, alerts.alert_id
 from security_alerts as alerts
 left join ip_enrichment as origin on origin.ip_address = alerts.entity
 where $__timeFilter(alerts.window_start)

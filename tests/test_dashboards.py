@@ -291,3 +291,49 @@ def test_a_detection_without_severity_is_a_one_line_error_naming_its_yml():
         "models/detections/x.yml: detection my_detection needs config.meta.severity "
         "(low, medium, high, critical) in its entry"
     )
+
+
+# --- the drill-down from an alert to the requests behind it (issue 40) ----------------------------
+
+
+def _requests_behind_alert_sql(all_dashboards, alert_id: str) -> str:
+    """The query the Latest alerts table's alert_id link opens in Explore, as Grafana fills it for `alert_id`."""
+    from urllib.parse import parse_qs, quote, urlsplit
+
+    table = next(
+        panel for panel in all_dashboards["secmon-security-detections"]["panels"] if panel["title"] == "Latest alerts"
+    )
+    (link,) = table["fieldConfig"]["defaults"]["links"]
+    assert link["title"] == "Requests behind the alert"
+    url = link["url"].replace("${__data.fields.alert_id:percentencode}", quote(alert_id, safe=""))
+    assert urlsplit(url).path == "/explore"
+    (pane,) = json.loads(parse_qs(urlsplit(url).query)["panes"][0]).values()
+    assert pane["datasource"] == "${datasource}" and pane["range"] == {"from": "${__from}", "to": "${__to}"}
+    (query,) = pane["queries"]
+    assert query["format"] == "table" and query["rawQuery"]
+    return query["rawSql"]
+
+
+def test_each_alert_links_to_the_requests_secmon_explain_lists(all_dashboards, dashboard_data):
+    """Followed for every alert on an IP or account, the link shows the rows `secmon explain` reads, in order."""
+    import psycopg2
+
+    from secmon.explain import read_alert, read_requests
+
+    pg_url, start, end = dashboard_data
+    with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
+        cur.execute(f"select alert_id from {SCHEMA}.security_alerts where entity_type in ('ip', 'username')")
+        alert_ids = sorted(alert_id for (alert_id,) in cur.fetchall())
+        with_requests = 0
+        for alert_id in alert_ids:
+            explained, count, _has_tags = read_requests(conn, SCHEMA, read_alert(conn, SCHEMA, alert_id))
+            cur.execute(f"set search_path to {SCHEMA}")  # explain's reads end their transaction
+            cur.execute(dashboards.expand_macros(_requests_behind_alert_sql(all_dashboards, alert_id), start, end))
+            shown = [row[:6] for row in cur.fetchall()]
+            conn.rollback()
+            if count <= len(explained):  # all of them: requests of one instant come in either order
+                assert sorted(shown, key=repr) == sorted(map(tuple, explained), key=repr), alert_id
+            assert len(shown) == len(explained), alert_id
+            with_requests += bool(shown)
+        assert with_requests == len(alert_ids) > 0
+    conn.close()

@@ -12,6 +12,9 @@ full, so adding a panel is one line in a dashboard file (`view_table("my_view")`
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote
+
 from grafanalib.core import (
     BarChart,
     Dashboard,
@@ -161,7 +164,10 @@ def pie_chart(title: str, sql: str, width: int = 12, height: int = 8, descriptio
     )
 
 
-def table(title: str, sql: str, width: int = 12, height: int = 8, description: str = "") -> Table:
+def table(
+    title: str, sql: str, width: int = 12, height: int = 8, description: str = "", links: dict[str, str] | None = None
+) -> Table:
+    """`links`: title → URL, data links on every cell, which may name the row's values (explore_url makes one)."""
     return Table(
         title=title,
         description=description,
@@ -169,7 +175,37 @@ def table(title: str, sql: str, width: int = 12, height: int = 8, description: s
         gridPos=_size(width, height),
         targets=[_target(sql, "table")],
         filterable=True,
+        extraJson={"fieldConfig": {"defaults": {"links": [data_link(*link) for link in (links or {}).items()]}}},
     )
+
+
+def data_link(title: str, url: str) -> dict:
+    """A data link (Grafana reads title and url), with the keys that Grafana's schema types it by (its
+    DashboardLink) so that the dashboard validates."""
+    return {
+        "title": title,
+        "url": url,
+        "type": "link",
+        "icon": "external link",
+        "tooltip": title,
+        "tags": [],
+        "asDropdown": False,
+        "targetBlank": False,
+        "includeVars": False,
+        "keepTime": False,
+    }
+
+
+def explore_url(sql: str) -> str:
+    """Grafana Explore running `sql` as a table on the dashboard's datasource over its time range. `sql` may
+    hold a data link's variables (`${__data.fields.<column>}`): they, and the datasource and range variables,
+    are left unencoded so that Grafana fills them in when the link is followed."""
+    pane = {
+        "datasource": "${datasource}",
+        "queries": [{**_target(sql, "table"), "datasource": {"type": DATASOURCE_TYPE, "uid": "${datasource}"}}],
+        "range": {"from": "${__from}", "to": "${__to}"},
+    }
+    return "/explore?schemaVersion=1&orgId=1&panes=" + quote(json.dumps({"a": pane}), safe="${}:._")
 
 
 def stat(title: str, sql: str, color: str, width: int = 4, height: int = 4, description: str = "") -> Stat:
