@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / "tests" / "data" / "real_shapes"
 BEFORE = "9aba56e"  # the state before issue 40's round
+SHOWN_ADDRESSES = 6
 PORTS = {"before": (29401, 29402), "after": (29403, 29404)}
 
 
@@ -130,7 +131,8 @@ def table(results: dict[str, list[dict]], lines: dict[str, int]) -> str:
             out.append(" ".join(cells))
         for phase, alerts in results.items():
             banned = sorted({alert["entity"] for alert in alerts if alert["log"] == log and alert["bans"]})
-            out.append(f"{log:<14} {phase} bans {len(banned)} addresses: {', '.join(banned)}")
+            shown = ", ".join(banned) if len(banned) <= SHOWN_ADDRESSES else f"{', '.join(banned[:SHOWN_ADDRESSES])}, …"
+            out.append(f"{log:<14} {phase}: {len(banned)} addresses banned ({shown})")
     return "\n".join(out)
 
 
