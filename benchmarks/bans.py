@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -60,7 +61,7 @@ def measure(logs: list[Path], kafka_port: int, pg_port: int) -> list[dict]:
     from secmon.engine.ingest import ensure_landing_table
     from secmon.engine.stream import Stream
 
-    state_dir = Path(tempfile.mkdtemp(prefix="bans-")) / "state"
+    state_dir = Path(tempfile.mkdtemp(prefix="bans-"))
     stack.up(state_dir, stack.StackOptions(kafka_port=kafka_port, pg_port=pg_port))
     try:
         endpoints = recorded_endpoints(state_dir)
@@ -87,6 +88,7 @@ def measure(logs: list[Path], kafka_port: int, pg_port: int) -> list[dict]:
         conn.close()
     finally:
         stack.down(state_dir, purge=True)
+        shutil.rmtree(state_dir, ignore_errors=True)
     policy = BanPolicy.from_project()
     day_of = {log.read_text().split("[", 1)[1][:11]: log.name for log in logs}  # each log has a day of its own
     return [
@@ -148,13 +150,14 @@ def main() -> None:
         kafka_port, pg_port, *logs = options.child
         print(json.dumps(measure([Path(log) for log in logs], int(kafka_port), int(pg_port)), default=str))
         return
-    worktree = Path(tempfile.mkdtemp(prefix="secmon-before-")) / "tree"
+    worktree = Path(tempfile.mkdtemp(prefix="secmon-before-")) / "tree"  # git creates the tree itself
     subprocess.run(["git", "worktree", "add", "--detach", str(worktree), options.before], cwd=ROOT, check=True)
     try:
         results = {"before": run_child(worktree, PORTS["before"]), "after": run_child(options.after, PORTS["after"])}
     finally:
         if not options.keep_worktree:
             subprocess.run(["git", "worktree", "remove", "--force", str(worktree)], cwd=ROOT, check=True)
+            worktree.parent.rmdir()
     if options.json:
         options.json.write_text(json.dumps(results, indent=1))
     lines = {log.name: len(log.read_text().splitlines()) for log in LOGS.glob("*.log")}
