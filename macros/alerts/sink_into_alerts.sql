@@ -14,7 +14,9 @@
     with (type = 'append-only')
 {%- endmacro %}
 
+{#- A later window of the same quiet period repeats an alert_id (alert_columns): the first is kept, as
+    RisingWave's ON CONFLICT DO NOTHING keeps it. -#}
 {% macro postgres__sink_into_alerts() -%}
     delete from {{ ref('security_alerts') }} where detection = '{{ this.identifier }}';
-    insert into {{ ref('security_alerts') }} select * from {{ this }}
+    insert into {{ ref('security_alerts') }} select * from {{ this }} order by window_start on conflict do nothing
 {%- endmacro %}

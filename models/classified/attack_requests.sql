@@ -7,21 +7,27 @@ with
 
 requests as (
     select * from {{ request_rows(ref('website_requests')) }} as landed
+    where {{ has_any_tag(tags_of('family', attack_families())) }}
+),
+
+classified as (
+    select
+        request_timestamp,
+        ip_address,
+        url,
+        http_method,
+        status_code,
+        user_agent,
+        {%- if target.type != 'risingwave' %}
+        landed_id,
+        {%- endif %}
+        {%- for family in attack_families() %}
+        {{ has_tag('family:' ~ family) }}{% if family in var('name_only_families') %} and {{ not_served() }}{% endif %}
+            as is_{{ family }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from requests
 )
 
-select
-    request_timestamp,
-    ip_address,
-    url,
-    http_method,
-    status_code,
-    user_agent,
-    {%- if target.type != 'risingwave' %}
-    landed_id,
-    {%- endif %}
-    {%- for family in attack_families() %}
-    {{ has_tag('family:' ~ family) }}{% if family in var('name_only_families') %} and {{ not_served() }}{% endif %}
-        as is_{{ family }}{% if not loop.last %},{% endif %}
-    {%- endfor %}
-from requests
-where {{ has_any_tag(tags_of('family', attack_families())) }}
+{#- A request whose only families are names the site served is its own content: no row. #}
+select * from classified
+where {% for family in attack_families() %}is_{{ family }}{% if not loop.last %} or {% endif %}{% endfor %}
