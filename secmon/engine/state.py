@@ -83,7 +83,7 @@ STEPS = (
 VERSION = len(STEPS)  # step n (from 1) brings the state to version n
 
 
-def stored_version(cur, schema: str) -> int:
+def _stored_version(cur, schema: str) -> int:
     """The version recorded in `schema`: 0 when it has no version table (a database made before it)."""
     cur.execute("select to_regclass(%s)", (f"{_quoted(cur, schema)}.{STATE_VERSION_TABLE}",))
     if cur.fetchone()[0] is None:
@@ -96,7 +96,7 @@ def stored_version(cur, schema: str) -> int:
 def is_current(pg_url: str, schema: str) -> bool:
     """Whether `schema` holds the engine's tables at this code's version."""
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
-        current = stored_version(cur, schema) == VERSION
+        current = _stored_version(cur, schema) == VERSION
     conn.close()
     return current
 
@@ -107,7 +107,7 @@ def migrate(pg_url: str, schema: str) -> int:
     with psycopg2.connect(pg_url) as conn, conn.cursor() as cur:
         # Held until the transaction ends: the second of two starting processes sees the first's steps done.
         cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"secmon state {schema}",))
-        started_at = stored_version(cur, schema)
+        started_at = _stored_version(cur, schema)
         if started_at > VERSION:
             raise SecmonError(
                 f"the engine's tables in {schema} are at version {started_at}, newer than this secmon's {VERSION}"
