@@ -10,7 +10,7 @@ import pytest
 
 from secmon import settings
 from secmon.engine import state
-from secmon.engine.ingest import ensure_landing_table, landing_table_exists
+from secmon.engine.ingest import ensure_landing_table, tables_are_current
 from secmon.errors import SecmonError
 
 # What the old postgres__stream_source made, before the event's tags, the landing table's landed_id
@@ -81,13 +81,13 @@ def test_new_schema(endpoints, fresh_schema):
     assert "cluster_id" in columns(endpoints, fresh_schema, settings.OFFSETS_TABLE)
     assert columns(endpoints, fresh_schema, settings.WINDOW_CLOSE_TABLE) == {"only_row", "emitted_until", "watermark"}
     assert {state.TIME_INDEX, state.LANDED_INDEX} <= indexes(endpoints, fresh_schema)
-    assert landing_table_exists(endpoints, fresh_schema)
+    assert tables_are_current(endpoints, fresh_schema)
     assert state.migrate(endpoints.pg_url, fresh_schema) == state.VERSION  # nothing left to run
 
 
 def test_old_schema_upgrades_in_place(endpoints, fresh_schema):
     query(endpoints, OLD_DDL.format(schema=fresh_schema))
-    assert not landing_table_exists(endpoints, fresh_schema)
+    assert not tables_are_current(endpoints, fresh_schema)
     ensure_landing_table(endpoints)
     assert version_rows(endpoints, fresh_schema) == [(state.VERSION,)]
     assert {"landed_id", "tags"} <= columns(endpoints, fresh_schema, settings.LANDING_TABLE)
@@ -97,7 +97,7 @@ def test_old_schema_upgrades_in_place(endpoints, fresh_schema):
     for table in (settings.PENDING_ROWS_TABLE, settings.WINDOW_CLOSE_TABLE):
         assert columns(endpoints, fresh_schema, table), f"{table} was not made"
     assert {state.TIME_INDEX, state.LANDED_INDEX} <= indexes(endpoints, fresh_schema)
-    assert landing_table_exists(endpoints, fresh_schema)
+    assert tables_are_current(endpoints, fresh_schema)
 
 
 def test_two_processes_run_each_step_once(endpoints, fresh_schema):

@@ -117,7 +117,7 @@ class IngestTotals:
     seconds: float = 0.0
 
 
-def landing_table_exists(endpoints: Endpoints, schema: str | None = None) -> bool:
+def tables_are_current(endpoints: Endpoints, schema: str | None = None) -> bool:
     """The landing table has the models' newest columns (tags, landed_id), the view of it that the
     models read exists, and the engine's own tables are at this code's version (secmon/engine/state.py)."""
     schema = schema or settings.pg_schema()
@@ -167,7 +167,7 @@ class Ingester:
         schema = schema or settings.pg_schema()
         self.endpoints, self.topic, self.schema, self.max_batch = endpoints, topic, schema, max_batch
         self.future_tolerance_ms = future_tolerance_ms
-        if not landing_table_exists(endpoints, schema):
+        if not tables_are_current(endpoints, schema):
             raise SecmonError(
                 f"the engine's tables in {schema} are missing or out of date: "
                 "run ensure_landing_table() first (as `secmon ingest` does)"
