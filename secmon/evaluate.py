@@ -73,9 +73,11 @@ def scenario_of() -> dict[str, str]:
 
 def on_attack(alert: Alert, label: Label) -> bool:
     """The alert names the label's attacker (or, for a username detection, its target account
-    attacked from the label's IP) during the attack."""
+    attacked from the label's IP; for a URL detection, the URL served to the label's IP) during the attack."""
     if alert.entity_type == "username":
         same_entity = alert.entity == label.target_username and alert.example == label.attacker_ip
+    elif alert.entity_type == "url":  # an exposure: the URL the site served, to the attacker its example names
+        same_entity = alert.example.startswith(label.attacker_ip + " ")
     else:
         same_entity = alert.entity == label.attacker_ip
     return same_entity and alert.start_ms <= label.last_ms and label.first_ms < alert.end_ms
@@ -103,5 +105,7 @@ def score(labels: list[Label], alerts: list[Alert]) -> dict:
                 "recall": found / len(own_labels) if own_labels else None,
             }
         )
-    normal = sum(1 for alert in alerts if alert.entity not in attackers)
+    normal = sum(
+        1 for alert in alerts if alert.entity not in attackers and not any(on_attack(alert, label) for label in labels)
+    )
     return {"scenarios": scenarios, "alerts_on_normal_traffic": normal}

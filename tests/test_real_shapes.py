@@ -47,16 +47,7 @@ ATTACKS: dict[str, dict[str, set[str]]] = {
         "92.184.105.77": {"sqli_probing", "web_attack"},  # a fake Googlebot from a residential address
     },
 }
-# Innocents still banned, each with why (issue 40): the case fails until it is mended, then must pass.
-STILL_BANNED = {
-    "blog.log": "web_attack counts the site's own attachments: CRS 920440's restricted extensions (.conf, .log, "
-    ".sql, .ini) tag them family:sensitive_file; answered 200, attack_requests clears is_sensitive_file but keeps "
-    "the row, whose distinct URLs web_attack counts: a reader or Googlebot fetching two attachments is banned",
-}
-INNOCENT_CASES = [
-    pytest.param(log, marks=pytest.mark.xfail(strict=True, reason=STILL_BANNED[log])) if log in STILL_BANNED else log
-    for log in sorted(ATTACKS)
-]
+INNOCENT_CASES = sorted(ATTACKS)
 WORDPRESS_SERVER = "51.91.237.18"  # the WordPress host's own address: wp-cron, Wordfence's self-test
 # Google's and Bing's published crawler ranges, where the logs' Googlebot and bingbot come from.
 VERIFIED_CRAWLER = re.compile(r"^(66\.249\.(64|66|68|79)|157\.55\.39|207\.46\.13|40\.77\.167|52\.167\.144)\.")
