@@ -40,6 +40,9 @@ DETECTION_IDS = range(911000, 949000)
 # What any client sends besides the request's own parts; none makes a CRS rule fire (920300 wants an Accept,
 # 920350 fires on a numeric Host).
 STANDARD_HEADERS = ("Host: oracle.test", "Accept: */*", "Connection: close")
+# How Apache refuses a request before ModSecurity's request phase: a target it cannot parse (400), a NUL
+# escaped in the path (404), a request line over LimitRequestLine (414).
+REFUSALS = (400, 404, 414)
 RULE_ID = re.compile(r'\[id "(\d+)"\]')
 
 
@@ -158,15 +161,19 @@ class ModSecurity:
                 raise RuntimeError(f"apache2 did not start:\n{output}{self._error_log()}")
         raise RuntimeError("no free port for apache2 in 29100-29199")
 
-    @staticmethod
-    def _answers(server: subprocess.Popen, port: int) -> bool:
+    def _answers(self, server: subprocess.Popen, port: int) -> bool:
+        """Whether this Apache listens on `port`: it writes its PidFile once it holds its sockets (something
+        else that answers there, taken since our probe, does not count)."""
+        pid_file = self.root / "apache.pid"
         deadline = time.monotonic() + 30  # loading CRS takes a few seconds on a busy machine
         while server.poll() is None and time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                return True
+                if pid_file.exists() and pid_file.read_text().strip() == str(server.pid):
+                    return True
             except OSError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         return False
 
     def _error_log(self) -> str:
@@ -185,16 +192,21 @@ class ModSecurity:
         return [None if id is None else frozenset(fired[id]) for id in transactions]
 
     def _send(self, request: Request) -> str | None:
-        """The request's transaction id, or None when ModSecurity did not examine it. A connection reset is
-        sent again: one in a few thousand is reset on a loaded machine, and not the same one twice."""
-        for _ in range(2):
+        """The request's transaction id, or None when Apache refused it before ModSecurity's request phase.
+        A connection reset or closed without an answer is sent again: on a loaded machine one in a few
+        thousand is, and not the same one twice."""
+        for attempt in range(3):
             try:
-                return self._send_once(request)
+                status, transaction = self._send_once(request)
             except ConnectionResetError:
-                time.sleep(0.1)
-        return self._send_once(request)
+                status, transaction = None, None
+            if transaction or status in REFUSALS:
+                return transaction
+            time.sleep(0.1 * (attempt + 1))
+        raise RuntimeError(f"apache2 answered {status} to {request}:\n{self._error_log()[-2000:]}")
 
-    def _send_once(self, request: Request) -> str | None:
+    def _send_once(self, request: Request) -> tuple[int | None, str | None]:
+        """Apache's status code (None if it closed without one) and the transaction id, if ModSecurity examined it."""
         head = [f"{request.method} {request.url} HTTP/1.1", *STANDARD_HEADERS]
         head += [] if request.method in ("GET", "HEAD") else ["Content-Length: 0"]  # an empty body, declared
         for name, value in (("User-Agent", request.user_agent), ("Referer", request.referer)):
@@ -209,9 +221,10 @@ class ModSecurity:
             while chunk := client.recv(65536):
                 response += chunk
         headers = response.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+        status = re.match(r"HTTP/1\.[01] (\d{3}) ", headers)
         examined = re.search(r"^X-Oracle-Examined: 1\r?$", headers, re.M | re.I)
         transaction = re.search(r"^X-Oracle-Id: (\S+)\r?$", headers, re.M | re.I)
-        return transaction.group(1) if examined and transaction else None
+        return int(status.group(1)) if status else None, transaction.group(1) if examined and transaction else None
 
     def _audit_messages(self, transactions: set[str], deadline: float) -> dict[str, set[str]]:
         """The detection rule ids of each transaction's audit-log entry (written after the response, so

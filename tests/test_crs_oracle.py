@@ -3,11 +3,10 @@ ModSecurity 2.9 running the vendored OWASP CRS (tests/modsecurity.py) and throug
 `secmon.core.classify.crs`, and the CRS rule ids that fire on each must agree.
 
 The corpus: payloads hypothesis composes from attack fragments (the families CRS has that an access log
-shows) and encodings, placed in the path, the
-query, the User-Agent and the Referer; the producer's attack traffic; and benign look-alikes from real
-sites. Agreement is |ids both fired| / |ids either fired|, summed over the requests Apache let through,
-on the rules the classifier loads; the ids ModSecurity fired on rules the classifier does not load are
-counted apart."""
+shows), encodings and evasions, placed in the path, the query, the User-Agent and the Referer; the
+producer's attack traffic; and benign look-alikes from real sites. Agreement is |ids both fired| /
+|ids either fired|, summed over the requests Apache let through, on the rules the classifier loads; the
+ids ModSecurity fired on rules the classifier does not load are counted apart."""
 
 from __future__ import annotations
 
@@ -191,8 +190,9 @@ def payloads(draw) -> str:
 def attack_requests(draw) -> Request:
     payload = draw(payloads())
     evasions = [draw(st.lists(st.sampled_from(EVASIONS), max_size=2)) for _ in range(2)]
-    encoded = "".join(evasions[0]) + ENCODINGS[draw(st.sampled_from(sorted(ENCODINGS)))](payload) + "".join(evasions[1])
-    header_value = " ".join(payload.split())  # a header is one line
+    before, after = ("".join(spliced) for spliced in evasions)
+    encoded = before + ENCODINGS[draw(st.sampled_from(sorted(ENCODINGS)))](payload) + after
+    header_value = before + " ".join(payload.split()) + after  # a header is one line
     place = draw(st.sampled_from(("query", "argument name", "path", "user-agent", "referer")))
     if place == "query":
         path = draw(st.sampled_from(("/", "/index.php", "/search", "/products")))
@@ -228,28 +228,18 @@ def generated_requests(count: int) -> list[Request]:
     return list(dict.fromkeys(drawn))
 
 
-# The producer's scenarios that carry a payload (in the URL or the User-Agent), as its events log them.
-PRODUCER_SCENARIOS = (
-    "sqli_probing",
-    "xss_probing",
-    "path_traversal",
-    "scanner_user_agent",
-    "webshell_probing",
-    "exploit_probing",
-    "open_proxy_probing",
-    "w00tw00t",
-    "ssi_injection",
-    "crlf_injection",
-    "mixed_web_attack",
-    "sensitive_files",
-    "path_probing",
-)
+PER_SCENARIO = 40  # distinct requests from each of the producer's scenarios (floods repeat a few pages)
 
 
 def producer_requests() -> list[Request]:
+    """Every attack scenario of the producer, run three times, as its events log the requests."""
     kit = attacks.AttackKit(random.Random(39), build_population(random.Random(39), 50))
-    events = [event for name in PRODUCER_SCENARIOS for event in attacks.attack(kit, name, 0)[1]]
-    return list(dict.fromkeys(Request(event.http_method, event.url, user_agent=event.user_agent) for event in events))
+    requests: list[Request] = []
+    for name in attacks.SCENARIOS:
+        events = [event for _ in range(3) for event in attacks.attack(kit, name, 0)[1]]
+        distinct = dict.fromkeys(Request(event.http_method, event.url, user_agent=event.user_agent) for event in events)
+        requests += list(distinct)[:PER_SCENARIO]
+    return requests
 
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0"
