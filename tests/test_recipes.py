@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 PROJECT_FILES = ("dbt_project.yml", "profiles.yml", "models", "macros", "seeds", "dashboards")
 SCHEMA = "recipes"
-NEW_VIEW, NEW_DETECTION = "url_hits", "server_error_burst"
+NEW_VIEW, NEW_DETECTION, NEW_FAMILY_DETECTION = "url_hits", "server_error_burst", "ssrf_probing"
 GRAFANA_SCHEMA = Path(__file__).parent / "grafana-schema" / "dashboard.jsonschema.json"
 
 
@@ -88,7 +88,8 @@ def test_the_recipes_touch_only_their_files():
         "models/metrics/_metrics__models.yml",
         "dashboards/website_activity.dashboard.py",
     }
-    assert detection_files == {f"models/detections/{NEW_DETECTION}.sql", f"models/detections/{NEW_DETECTION}.yml"}
+    detections = (NEW_DETECTION, NEW_FAMILY_DETECTION)
+    assert detection_files == {f"models/detections/{name}.{suffix}" for name in detections for suffix in ("sql", "yml")}
 
 
 def test_dbt_builds_and_tests_both_and_the_detection_fills_security_alerts(project, endpoints):
