@@ -1,6 +1,6 @@
 """Security detections: what the detection views found, and the security_alerts table they sink into."""
 
-from secmon.core.pattern_seeds import families
+from secmon.core.classify.seeds import families
 from secmon.grafana import panels
 from secmon.manifest import detections, models
 

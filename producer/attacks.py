@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from urllib.parse import quote, quote_plus
 
-from secmon.core import pattern_seeds
+from secmon.core.classify import seeds
 from secmon.core.events import Event, iso_timestamp
 
 from . import site
@@ -154,8 +154,8 @@ def account_takeover(kit: AttackKit, start_ms: int):
 def path_probing(kit: AttackKit, start_ms: int):
     """A burst of requests for admin panels and web shells that do not exist: 404s and 403s."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    candidates = [p for p in pattern_seeds.load("admin_interfaces") if p.startswith("/")]
-    candidates += ["/" + name for name in pattern_seeds.load("backdoors")]
+    candidates = [p for p in seeds.load("admin_interfaces") if p.startswith("/")]
+    candidates += ["/" + name for name in seeds.load("backdoors")]
     paths = kit.rng.sample(candidates, kit.rng.randrange(20, 60))
     return [
         kit.event(ts, ip, agent, path, "GET", 403 if kit.rng.random() < 0.1 else 404, "view_page", LOW)
@@ -166,7 +166,7 @@ def path_probing(kit: AttackKit, start_ms: int):
 def sensitive_files(kit: AttackKit, start_ms: int):
     """Requests for leaked secrets and dumps: /.env, /.git/config, /backup.sql …"""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    suffixes = kit.rng.sample(pattern_seeds.load("sensitive_files"), kit.rng.randrange(8, 25))
+    suffixes = kit.rng.sample(seeds.load("sensitive_files"), kit.rng.randrange(8, 25))
     paths = [
         "/" + s if s.startswith(".") else "/" + kit.rng.choice(("", "backup/", "db/", "old/")) + s for s in suffixes
     ]
@@ -181,7 +181,7 @@ def _query_probe(
     kit: AttackKit, start_ms: int, pattern_list: str, payloads: Callable[[str], str], path_choices: tuple[str, ...]
 ):
     ip, agent = kit.attacker_ip(), kit.browser()
-    chosen = [kit.rng.choice(pattern_seeds.load(pattern_list)) for _ in range(kit.rng.randrange(15, 40))]
+    chosen = [kit.rng.choice(seeds.load(pattern_list)) for _ in range(kit.rng.randrange(15, 40))]
     return [
         kit.event(
             ts,
@@ -286,7 +286,7 @@ def wordpress_brute_force(kit: AttackKit, start_ms: int):
 def webshell_probing(kit: AttackKit, start_ms: int):
     """Requests for webshells someone else may have planted: /s72_Shell.php, /wp-content/uploads/c99.php …"""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    shells = kit.rng.sample(pattern_seeds.load("backdoors"), kit.rng.randrange(5, 30))
+    shells = kit.rng.sample(seeds.load("backdoors"), kit.rng.randrange(5, 30))
     folders = ("/", "/wp-content/uploads/", "/images/", "/wp-includes/", "/uploads/")
     return [
         kit.event(
@@ -308,7 +308,7 @@ def exploit_probing(kit: AttackKit, start_ms: int):
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
     events = []
     for ts in kit.gaps(start_ms, kit.rng.randrange(1, 6), 500, 5000):
-        signature = kit.rng.choice(pattern_seeds.load("exploit_signatures"))
+        signature = kit.rng.choice(seeds.load("exploit_signatures"))
         url, request_agent = signature, agent
         if signature.startswith(("${", "() {")):  # header injections: Log4Shell, Shellshock
             url, request_agent = (

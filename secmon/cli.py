@@ -778,8 +778,8 @@ def patterns(hub):
 
     Example: secmon patterns --crowdsec-hub /etc/crowdsec/hub
     """
+    from secmon.core.classify.dbt_macro import write_macro
     from secmon.crowdsec_hub import write_data
-    from secmon.patterns import write_macro
 
     if hub is not None:
         data_file, report = write_data(hub)
@@ -1015,9 +1015,9 @@ def deploy(target, migrate, grafana_url, token, user, password, datasource_uid):
 
     Example: secmon deploy --target risingwave --grafana-url http://localhost:3000 --user admin --password admin
     """
-    from secmon.deploy import deploy_risingwave
     from secmon.grafana.client import GrafanaClient
-    from secmon.risingwave import RisingWave
+    from secmon.production.deploy import deploy_risingwave
+    from secmon.production.risingwave import RisingWave
 
     grafana = GrafanaClient(grafana_url, token, user, password) if grafana_url else None
     deploy_risingwave(
@@ -1039,9 +1039,9 @@ def doctor(bootstrap_servers, grafana_url, token, user, password, datasource_uid
 
     Example: secmon doctor --bootstrap-server warpstream:9092 --grafana-url http://localhost:3000 --token "$TOKEN"
     """
-    from secmon.doctor import broker_checks, grafana_checks, risingwave_checks
     from secmon.grafana.client import GrafanaClient
-    from secmon.risingwave import RisingWave, source_bootstrap_servers
+    from secmon.production.doctor import broker_checks, grafana_checks, risingwave_checks
+    from secmon.production.risingwave import RisingWave, source_bootstrap_servers
 
     checks = [
         *broker_checks(bootstrap_servers or source_bootstrap_servers()),

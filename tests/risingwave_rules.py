@@ -30,9 +30,9 @@ WINDOW_FUNCTIONS = {"TUMBLE", "HOP"}
 # decisions module that imports sqlite3 keeps the server's own state in SQLite instead.
 EMBEDDED_SQL_MODULES = [
     "secmon/enrich.py",
-    "secmon/doctor.py",
-    "secmon/deploy.py",
-    "secmon/risingwave.py",
+    "secmon/production/doctor.py",
+    "secmon/production/deploy.py",
+    "secmon/production/risingwave.py",
     *sorted(
         str(path.relative_to(PROJECT_DIR))
         for path in (PROJECT_DIR / "secmon" / "decisions").glob("*.py")

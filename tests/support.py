@@ -230,7 +230,7 @@ def watch_a_live_server(
     import sys
 
     from secmon import stack
-    from secmon.core import pattern_seeds
+    from secmon.core.classify import seeds
     from secmon.core.endpoints import recorded_endpoints
     from secmon.dbt_runner import run_dbt
     from secmon.engine.ingest import ensure_landing_table
@@ -265,10 +265,10 @@ def watch_a_live_server(
 
         rotate()
 
-        for number, pattern in enumerate(pattern_seeds.load("sqli_patterns")[:6]):
+        for number, pattern in enumerate(seeds.load("sqli_patterns")[:6]):
             request(port, f"/products.html?id={number}{pattern}", "203.0.113.20", agent="python-requests/2.31.0")
         seconds["sqli_probing"] = wait_for_alert(endpoints.pg_url, ("sqli_probing", "203.0.113.20"))
-        for suffix in [p for p in pattern_seeds.load("sensitive_files") if p.startswith(".")][:5]:
+        for suffix in [p for p in seeds.load("sensitive_files") if p.startswith(".")][:5]:
             request(port, "/" + suffix, "203.0.113.30", agent="curl/8.5.0")
         seconds["sensitive_files"] = wait_for_alert(endpoints.pg_url, ("sensitive_files", "203.0.113.30"))
 

@@ -16,8 +16,8 @@ import psycopg2
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from secmon.core.classify.dbt_macro import hub_buckets
 from secmon.dbt_runner import compile_inline
-from secmon.patterns import hub_buckets
 from secmon.settings import dbt_vars, interval_ms
 
 BUCKET = "crowdsecurity/http-bf-wordpress_bf"

@@ -15,12 +15,13 @@ from click.testing import CliRunner
 from conftest import needs_risingwave
 from support import AnsweringConnection
 
-from secmon import deploy, settings
+from secmon import settings
 from secmon.cli import cli
 from secmon.core.events import FIELDS
 from secmon.dbt_runner import run_dbt
 from secmon.grafana import dashboards, panels
-from secmon.risingwave import MINIMUM_VERSION, RisingWave, source_bootstrap_servers
+from secmon.production import deploy
+from secmon.production.risingwave import MINIMUM_VERSION, RisingWave, source_bootstrap_servers
 
 COMPOSE_FILE = settings.PROJECT_DIR / "deploy" / "docker-compose.yml"
 
@@ -79,7 +80,9 @@ def test_every_image_is_pinned_by_tag(compose):
         repository, _, tag = image.rpartition(":")
         assert repository and "/" not in tag and tag not in ("", "latest"), f"{name}: {image} is not pinned"
     tag = compose["services"]["risingwave"]["image"].rpartition(":v")[2]
-    assert tuple(map(int, tag.split("."))) == MINIMUM_VERSION, "pin the RisingWave secmon.risingwave requires"
+    assert tuple(map(int, tag.split("."))) == MINIMUM_VERSION, (
+        "pin the RisingWave secmon.production.risingwave requires"
+    )
 
 
 def test_every_service_has_a_health_check_and_data_lives_in_named_volumes(compose):

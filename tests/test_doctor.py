@@ -17,12 +17,12 @@ from psycopg2.extensions import parse_dsn
 from secmon import settings
 from secmon.cli import cli
 from secmon.core import kafka_clients
-from secmon.deploy import GRAFANA_DB_USER
-from secmon.doctor import broker_checks, grafana_checks, risingwave_checks
 from secmon.grafana import panels
 from secmon.grafana.alert_rules import rule_uid
 from secmon.grafana.client import GrafanaClient, push_all
-from secmon.risingwave import RisingWave
+from secmon.production.deploy import GRAFANA_DB_USER
+from secmon.production.doctor import broker_checks, grafana_checks, risingwave_checks
+from secmon.production.risingwave import RisingWave
 
 SCHEMA = "doctor"
 
@@ -46,7 +46,9 @@ def lines(checks) -> list[str]:
 
 def test_doctor_loads_no_local_engine():
     """Production's check reads table names from secmon.settings, not from the local engine it never runs."""
-    loaded = "import sys, secmon.doctor; print(sorted(m for m in sys.modules if m.startswith('secmon.engine')))"
+    loaded = (
+        "import sys, secmon.production.doctor; print(sorted(m for m in sys.modules if m.startswith('secmon.engine')))"
+    )
     assert subprocess.run([sys.executable, "-c", loaded], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 

@@ -21,12 +21,19 @@ FORBIDDEN = {
         "secmon.producer",
         "secmon.grafana",
         "secmon.demo",
-        "secmon.deploy",
-        "secmon.doctor",
+        "secmon.production",
         "secmon.follow",
-        "secmon.risingwave",
     ),
-    "secmon.engine": ("secmon.producer", "secmon.cli", "secmon.demo"),
+    "secmon.engine": ("secmon.producer", "secmon.cli", "secmon.demo", "secmon.production"),
+    # Production reaches a deployed stack: the local engine and the embedded servers are not there.
+    "secmon.production": (
+        "secmon.engine",
+        "secmon.stack",
+        "secmon.producer",
+        "secmon.cli",
+        "secmon.demo",
+        "secmon.follow",
+    ),
     "secmon.stack": ("secmon.producer", "secmon.engine", "secmon.cli"),
     "secmon.producer": ("secmon.engine", "secmon.stack", "secmon.cli", "secmon.grafana"),
 }

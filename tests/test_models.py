@@ -98,7 +98,7 @@ def test_the_alert_sink_reads_security_alerts_through_the_kafka_connection(risin
 
 
 def test_the_pattern_macro_is_generated_from_the_seeds():
-    from secmon.patterns import MACRO_PATH, render_macro
+    from secmon.core.classify.dbt_macro import MACRO_PATH, render_macro
 
     assert MACRO_PATH.read_text() == render_macro(), "run `secmon patterns` after editing a crowdsec_* seed"
 
@@ -165,17 +165,17 @@ def test_no_broker_setting_or_credential_reaches_a_model_or_target(tmp_path, mon
 def test_every_pattern_seed_entry_matches_text_built_from_it():
     """What the classifier looks for (each list's literals) is text each upstream entry matches, for
     regex lists too: `Black\\ Hole` must become `Black Hole`, which a literal match finds in an agent."""
-    from secmon.core import pattern_seeds
+    from secmon.core.classify import seeds
 
-    for name in pattern_seeds.SEED_FILES:
-        for entry, literal in zip(pattern_seeds.seed_entries(name), pattern_seeds.load(name), strict=True):
+    for name in seeds.SEED_FILES:
+        for entry, literal in zip(seeds.seed_entries(name), seeds.load(name), strict=True):
             text = f"Mozilla/5.0 ({literal}) x"
             assert "\\ " not in literal, f"{name}: {entry!r} keeps a regex escape no request contains"
-            if name in pattern_seeds.REGEX_LISTS:
+            if name in seeds.REGEX_LISTS:
                 assert re.search(entry, text), f"{name}: {entry!r} does not match the text {literal!r}"
             else:
                 assert literal == entry, f"{name}: {entry!r} is literal text"
-    assert "Black Hole" in pattern_seeds.load("bad_user_agents")
+    assert "Black Hole" in seeds.load("bad_user_agents")
 
 
 def test_every_seed_lookup_is_a_temporal_join_on_risingwave(risingwave_sql):
@@ -227,7 +227,12 @@ def test_every_risingwave_statement_keeps_risingwaves_rules(risingwave_sql):
 def test_every_sql_string_in_secmon_that_runs_on_risingwave_keeps_its_rules():
     statements = rules.embedded_statements()
     with_sql = {location.split(":")[0] for location in statements}
-    assert {"secmon/enrich.py", "secmon/doctor.py", "secmon/deploy.py", "secmon/risingwave.py"} <= with_sql
+    assert {
+        "secmon/enrich.py",
+        "secmon/production/doctor.py",
+        "secmon/production/deploy.py",
+        "secmon/production/risingwave.py",
+    } <= with_sql
     assert any(module.startswith("secmon/decisions/") for module in with_sql)
     assert [found for location, sql in statements.items() for found in rules.embedded_violations(location, sql)] == []
 

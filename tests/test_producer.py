@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from secmon.cli import cli
-from secmon.core import pattern_seeds
+from secmon.core.classify import seeds
 from secmon.core.events import FIELDS, SCHEMA, Event, EventEncoder, parse_event
 from secmon.producer import attacks
 from secmon.producer.attacks import ATTACKER_FIRST_OCTETS, SCENARIOS
@@ -99,7 +99,7 @@ def test_attackers_are_a_small_share_and_never_normal_visitors(mixed):
 
 def test_no_normal_user_agent_matches_a_bad_agent_pattern(mixed):
     traffic, events = mixed
-    bad = [pattern.upper() for pattern in pattern_seeds.load("bad_user_agents")]
+    bad = [pattern.upper() for pattern in seeds.load("bad_user_agents")]
     agents = {event.user_agent.upper() for event in events if event.ip_address not in attack_ips(traffic)}
     assert [agent for agent in agents if any(pattern in agent for pattern in bad)] == []
 
@@ -132,16 +132,16 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
     if scenario == "path_probing":
         return len({e.url for e in own}) >= 20 and all(e.status_code in (403, 404) for e in own)
     if scenario == "sensitive_files":
-        return all(any(e.url.endswith(p) for p in pattern_seeds.load("sensitive_files")) for e in own)
+        return all(any(e.url.endswith(p) for p in seeds.load("sensitive_files")) for e in own)
     if scenario in ("sqli_probing", "xss_probing", "path_traversal"):
         names = {"sqli_probing": "sqli_patterns", "xss_probing": "xss_patterns", "path_traversal": "path_traversal"}
-        listed = [p.upper() for p in pattern_seeds.load(names[scenario])]
+        listed = [p.upper() for p in seeds.load(names[scenario])]
         return all(any(p in url for p in listed) for url in upper_urls)
     if scenario in ("bad_user_agent", "scanner_user_agent"):
         listed = "bad_user_agents" if scenario == "bad_user_agent" else "scanner_user_agents"
-        scanner = any(p.upper() in own[0].user_agent.upper() for p in pattern_seeds.load("scanner_user_agents"))
+        scanner = any(p.upper() in own[0].user_agent.upper() for p in seeds.load("scanner_user_agents"))
         return scanner == (scenario == "scanner_user_agent") and all(
-            any(p.upper() in e.user_agent.upper() for p in pattern_seeds.load(listed)) for e in own
+            any(p.upper() in e.user_agent.upper() for p in seeds.load(listed)) for e in own
         )
     if scenario == "wordpress_brute_force":
         return len(own) >= 40 and all(
@@ -152,10 +152,10 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
             for e in own
         )
     if scenario == "webshell_probing":
-        shells = [name.lower() for name in pattern_seeds.load("backdoors")]
+        shells = [name.lower() for name in seeds.load("backdoors")]
         return len(own) >= 5 and all(e.url.lower().rsplit("/", 1)[1].replace("%20", " ") in shells for e in own)
     if scenario == "exploit_probing":
-        signatures = [s.upper() for s in pattern_seeds.load("exploit_signatures")]
+        signatures = [s.upper() for s in seeds.load("exploit_signatures")]
         return all(any(s in e.url.upper() or s in (e.user_agent or "").upper() for s in signatures) for e in own)
     if scenario == "aggressive_crawling":
         seconds = (own[-1].request_timestamp - own[0].request_timestamp) / 1000

@@ -1,4 +1,4 @@
-"""secmon.risingwave offline: the Kafka connection's DDL for each security protocol (golden files),
+"""secmon.production.risingwave offline: the Kafka connection's DDL for each security protocol (golden files),
 the password kept as a secret or a quoted literal, and the version check."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from support import AnsweringConnection
 
-from secmon import risingwave
 from secmon.errors import SecmonError
+from secmon.production import risingwave
 
 GOLDEN = Path(__file__).parent / "golden"
 SASL = {

@@ -22,7 +22,7 @@ from secmon.dbt_runner import run_dbt
 from secmon.follow import send_heartbeats
 from secmon.producer.generate import Mix, plan
 from secmon.producer.publish import KafkaSink, publish
-from secmon.risingwave import RisingWave, ensure_kafka_connection
+from secmon.production.risingwave import RisingWave, ensure_kafka_connection
 
 URL = os.environ.get("SECMON_RISINGWAVE_URL")
 pytestmark = [

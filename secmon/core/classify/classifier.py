@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from secmon.core import pattern_seeds
-from secmon.core.classify import gate, lists
+from secmon.core.classify import gate, lists, seeds
 from secmon.core.classify.crowdsec import CrowdsecRules
 from secmon.core.classify.crs import CrsRuleSet
 from secmon.core.classify.request import Request
@@ -68,7 +67,7 @@ class Classifier:
     def families(self) -> tuple[str, ...]:
         """Every payload family a request can be tagged with, sorted."""
         from_crs = {rule.family for rule in self.crs.loaded} - NOT_PAYLOAD_FAMILIES
-        return tuple(sorted(from_crs | set(pattern_seeds.families())))
+        return tuple(sorted(from_crs | set(seeds.families())))
 
 
 @cache

@@ -1,6 +1,6 @@
 """Custom pattern lists and attack families, applied where the rest is classified.
 
-A pattern list is one seed (seeds/<file>.csv, a `pattern` column; secmon.core.pattern_seeds) and one
+A pattern list is one seed (seeds/<file>.csv, a `pattern` column; secmon.core.classify.seeds) and one
 line of data/pattern_lists.csv: which parts of the request it reads (`url`, `agent`, `referer`), how
 it matches, and the lists whose match cancels it (`unless`). A request that matches list `name`
 gets the tag `list:<name>`.
@@ -26,7 +26,7 @@ from urllib.parse import unquote_plus
 
 import re2
 
-from secmon.core import pattern_seeds
+from secmon.core.classify import seeds
 from secmon.core.classify.crowdsec import safe_text
 from secmon.core.classify.request import Request
 from secmon.core.classify.tags import FAMILY, LIST, tag
@@ -78,9 +78,7 @@ def _list_row(row: dict[str, str]) -> PatternList:
         raise ValueError(
             f"{LISTS_PATH.name}: list {row['list']!r}: target must be of {TARGETS}, match one of {MATCHES}"
         )
-    return PatternList(
-        row["list"], targets, row["match"], tuple(row["unless"].split()), pattern_seeds.load(row["list"])
-    )
+    return PatternList(row["list"], targets, row["match"], tuple(row["unless"].split()), seeds.load(row["list"]))
 
 
 @cache
@@ -92,10 +90,7 @@ def pattern_lists() -> tuple[PatternList, ...]:
 @cache
 def family_matchers() -> tuple[tuple[str, re2._Regexp], ...]:
     """Each family's expressions as one regex: the reference `family_scanner` must agree with."""
-    return tuple(
-        (family, re2.compile(pattern_seeds.family_regex(family), options=_OPTIONS))
-        for family in pattern_seeds.families()
-    )
+    return tuple((family, re2.compile(seeds.family_regex(family), options=_OPTIONS)) for family in seeds.families())
 
 
 class FamilyScanner:
@@ -126,15 +121,14 @@ class FamilyScanner:
 
 @cache
 def family_scanner() -> FamilyScanner:
-    return FamilyScanner(pattern_seeds.families())
+    return FamilyScanner(seeds.families())
 
 
 @cache
 def family_keywords() -> tuple[tuple[str, re2._Regexp], ...]:
     """Families that also match a CrowdSec keyword list on the raw URL (entries often written encoded)."""
     return tuple(
-        (family, _literal_alternation(pattern_seeds.load(name)))
-        for family, name in pattern_seeds.FAMILY_KEYWORD_LISTS.items()
+        (family, _literal_alternation(seeds.load(name))) for family, name in seeds.FAMILY_KEYWORD_LISTS.items()
     )
 
 

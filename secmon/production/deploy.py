@@ -3,7 +3,7 @@ user for Grafana, and the dashboards and alert rules into Grafana. Every step is
 second deploy with nothing changed changes nothing, seeds included.
 
 RisingWave is reached as profiles.yml's `risingwave` target reaches it (SECMON_RISINGWAVE_*),
-Kafka as the RisingWave source does (secmon.risingwave.kafka_connection_properties); secrets come
+Kafka as the RisingWave source does (risingwave.kafka_connection_properties); secrets come
 only from the environment.
 """
 
@@ -22,7 +22,7 @@ from secmon.core.events import FIELDS
 from secmon.dbt_runner import run_dbt
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient, push_all
-from secmon.risingwave import (
+from secmon.production.risingwave import (
     RisingWave,
     check_version,
     ensure_kafka_connection,

@@ -15,10 +15,10 @@ from psycopg2 import sql
 
 from secmon import manifest, settings
 from secmon.core import kafka_clients
-from secmon.deploy import ENV_GRAFANA_DB_PASSWORD, GRAFANA_DB_USER
 from secmon.errors import SecmonError
 from secmon.grafana.client import GrafanaClient
-from secmon.risingwave import KAFKA_CONNECTION, RisingWave, check_version
+from secmon.production.deploy import ENV_GRAFANA_DB_PASSWORD, GRAFANA_DB_USER
+from secmon.production.risingwave import KAFKA_CONNECTION, RisingWave, check_version
 
 # How old the newest event may be before the source counts as receiving nothing.
 STALE_AFTER_SECONDS = 300
