@@ -1,5 +1,5 @@
 """The built-in access-log formats: what web servers, proxies, load balancers and CDNs write by
-default. Each is a `LogFormat` in `formats.REGISTRY`: a name, a cheap recogniser, a parser.
+default. Each is a `LogFormat` in `registry.REGISTRY`: a name, a cheap recogniser, a parser.
 
 Adding one is the README's "Add a log format" recipe: a `@register(...)` function here and a
 fixture in tests/data/formats/ with its expectations.
@@ -25,7 +25,7 @@ from secmon.core.logs.fields import (
     seconds_ms,
     unit_ms,
 )
-from secmon.core.logs.formats import register
+from secmon.core.logs.registry import register
 
 # --- the common log format family ------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Access-log formats, in one registry: every built-in (`builtin.py`), `--format NAME`, recognition
 and the formats a user declares in their server's own syntax (`declared.py`) go through it.
 
-- `REGISTRY`: name → `LogFormat` (a name, a description, a cheap recogniser, a parser).
+- `REGISTRY` (`registry.py`): name → `LogFormat` (a name, a description, a cheap recogniser, a parser).
 - `LineParser`: parses a stream's lines with one declared or named format, or recognises each
   line's format (`auto`), trying the format of the previous line first: one log is one format,
   so recognition costs one regex match per line.
@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Iterator
+from typing import IO
 
 import yaml
 
 from secmon.core.events import Event
+from secmon.core.logs import builtin  # noqa: F401  (its formats register themselves on import)
 from secmon.core.logs.declared import DeclaredFormat, compile_declared
 from secmon.core.logs.fields import MalformedLine, Networks, trusted_networks
+from secmon.core.logs.registry import REGISTRY, LogFormat, register
 
 __all__ = [
     "REGISTRY",
@@ -39,30 +42,6 @@ __all__ = [
     "retime",
     "trusted_networks",
 ]
-
-
-@dataclass(frozen=True)
-class LogFormat:
-    name: str
-    description: str
-    recognise: Callable[[str], bool]
-    parse: Callable[[str, Networks], Event | None]
-    auto: bool = True  # tried by recognition (a stricter twin of another format is not)
-
-
-REGISTRY: dict[str, LogFormat] = {}
-
-
-def register(name: str, description: str, recognise: Callable[[str], bool], auto: bool = True):
-    """Decorator: `parse(line, trusted) -> Event | None` becomes the format `name`."""
-
-    def add(parse):
-        if name in REGISTRY:
-            raise ValueError(f"log format {name!r} is registered twice")
-        REGISTRY[name] = LogFormat(name, description, recognise, parse, auto)
-        return parse
-
-    return add
 
 
 # The project file of named declared formats, for `--log-format NAME` (and the systemd unit).
@@ -212,6 +191,3 @@ def retime(events: Iterator[Event], start_ms: int, speed: float) -> Iterator[Eve
             origin = event.request_timestamp
         offset = int((event.request_timestamp - origin) / speed)
         yield event._replace(request_timestamp=start_ms + offset)
-
-
-from secmon.core.logs import builtin  # noqa: E402,F401  (registers the built-in formats)
