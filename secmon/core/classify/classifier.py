@@ -4,16 +4,16 @@
     CrowdSec's hub (crowdsec.py)  crowdsec:<rule>, bucket:<scenario>
     pattern lists, family seeds (lists.py)  list:<name>, family:<family>
 
-A rule the quality gate demoted (gate.py, data/gate.csv: it matched benign requests) keeps its tag
-with the `noban:` prefix and adds no family. Requests repeat (the same URL, the same agent), so the
-tags of a request are cached by its parts in a bounded dict.
+A rule the quality gate demoted (gate.py; data/gate.csv, read by gate_verdicts.py: it matched benign
+requests) keeps its tag with the `noban:` prefix and adds no family. Requests repeat (the same URL,
+the same agent), so the tags of a request are cached by its parts in a bounded dict.
 """
 
 from __future__ import annotations
 
 from functools import cache
 
-from secmon.core.classify import gate, lists, seeds
+from secmon.core.classify import gate_verdicts, lists, seeds
 from secmon.core.classify.crowdsec import CrowdsecRules
 from secmon.core.classify.crs import CrsRuleSet
 from secmon.core.classify.request import Request
@@ -30,7 +30,7 @@ class Classifier:
     def __init__(self, paranoia: int = 1) -> None:
         self.crs = CrsRuleSet.load(paranoia=paranoia)
         self.crowdsec = CrowdsecRules.load()
-        self.demoted = gate.demoted()
+        self.demoted = gate_verdicts.demoted()
         self._family_of = {rule.id: rule.family for rule in self.crs.loaded}
         self._cache: dict[tuple, tuple[str, ...]] = {}
 

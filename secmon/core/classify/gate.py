@@ -4,8 +4,8 @@ Every request of the benign corpus (data/benign_requests.txt, built by scripts/b
 from the URL shapes of Debian's wordpress, mediawiki, phpmyadmin and roundcube-core and from the
 producer's normal traffic) goes through the classifier. Each rule's tag (crs:, crowdsec:) that
 fires on any of them gets the verdict "noban" in data/gate.csv, with how many
-benign requests it matched and up to three of them. The classifier reads `demoted()` and emits those
-tags with the `noban:` prefix (tags.py). No rule is special-cased: a rule that matches
+benign requests it matched and up to three of them. The classifier reads `demoted()` (gate_verdicts.py)
+and emits those tags with the `noban:` prefix (tags.py). No rule is special-cased: a rule that matches
 `/wp-login.php?action=register` is caught because that request is in the corpus.
 
 Family tags follow the rules (a demoted CRS rule adds no family) and the family seeds, which must
@@ -23,17 +23,16 @@ import csv
 import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
+from secmon.core.classify.classifier import Classifier
+from secmon.core.classify.gate_verdicts import NO_BAN_VERDICT, REPORT, demoted
 from secmon.core.classify.request import Request
 from secmon.core.classify.tags import CROWDSEC, CRS, NO_BAN
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "benign_requests.txt"
-REPORT = DATA / "gate.csv"
 BAN_CAPABLE = frozenset({CRS, CROWDSEC})
-NO_BAN_VERDICT = "noban"
 COLUMNS = ("tag", "verdict", "benign_matches", "examples")
 MAX_EXAMPLES = 3
 ABSENT = "-"  # an absent User-Agent or Referer in the corpus, as access logs write it
@@ -150,8 +149,6 @@ def run_gate(tags_of: TagsOf, corpus_path: Path = CORPUS) -> GateResult:
 
 def classifier_tags_of() -> TagsOf:
     """The project's classifier with no demotion applied: what each rule matches on its own."""
-    from secmon.core.classify.classifier import Classifier  # it reads demoted(): imported here, not at load
-
     classifier = Classifier()
     classifier.demoted = frozenset()
     return classifier.tags
@@ -164,15 +161,6 @@ def write_gate(tags_of: TagsOf | None = None, corpus_path: Path = CORPUS, report
     if report_path == REPORT:
         demoted.cache_clear()
     return result
-
-
-@cache
-def demoted(report_path: Path = REPORT) -> frozenset[str]:
-    """The tags the gate demoted (verdict "noban"): they may alert, not ban. Empty before the first run."""
-    if not report_path.exists():
-        return frozenset()
-    with report_path.open(encoding="utf-8", newline="") as report:
-        return frozenset(row["tag"] for row in csv.DictReader(report) if row["verdict"] == NO_BAN_VERDICT)
 
 
 def main() -> None:
