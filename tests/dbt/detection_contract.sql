@@ -34,7 +34,11 @@
 {%- endfor %}
 
 select detection, breach
-from (values (cast(null as varchar), cast(null as varchar))
-{%- for detection, breach in breaches %}, ('{{ detection }}', '{{ breach | replace("'", "''") }}'){% endfor %}
-) as breaches (detection, breach)
+from (
+    select cast(null as varchar) as detection, cast(null as varchar) as breach
+    {%- for detection, breach in breaches %}
+    union all
+    select '{{ detection }}', '{{ breach | replace("'", "''") }}'
+    {%- endfor %}
+) as breaches
 where detection is not null
