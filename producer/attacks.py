@@ -514,7 +514,9 @@ def _family_probe(family: str) -> Callable:
     payloads, paths = FAMILY_PAYLOADS[family]
 
     def probe(kit: AttackKit, start_ms: int):
-        return _payload_requests(kit, start_ms, payloads, paths, kit.rng.randrange(2, len(payloads) + 1))
+        return _payload_requests(
+            kit, start_ms, payloads, paths, kit.rng.randrange(min(3, len(payloads)), len(payloads) + 1)
+        )
 
     probe.__name__ = family
     probe.__doc__ = f"Payloads of the {family.replace('_', ' ')} family in a parameter, encoded as tools send them."
@@ -525,7 +527,9 @@ def site_exposure(kit: AttackKit, start_ms: int):
     """A scanner finds what the site leaks: most probes refused, one secret served (an `.env` or a
     `.git/config` answered 200)."""
     ip, agent = kit.attacker_ip(), kit.rng.choice(SCRIPT_AGENTS)
-    leaked = kit.rng.choice(("/.env", "/.git/config", "/backup/site.sql"))
+    # Each attack finds its own leak (one alert per exposed URL: two finds of one leak are one alert).
+    app = f"/app{kit.rng.randrange(10_000)}"
+    leaked = kit.rng.choice((f"{app}/.env", f"{app}/.git/config", f"/backup/site-{kit.rng.randrange(10_000)}.sql"))
     paths = [*kit.rng.sample(("/.env.local", "/.aws/credentials", "/.htpasswd", "/id_rsa"), 2), leaked]
     return [
         kit.event(ts, ip, agent, path, "GET", 200 if path == leaked else 404, "view_page", LOW)
