@@ -344,64 +344,74 @@ class Ingester:
         """One transaction: rows, rejects, offsets, pending minutes and the batch's first landed_id.
         Returns how many rows the database refused (moved to the rejects table) so that one bad row
         cannot wedge the batch."""
-        refused = 0
         try:
             with self.conn.cursor() as cur:
                 if rows:
-                    # Every row this transaction lands gets a landed_id above the sequence's last
-                    # value now (one ingester writes the landing table).
-                    cur.execute(
-                        sql.SQL(
-                            "insert into {} (first_landed_id) "
-                            "select coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'landed_id')), 0) + 1 "
-                            "on conflict do nothing"
-                        ).format(self._table(PENDING_ROWS_TABLE)),
-                        (f'"{self.schema}"."{LANDING_TABLE}"',),
-                    )
-                cur.execute("savepoint rows")
-                try:
-                    self._copy(cur, b"".join(row for row, _ in rows))
-                except psycopg2.DataError:
-                    cur.execute("rollback to savepoint rows")
-                    refused_rows = self._copy_one_by_one(cur, rows)
-                    rejects = rejects + refused_rows
-                    refused = len(refused_rows)
-                if rejects:
-                    execute_values(
-                        cur,
-                        sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) values %s")
-                        .format(self._table(REJECTS_TABLE))
-                        .as_string(cur),
-                        rejects,
-                    )
-                execute_values(
-                    cur,
-                    sql.SQL(
-                        "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
-                        "on conflict (topic, kafka_partition) do update "
-                        "set next_offset = excluded.next_offset, cluster_id = excluded.cluster_id"
-                    )
-                    .format(self._table(OFFSETS_TABLE))
-                    .as_string(cur),
-                    [(self.topic, partition, offset, self.cluster_id) for partition, offset in offsets.items()],
-                )
-                if minutes:
-                    execute_values(
-                        cur,
-                        sql.SQL(
-                            "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
-                            "on conflict do nothing"
-                        )
-                        .format(self._table(PENDING_TABLE))
-                        .as_string(cur),
-                        [(minute,) for minute in sorted(minutes)],
-                    )
+                    self._note_first_landed_id(cur)
+                refused_rows = self._land(cur, rows)
+                self._record_progress(cur, rejects + refused_rows, offsets, minutes)
             self.conn.commit()
         except psycopg2.Error:
             self.conn.rollback()
             self._rewind()  # the batch is not stored: read it again
             raise
-        return refused
+        return len(refused_rows)
+
+    def _note_first_landed_id(self, cur) -> None:
+        # Every row this transaction lands gets a landed_id above the sequence's last
+        # value now (one ingester writes the landing table).
+        cur.execute(
+            sql.SQL(
+                "insert into {} (first_landed_id) "
+                "select coalesce(pg_sequence_last_value(pg_get_serial_sequence(%s, 'landed_id')), 0) + 1 "
+                "on conflict do nothing"
+            ).format(self._table(PENDING_ROWS_TABLE)),
+            (f'"{self.schema}"."{LANDING_TABLE}"',),
+        )
+
+    def _land(self, cur, rows: list[tuple[bytes, Reject]]) -> list[Reject]:
+        """COPYs the rows into the landing table; if the database refuses one, each row on its own.
+        Returns the rejects of the rows it refused."""
+        cur.execute("savepoint rows")
+        try:
+            self._copy(cur, b"".join(row for row, _ in rows))
+        except psycopg2.DataError:
+            cur.execute("rollback to savepoint rows")
+            return self._copy_one_by_one(cur, rows)
+        return []
+
+    def _record_progress(self, cur, rejects: list[Reject], offsets: dict[int, int], minutes: set[int]) -> None:
+        """The batch's rejects, the next offset of each partition and the minutes it made pending."""
+        if rejects:
+            execute_values(
+                cur,
+                sql.SQL("insert into {} (topic, kafka_partition, kafka_offset, raw_value, reason) values %s")
+                .format(self._table(REJECTS_TABLE))
+                .as_string(cur),
+                rejects,
+            )
+        execute_values(
+            cur,
+            sql.SQL(
+                "insert into {} (topic, kafka_partition, next_offset, cluster_id) values %s "
+                "on conflict (topic, kafka_partition) do update "
+                "set next_offset = excluded.next_offset, cluster_id = excluded.cluster_id"
+            )
+            .format(self._table(OFFSETS_TABLE))
+            .as_string(cur),
+            [(self.topic, partition, offset, self.cluster_id) for partition, offset in offsets.items()],
+        )
+        if minutes:
+            execute_values(
+                cur,
+                sql.SQL(
+                    "insert into {} (minute) select to_timestamp(ms / 1000.0) from (values %s) as batch (ms) "
+                    "on conflict do nothing"
+                )
+                .format(self._table(PENDING_TABLE))
+                .as_string(cur),
+                [(minute,) for minute in sorted(minutes)],
+            )
 
     def _copy(self, cur, rows: bytes) -> None:
         columns = sql.SQL(", ").join(map(sql.Identifier, (*FIELDS, "kafka_partition", "kafka_offset")))

@@ -92,12 +92,37 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
     (dbt selection syntax) keeps only some of them.
 
     The window-close views are named to the compile (var secmon_window_close_models): their windows
-    are computed once each, when closed. The compiled project is reused while no file of the
-    project changed and the database and selection are the same, so a restarted stream (after a
-    crash, say) starts in a second."""
-    selection = ["--select", select] if select else []
+    are computed once each, when closed."""
     closing = sorted(name for name, model in project_models(settings.PROJECT_DIR).items() if model.closes_windows)
     dbt_vars = {"secmon_incremental": True, "secmon_window_close_models": closing}
+    manifest = _compiled_manifest(endpoints, target_dir, select, dbt_vars)
+    nodes = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "table" and node.get("compiled_code")
+    }
+    ordered = _in_dependency_order(nodes)
+    macros = {uid: called_macros(manifest, nodes[uid]) for uid in ordered}
+    return [
+        View(
+            nodes[uid]["alias"],
+            nodes[uid]["schema"],
+            nodes[uid]["compiled_code"],
+            windowed=is_windowed(macros[uid]),
+            closes_windows=nodes[uid]["alias"] in closing,
+            request_grain=REQUEST_ROWS_MACRO in macros[uid],
+            parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
+            sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
+        )
+        for uid in ordered
+    ]
+
+
+def _compiled_manifest(endpoints: Endpoints, target_dir: Path, select: str | None, dbt_vars: dict) -> dict:
+    """dbt's manifest of the project compiled for the local target. The compiled project is reused while
+    no file of the project changed and the database, selection and vars are the same, so a restarted
+    stream (after a crash, say) starts in a second."""
+    selection = ["--select", select] if select else []
     key = json.dumps({"pg_url": endpoints.pg_url, "schema": settings.pg_schema(), "select": select, "vars": dbt_vars})
     key_path, manifest_path = target_dir / "secmon-compile-key.json", target_dir / "manifest.json"
     if is_stale(manifest_path) or not key_path.exists() or key_path.read_text() != key:
@@ -121,12 +146,11 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
         if code != 0:
             raise SecmonError(f"`dbt compile` for the stream engine failed with exit code {code}")
         key_path.write_text(key)
-    manifest = json.loads(manifest_path.read_text())
-    nodes = {
-        uid: node
-        for uid, node in manifest["nodes"].items()
-        if node["resource_type"] == "model" and node["config"]["materialized"] == "table" and node.get("compiled_code")
-    }
+    return json.loads(manifest_path.read_text())
+
+
+def _in_dependency_order(nodes: dict[str, dict]) -> list[str]:
+    """The ids of `nodes`, each after the nodes it depends on (dependencies outside `nodes` left out)."""
     ordered: list[str] = []
     visiting: set[str] = set()
 
@@ -143,20 +167,7 @@ def compile_views(endpoints: Endpoints, target_dir: Path, select: str | None = N
 
     for uid in sorted(nodes):
         visit(uid)
-    macros = {uid: called_macros(manifest, nodes[uid]) for uid in ordered}
-    return [
-        View(
-            nodes[uid]["alias"],
-            nodes[uid]["schema"],
-            nodes[uid]["compiled_code"],
-            windowed=is_windowed(macros[uid]),
-            closes_windows=nodes[uid]["alias"] in closing,
-            request_grain=REQUEST_ROWS_MACRO in macros[uid],
-            parents=tuple(nodes[parent]["alias"] for parent in nodes[uid]["depends_on"]["nodes"] if parent in nodes),
-            sinks_into=settings.ALERTS_TABLE if settings.DETECTION_TAG in nodes[uid]["tags"] else None,
-        )
-        for uid in ordered
-    ]
+    return ordered
 
 
 class Refresher:

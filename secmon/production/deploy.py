@@ -38,11 +38,14 @@ class Step(NamedTuple):
     result: str
 
 
+Report = Callable[[Step], None]  # told each step as it is done
+
+
 def deploy_risingwave(
     risingwave: RisingWave,
     grafana: GrafanaClient | None,
     datasource_uid: str,
-    report: Callable[[Step], None],
+    report: Report,
     migrate: bool = False,
 ) -> list[Step]:
     """Topics, the Kafka connection, `dbt build -t risingwave`, the Grafana reader, then Grafana.
@@ -63,43 +66,11 @@ def deploy_risingwave(
     conn = risingwave.connect()
     try:
         done(Step("RisingWave", f"{risingwave.address} answers: {check_version(conn)}"))
-        # The topics are made from here: the address this host uses, which may differ from RisingWave's.
-        bootstrap = os.environ.get(settings.ENV_BOOTSTRAP) or source_bootstrap_servers()
-        for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
-            created = kafka_clients.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
-            done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
+        _create_topics(done)
         done(Step("Kafka connection", ensure_kafka_connection(conn, risingwave.schema)))
-        if migration := alerts_table_migration(conn, risingwave.schema):
-            if not migrate:
-                raise SecmonError(migration)
-            done(Step(f"table {settings.ALERTS_TABLE}", recreate_alerts_table(conn, risingwave.schema)))
-        if migration := source_migration(conn, risingwave.schema):
-            if not migrate:
-                raise SecmonError(migration)
-            done(Step(f"source {SOURCE}", recreate_source(conn, risingwave.schema)))
-        unchanged = unchanged_seeds(conn, risingwave.schema)
-        exclude = ["--exclude", *unchanged] if unchanged else []
-        if run_dbt(["build", "-t", "risingwave", *exclude], None) != 0:
-            raise SecmonError("`dbt build -t risingwave` failed: run `secmon dbt build -t risingwave` to see why")
-        done(
-            Step(
-                "dbt build -t risingwave",
-                "source, seeds, materialized views, sink and tests: ok"
-                + (f" ({len(unchanged)} unchanged seeds left as they are)" if unchanged else ""),
-            )
-        )
-        if reader_password:
-            done(
-                Step(
-                    f"user {GRAFANA_DB_USER}", ensure_reader(conn, GRAFANA_DB_USER, reader_password, risingwave.schema)
-                )
-            )
-        else:
-            done(
-                Step(
-                    f"user {GRAFANA_DB_USER}", f"skipped: no Grafana given; set {ENV_GRAFANA_DB_PASSWORD} to create it"
-                )
-            )
+        _migrate_tables(conn, risingwave.schema, migrate, done)
+        _build_models(conn, risingwave.schema, done)
+        done(_reader_step(conn, risingwave.schema, reader_password))
     finally:
         conn.close()
     if grafana is None:
@@ -108,6 +79,46 @@ def deploy_risingwave(
         for change in push_all(grafana, datasource_uid):
             done(Step(f"Grafana {change.kind} {change.name}", change.action + (f" {change.url}" if change.url else "")))
     return steps
+
+
+def _create_topics(done: Report) -> None:
+    # The topics are made from here: the address this host uses, which may differ from RisingWave's.
+    bootstrap = os.environ.get(settings.ENV_BOOTSTRAP) or source_bootstrap_servers()
+    for topic in (settings.EVENTS_TOPIC, settings.ALERTS_TOPIC):
+        created = kafka_clients.ensure_topic(bootstrap, topic, settings.DEFAULT_PARTITIONS)
+        done(Step(f"topic {topic}", f"{'created' if created else 'exists'} on {bootstrap}"))
+
+
+def _migrate_tables(conn, schema: str, migrate: bool, done: Report) -> None:
+    """Re-creates the alerts table and the source when their shape is older, if `migrate`; refuses otherwise."""
+    if migration := alerts_table_migration(conn, schema):
+        if not migrate:
+            raise SecmonError(migration)
+        done(Step(f"table {settings.ALERTS_TABLE}", recreate_alerts_table(conn, schema)))
+    if migration := source_migration(conn, schema):
+        if not migrate:
+            raise SecmonError(migration)
+        done(Step(f"source {SOURCE}", recreate_source(conn, schema)))
+
+
+def _build_models(conn, schema: str, done: Report) -> None:
+    unchanged = unchanged_seeds(conn, schema)
+    exclude = ["--exclude", *unchanged] if unchanged else []
+    if run_dbt(["build", "-t", "risingwave", *exclude], None) != 0:
+        raise SecmonError("`dbt build -t risingwave` failed: run `secmon dbt build -t risingwave` to see why")
+    done(
+        Step(
+            "dbt build -t risingwave",
+            "source, seeds, materialized views, sink and tests: ok"
+            + (f" ({len(unchanged)} unchanged seeds left as they are)" if unchanged else ""),
+        )
+    )
+
+
+def _reader_step(conn, schema: str, reader_password: str | None) -> Step:
+    if not reader_password:
+        return Step(f"user {GRAFANA_DB_USER}", f"skipped: no Grafana given; set {ENV_GRAFANA_DB_PASSWORD} to create it")
+    return Step(f"user {GRAFANA_DB_USER}", ensure_reader(conn, GRAFANA_DB_USER, reader_password, schema))
 
 
 # Whether the alerts table is APPEND ONLY, as models/alerts/security_alerts.sql creates it (RisingWave
