@@ -40,7 +40,7 @@ class EmbeddedBroker:
         if firewall.guarded(self.state_dir, self.port):
             return "no password; other OS users refused (iptables and ip6tables owner match)"
         reason = firewall.unavailable_reason() or "guard rule missing"
-        return f"none: any local process may connect ({reason}; see README: Security of the local stack)"
+        return f"none: any local process may connect ({reason}; see docs/operating.md: Security of the local stack)"
 
     def record(self) -> dict:
         return {"endpoint": self.endpoint, "host": self.host, "port": self.port, "managed": True}
