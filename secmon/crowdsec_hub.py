@@ -11,6 +11,10 @@ secmon.core.classify.crowdsec evaluates on every request, plus a report of what 
 - HTTP scenarios (`scenarios/**/*.yaml`, trigger and leaky): their `filter` must compile with the
   classifier's expr subset over the fields the hub's parsers derive from an access-log line; a leaky
   scenario also needs a bucket secmon can window (grouped by source IP, a distinct field it has).
+
+It stays outside secmon.core.classify, beside the classifier's runtime half (crowdsec.py): it skips the
+scenarios a detection stands for, which it reads from the detections' metadata (secmon.manifest), and
+the core layer imports nothing of the dbt project's readers.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@
     (a sink re-created by --full-refresh sends its windows again) keeps the first row and is not
     sent to Kafka again. The detections emit on window close, so each window's alert comes once;
     the local engine publishes each alert_id once (secmon.engine.alerts). An older cluster's table
-    without APPEND ONLY is found by `secmon deploy` (secmon/deploy.py, alerts_table_migration). -#}
+    without APPEND ONLY is found by `secmon deploy` (secmon/production/deploy.py, alerts_table_migration). -#}
 create table if not exists {{ this }} (
 {%- for column, type in alert_schema() %}
     {{ column }} {{ type }},
