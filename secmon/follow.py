@@ -233,6 +233,136 @@ class _Poll(NamedTuple):
     positions: dict  # every file's position after this poll's lines
 
 
+class Follow:
+    """One process: read the logs' new lines → parse them (in children, a poll ahead) → publish the
+    oldest parsed poll → heartbeat → status; repeat. Shaped like secmon.engine.stream.Stream."""
+
+    def __init__(
+        self,
+        paths: list[Path],
+        bootstrap_servers: str,
+        topic: str,
+        state_dir: Path,
+        from_start: bool = False,
+        trusted: Networks = (),
+        poll_seconds: float = 0.2,
+        log_format: str | DeclaredFormat = "auto",
+        heartbeat_seconds: float = settings.HEARTBEAT_SECONDS,
+        log_delay_seconds: float = settings.LOG_DELAY_SECONDS,
+    ) -> None:
+        self.paths, self.bootstrap_servers, self.topic, self.state_dir = paths, bootstrap_servers, topic, state_dir
+        self.from_start, self.trusted, self.log_format = from_start, trusted, log_format
+        self.poll_seconds, self.heartbeat_seconds = poll_seconds, heartbeat_seconds
+        self.log_delay_seconds = log_delay_seconds
+        self.positions_path = state_dir / "follow-positions.json"
+        self.status = FollowStatus(pid=os.getpid(), files=[str(path) for path in paths])
+        self.stopping = False
+        self.queued: deque[_Poll] = deque()  # submitted to the parser, oldest first, not yet published
+        self.last_status, self.lines_at_last_status, self.last_line_at = 0.0, 0, time.monotonic()
+        self.last_heartbeat_at, self.promised_ms = 0.0, 0  # 1970: nothing promised before the logs are caught up
+        self.publisher = uuid.uuid4().hex  # this run's name in its heartbeats
+
+    def _open(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.follower = LogFollower(self.paths, load_positions(self.positions_path), self.from_start)
+        self.parser = Parser(self.log_format, self.trusted)  # forked before the Kafka client starts its threads
+        self.own_addresses = OwnAddresses(self.state_dir, self.trusted)  # for `secmon decisions`
+        self.producer = Producer(self.bootstrap_servers, "secmon-follow")
+        self.partitions = self.producer.partitions(self.topic)
+
+    def request_stop(self, *_args) -> None:
+        self.stopping = True
+
+    def run(self, stop_after_idle: float | None = None) -> FollowStatus:
+        """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
+        self._open()
+        # Only the main thread may handle signals (a benchmark runs follow in a thread of its own).
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, self.request_stop) if in_main_thread else None
+        try:
+            while not self.stopping:
+                started, polled_at = time.monotonic(), time.time()
+                lines = self._poll()
+                # Each parser keeps a poll while the oldest is sent, unless no new lines came.
+                self._publish(keep=len(self.parser.children) if lines else 0)
+                self._write_status()
+                if not self.queued:  # the poll found no new line, and every line read before is published
+                    self.promised_ms = int((polled_at - self.log_delay_seconds) * 1000)
+                self._heartbeat()
+                if not self.queued:
+                    if stop_after_idle is not None and time.monotonic() - self.last_line_at > stop_after_idle:
+                        break
+                    time.sleep(max(0.0, self.poll_seconds - (time.monotonic() - started)))
+            self._publish(keep=0)  # a graceful stop (SIGTERM) publishes what was read
+            save_positions(self.positions_path, self.follower.positions())  # a rotation seen without new lines, too
+        except KeyboardInterrupt:
+            pass  # what was read and not published is read again at the next start
+        except OSError as exc:
+            raise SecmonError(f"follow: {exc}") from exc
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
+            self._close()
+        return self.status
+
+    def _poll(self) -> int:
+        """The files' new complete lines, submitted to the parser; how many."""
+        chunks = self.follower.poll()
+        lines = sum(len(chunk) for _, chunk in chunks)
+        if lines:
+            self.parser.submit(chunks)
+            self.queued.append(_Poll(lines, self.follower.positions()))
+            self.last_line_at = time.monotonic()
+        return lines
+
+    def _publish(self, keep: int) -> None:
+        """The oldest queued polls to the topic until `keep` are left."""
+        while len(self.queued) > keep:
+            self._send(self.parser.result(), self.queued.popleft())
+
+    def _send(self, parsed: Parsed, poll: _Poll) -> None:
+        """One poll's events to the topic; its positions saved once the broker has them all."""
+        for key, value in parsed.messages:
+            self.producer.send(self.topic, value, key)
+        if undelivered := self.producer.flush():
+            raise SecmonError(
+                f"follow: {undelivered} events did not reach {self.topic} ({self.producer.last_error}); "
+                "their lines are read again at the next start"
+            )
+        save_positions(self.positions_path, poll.positions)
+        self.own_addresses.observe(key for key, _ in parsed.messages)
+        self.status.lines += poll.lines
+        self.status.published += len(parsed.messages)
+        self.status.rejected += parsed.rejected
+        self.status.last_reject = parsed.last_reject or self.status.last_reject
+        if parsed.newest_ms is not None:
+            self.status.lag_seconds = max(0.0, time.time() - parsed.newest_ms / 1000)
+
+    def _heartbeat(self) -> None:
+        """Every heartbeat_seconds, busy too: this publisher is alive, and promises `promised_ms`."""
+        if time.monotonic() - self.last_heartbeat_at >= self.heartbeat_seconds:
+            send_heartbeats(self.producer, self.topic, self.partitions, self.publisher, self.promised_ms)
+            self.status.heartbeats += 1
+            self.last_heartbeat_at = time.monotonic()
+
+    def _write_status(self) -> None:
+        """The counters and lines/s to <state dir>/follow.json, once a second."""
+        now = time.time()
+        if now - self.last_status < 1.0:
+            return
+        elapsed = max(now - self.last_status, 1e-9)
+        lines = self.status.lines - self.lines_at_last_status
+        self.status.lines_per_second = lines / elapsed if self.last_status else 0.0
+        self.last_status, self.lines_at_last_status = now, self.status.lines
+        status_file.write(status_path(self.state_dir), self.status)
+
+    def _close(self) -> None:
+        self.parser.close()
+        self.producer.flush()
+        self.follower.close()
+        status_file.write(status_path(self.state_dir), self.status)
+
+
 def follow(
     paths: list[Path],
     bootstrap_servers: str,
@@ -246,90 +376,6 @@ def follow(
     heartbeat_seconds: float = settings.HEARTBEAT_SECONDS,
     log_delay_seconds: float = settings.LOG_DELAY_SECONDS,
 ) -> FollowStatus:
-    """Runs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    positions_path = state_dir / "follow-positions.json"
-    follower = LogFollower(paths, load_positions(positions_path), from_start)
-    parser = Parser(log_format, trusted)  # forked before the Kafka client starts its threads
-    own_addresses = OwnAddresses(state_dir, trusted)  # the site's own addresses, for `secmon decisions`
-    producer = Producer(bootstrap_servers, "secmon-follow")
-    status = FollowStatus(pid=os.getpid(), files=[str(path) for path in paths])
-    stopping = False
-
-    def stop(_signum, _frame) -> None:
-        nonlocal stopping
-        stopping = True
-
-    queued: deque[_Poll] = deque()  # submitted to the parser, oldest first, not yet published
-
-    def publish_oldest() -> None:
-        """The oldest queued poll to the topic; its positions saved once the broker has it all."""
-        parsed = parser.result()
-        poll = queued.popleft()
-        for key, value in parsed.messages:
-            producer.send(topic, value, key)
-        if undelivered := producer.flush():
-            raise SecmonError(
-                f"follow: {undelivered} events did not reach {topic} ({producer.last_error}); "
-                "their lines are read again at the next start"
-            )
-        save_positions(positions_path, poll.positions)
-        own_addresses.observe(key for key, _ in parsed.messages)
-        status.lines += poll.lines
-        status.published += len(parsed.messages)
-        status.rejected += parsed.rejected
-        status.last_reject = parsed.last_reject or status.last_reject
-        if parsed.newest_ms is not None:
-            status.lag_seconds = max(0.0, time.time() - parsed.newest_ms / 1000)
-
-    # Only the main thread may handle signals (a benchmark runs follow in a thread of its own).
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, stop) if in_main_thread else None
-    last_status, lines_at_last_status, last_line_at = 0.0, 0, time.monotonic()
-    last_heartbeat_at, promised_ms = 0.0, 0  # 1970: nothing promised before the logs are caught up
-    publisher = uuid.uuid4().hex  # this run's name in its heartbeats
-    partitions = producer.partitions(topic)
-    try:
-        while not stopping:
-            started, polled_at = time.monotonic(), time.time()
-            chunks = follower.poll()
-            lines = sum(len(chunk) for _, chunk in chunks)
-            if lines:
-                parser.submit(chunks)
-                queued.append(_Poll(lines, follower.positions()))
-                last_line_at = time.monotonic()
-            # Each parser keeps a poll while the oldest is sent, unless no new lines came.
-            while len(queued) > (len(parser.children) if lines else 0):
-                publish_oldest()
-            now = time.time()
-            if now - last_status >= 1.0:
-                status.lines_per_second = (
-                    (status.lines - lines_at_last_status) / max(now - last_status, 1e-9) if last_status else 0.0
-                )
-                last_status, lines_at_last_status = now, status.lines
-                status_file.write(status_path(state_dir), status)
-            if not queued:  # the poll found no new line, and every line read before is published
-                promised_ms = int((polled_at - log_delay_seconds) * 1000)
-            if time.monotonic() - last_heartbeat_at >= heartbeat_seconds:  # busy too: this publisher is alive
-                send_heartbeats(producer, topic, partitions, publisher, promised_ms)
-                status.heartbeats += 1
-                last_heartbeat_at = time.monotonic()
-            if not queued:
-                if stop_after_idle is not None and time.monotonic() - last_line_at > stop_after_idle:
-                    break
-                time.sleep(max(0.0, poll_seconds - (time.monotonic() - started)))
-        while queued:  # a graceful stop (SIGTERM) publishes what was read
-            publish_oldest()
-        save_positions(positions_path, follower.positions())  # a rotation seen without new lines, too
-    except KeyboardInterrupt:
-        pass  # what was read and not published is read again at the next start
-    except OSError as exc:
-        raise SecmonError(f"follow: {exc}") from exc
-    finally:
-        if in_main_thread:
-            signal.signal(signal.SIGTERM, previous)
-        parser.close()
-        producer.flush()
-        follower.close()
-        status_file.write(status_path(state_dir), status)
-    return status
+    """Follow the logs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
+    arguments = (from_start, trusted, poll_seconds, log_format, heartbeat_seconds, log_delay_seconds)
+    return Follow(paths, bootstrap_servers, topic, state_dir, *arguments).run(stop_after_idle)

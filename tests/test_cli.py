@@ -57,8 +57,7 @@ def test_the_readme_command_table_lists_every_command_and_no_other():
 
 def test_an_alert_is_printed_as_data_whatever_its_example_holds():
     """An attacker writes the example URL (and can make it look like markup): it prints as it is."""
-    from secmon.cli import alert_line
-    from secmon.console import console
+    from secmon.console import alert_line, console
 
     alert = {
         "window_start": "2026-12-07T04:00:00",

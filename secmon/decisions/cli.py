@@ -1,6 +1,6 @@
 """`secmon decisions`: the commands over secmon.decisions (bans for CrowdSec's bouncers, exports).
 
-Registered by secmon.cli, whose option decorators it uses: import it through `secmon.cli`."""
+Registered by secmon.cli; the option decorators come from secmon.cli_options, shared with it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from secmon import settings
-from secmon.cli import _origin, _trusted, endpoint_options, json_option, state_dir_option
+from secmon.alert_feed import origin
+from secmon.cli_options import endpoint_options, json_option, parse_trusted, state_dir_option
 from secmon.core.endpoints import read_state, resolve_endpoints
 
 PEM_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -124,7 +125,7 @@ def ban_rules(state_dir: Path, trusted_proxies, allowlist_file: Path | None):
     from secmon.decisions.policy import Allowlist, BanPolicy
     from secmon.decisions.stream import Ledger
 
-    allowlist = Allowlist.from_settings(_trusted(trusted_proxies), allowlist_file, own_addresses_path(state_dir))
+    allowlist = Allowlist.from_settings(parse_trusted(trusted_proxies), allowlist_file, own_addresses_path(state_dir))
     ledger = Ledger(state_dir)
     lifts = ledger.lifts()
     ledger.close()
@@ -178,7 +179,7 @@ def decisions_list(state_dir, bootstrap_servers, pg_url, trusted_proxies, allowl
         else:
             click.echo(
                 f"{document['value']:<40} ban until {document['until']}  {document['scenario']}  "
-                f"[{_origin(document['value'])}]"
+                f"[{origin(document['value'])}]"
             )
 
 
@@ -256,7 +257,7 @@ def decisions_serve(
         listen,
         endpoints.reader_url,
         state_dir,
-        trusted_proxies=_trusted(trusted_proxies),
+        trusted_proxies=parse_trusted(trusted_proxies),
         certificate=certificate,
         private_key=private_key,
         allowlist_file=allowlist_file,
