@@ -17,8 +17,8 @@ select breach, entity, window_start from (
             when window_end <> window_start + INTERVAL '{{ var(window_var) }}'
                 then 'its window is not var {{ window_var }} ({{ var(window_var) }}) long'
             {%- endif %}
-            when severity is distinct from '{{ meta.get('severity') }}' then 'severity is not config.meta.severity'
-            when entity_type is distinct from '{{ meta.get('entity') }}' then 'entity_type is not config.meta.entity'
+            when coalesce(severity, '') <> '{{ meta.get('severity') }}' then 'severity is not config.meta.severity'
+            when coalesce(entity_type, '') <> '{{ meta.get('entity') }}' then 'entity_type is not config.meta.entity'
         end as breach,
         entity,
         window_start
@@ -26,7 +26,10 @@ select breach, entity, window_start from (
 ) as checked
 where breach is not null
 union all
-select 'two rows of a window share its grain ({{ grain | join(', ') }})', max(entity), window_start
+select
+    'two rows of a window share its grain ({{ grain | join(', ') }})' as breach,
+    max(entity) as entity,
+    window_start
 from {{ model }}
 group by {{ grain | join(', ') }}, window_start
 having count(*) > 1
