@@ -8,7 +8,7 @@ import os
 import tracemalloc
 from collections import Counter
 from pathlib import Path
-from urllib.parse import unquote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 import jsonschema
 import pytest
@@ -167,6 +167,16 @@ def _signature_holds(scenario: str, own: list[Event], target: str | None) -> boo
     if scenario in ("ssi_injection", "crlf_injection"):
         payloads = attacks.SSI_PAYLOADS if scenario == "ssi_injection" else attacks.CRLF_PAYLOADS
         return 1 <= len(own) <= 3 and all(unquote_plus(unquote_plus(e.url.split("=", 1)[1])) in payloads for e in own)
+    if scenario in attacks.FAMILY_PAYLOADS:
+        payloads, paths = attacks.FAMILY_PAYLOADS[scenario]
+        # Each URL is a path of the family and one of its payloads in one of encoded_payload's three encodings.
+        sent = {path + quote_plus(p, safe="'()*=,;:/") for path in paths for p in payloads}
+        sent |= {path + quote(p, safe="") for path in paths for p in payloads}
+        sent |= {path + quote(quote(p, safe=""), safe="") for path in paths for p in payloads}
+        return len(own) >= 1 and all(e.url in sent for e in own)
+    if scenario == "site_exposure":
+        exposed = [e for e in own if any(e.url.endswith(p) or p in e.url for p in seeds.load("exposed_files"))]
+        return len(exposed) == len(own) >= 3 and [e.status_code for e in own].count(200) == 1
     if scenario == "mixed_web_attack":
         return len(own) == 7 and len({e.url for e in own}) == 7
     if scenario == "request_flood":
