@@ -12,6 +12,7 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -136,6 +137,9 @@ def event_chunks(
 def _start_worker(parent_pid: int) -> None:
     die_with_parent(parent_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop
+    # Not the parent's handler (`secmon` turns SIGTERM into Ctrl-C): a handler that raises can miss a
+    # signal that lands just before a blocking wait, and then the worker outlives its pool.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     default_classifier()  # built once per worker, before its first chunk
 
 
@@ -160,11 +164,14 @@ def encode_chunks_in_workers(
     parallel with the caller's parsing and publishing. Chunks come back in their order, each event in
     its place; an event whose classification raises is left out and reported to `on_reject`."""
     workers = workers or os.cpu_count() or 1
-    context = multiprocessing.get_context("fork")
     in_flight: collections.deque = collections.deque()
-    with context.Pool(workers, initializer=_start_worker, initargs=(os.getpid(),)) as pool:
+    # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of memory) fails the
+    # chunks it held with BrokenProcessPool, where a Pool waits for their results for ever.
+    with ProcessPoolExecutor(
+        workers, multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(os.getpid(),)
+    ) as pool:
         for first_ms, last_ms, keys, chunk, labels in event_chunks(events):
-            in_flight.append((first_ms, last_ms, keys, labels, pool.apply_async(_encode_in_worker, (chunk,))))
+            in_flight.append((first_ms, last_ms, keys, labels, pool.submit(_encode_in_worker, chunk)))
             if len(in_flight) > 2 * workers:  # bounded: a long log is never all in memory
                 yield _collected(in_flight.popleft(), on_reject)
         while in_flight:
@@ -173,7 +180,7 @@ def encode_chunks_in_workers(
 
 def _collected(pending: tuple, on_reject: Callable[[str], None]) -> Chunk:
     first_ms, last_ms, keys, labels, result = pending
-    values, reasons = result.get()
+    values, reasons = result.result()
     for reason in reasons:
         on_reject(reason)
     kept = [(key, value) for key, value in zip(keys, values) if value is not None]

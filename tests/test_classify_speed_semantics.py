@@ -7,6 +7,8 @@ classifying in worker processes (producer.publish.encode_chunks_in_workers)."""
 
 from __future__ import annotations
 
+import os
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,18 @@ def test_a_classifier_exception_is_a_reject_not_a_stop(monkeypatch):
     assert len(values) == len(keys) == 299
     assert len(rejected) == 1 and "boom" in rejected[0] and poison[:40] in rejected[0]
     assert not any(poison.encode() in value for value in values)
+
+
+def test_a_worker_that_dies_fails_the_replay_instead_of_hanging_it(monkeypatch):
+    sample = events(300)
+    poison = sample[120].url
+    original = Classifier.tags
+
+    def tags(self, request):
+        if request.url == poison:
+            os._exit(9)  # as the kernel's OOM killer would end it: no exception, no result
+        return original(self, request)
+
+    monkeypatch.setattr(Classifier, "tags", tags)
+    with pytest.raises(BrokenProcessPool):
+        list(publish.encode_chunks_in_workers(iter(sample), lambda reason: None, workers=2))
