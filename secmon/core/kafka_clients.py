@@ -199,6 +199,7 @@ def _admin(bootstrap_servers: str, timeout_ms: int) -> KafkaAdminClient:
         return KafkaAdminClient(
             bootstrap_servers=bootstrap_servers,
             request_timeout_ms=timeout_ms,
+            bootstrap_timeout_ms=timeout_ms,  # kafka-python's default waits 30 s for a broker that refuses
             **admin_settings("secmon-admin"),
         )
     except KafkaError as exc:
