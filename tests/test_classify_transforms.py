@@ -206,3 +206,20 @@ def test_every_transform_takes_any_bytes_and_gives_bytes(text):
     for name, function in t.TRANSFORMS.items():
         result = function(text)
         assert all(ord(char) < 256 for char in result), name
+
+
+# Values made of what logs hold, the marks of UNCHANGED_WITHOUT among them, so that both sides of the
+# property are reached often.
+LOGGED_TEXT = st.text(alphabet=st.sampled_from("aZ09/._-?=&%+;:,'\"\\^*#<> \t\x00\xa0\xc3\xa9!(){}|$~"), max_size=60)
+
+
+@pytest.mark.parametrize("name", sorted(t.UNCHANGED_WITHOUT))
+@given(text=LOGGED_TEXT | st.text(alphabet=st.characters(max_codepoint=255), max_size=60))
+def test_a_value_without_a_transforms_marks_is_unchanged_by_it(name, text):
+    if t.marks(text).isdisjoint(t.UNCHANGED_WITHOUT[name]):
+        assert t.TRANSFORMS[name](text) == text
+
+
+def test_a_chain_has_marks_only_when_each_of_its_transforms_has():
+    assert t.unchanged_without(("urldecodeuni", "lowercase")) == frozenset("%+") | t.UPPER
+    assert t.unchanged_without(("urldecodeuni", "base64decode")) is None

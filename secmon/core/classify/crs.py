@@ -15,29 +15,33 @@ Variables, as ModSecurity 2.9 (Apache) fills them (apache2/re_variables.c):
 Values are bytes held as latin-1 text (see transforms.py); regexes run in RE2's Latin-1 mode with
 `.` matching newlines, like ModSecurity's PCRE (PCRE_DOTALL | PCRE_DOLLAR_ENDONLY, no UTF-8 mode).
 
-The multi-pattern engine: all `@rx` of the rules' first links that share a transformation chain
-form one `re2.Set`, so a value is transformed once per chain and scanned once per chain; only the
-rules whose set entry fired are confirmed (a capture or a `chain`). google-re2's Set was chosen over
-hyperscan after measuring both (benchmarks/classify.py, one run, against the per-rule loop): at PL1
-re2.Set ran 3.0x the loop on the producer's normal traffic and 3.1x on attacks, hyperscan 2.7x and
-2.8x; at PL2 re2.Set 2.6x and 5.7x, hyperscan 1.9x and 4.5x. Hyperscan is not faster here because
-the values are short (a URL, a User-Agent): the per-call overhead dominates, not the scan. And it
-refuses CRS patterns (4 of the PL1 rules', 7 at PL2: too large, or anchors it cannot place), which
-then need a second engine,
-while RE2 compiles every CRS v4 pattern, matches in linear time on hostile input, and has a Latin-1
-mode that reads bytes as ModSecurity's PCRE does. Transformed values, scans and operator verdicts are
-memoized per request and, for the shared rule sets of `CrsRuleSet.load`, across requests (Memo).
+The multi-pattern engine: the first links of the rules (`@rx`, `@pm`) are grouped by transformation
+chain, and all their patterns form one hyperscan database. A value is scanned once per distinct
+string its groups' chains make of it (a chain whose marks the value lacks leaves it as it is, see
+transforms.UNCHANGED_WITHOUT: most values are scanned once), and a hit counts for the groups that made
+that string; the rules whose pattern fired are then confirmed by their own RE2 regex and chain. Hyperscan
+was chosen over google-re2's Set after measuring both on that one database of the 109 PL1 patterns
+(2,000 URLs of the benign corpus, same run): hyperscan 2.8 µs a URL, re2.Set 103 µs, more than
+running each pattern alone (89 µs): RE2's Set does not stay in its DFA on CRS's large regexes.
+Hyperscan, like RE2, never backtracks. It refuses a few patterns (5 of 109 at PL1: too large); their
+rules run on their own, in RE2's Latin-1 mode, which reads bytes as ModSecurity's PCRE does. The
+database takes ~2 s to compile, so it is kept, serialized, in the user's cache (`HyperscanScanner`).
+Transformed values, scans and operator verdicts are memoized per request and, for the shared rule
+sets of `CrsRuleSet.load`, across requests (Memo).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import os
 import re
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import hyperscan
 import libinjection
 import re2
 
@@ -94,7 +98,11 @@ CHAIN_COLLECTIONS = frozenset({"MATCHED_VAR", "MATCHED_VARS", "MATCHED_VAR_NAME"
 NOT_EVALUATED_FILES = {"901": "initialisation (sets TX defaults)", "949": "anomaly-score evaluation"}
 # Entries the shared rule sets (CrsRuleSet.load) keep across requests: memory stays in the tens of MB.
 MEMO_LIMIT = 100_000
+# Compiled hyperscan databases kept in the cache (5-11 MB each): one per paranoia level, and a few more.
+CACHED_DATABASES = 6
 MAX_VALUE = 16_384  # bytes of a value the rules see: a longer one is cut (the cost stays bounded)
+
+PHRASE_OPERATORS = ("pm", "pmfromfile", "pmf")
 
 RE2_OPTIONS = re2.Options()
 RE2_OPTIONS.encoding = re2.Options.Encoding.LATIN1
@@ -153,6 +161,10 @@ class Link:
     @functools.cached_property
     def stages(self) -> Callable[[str], tuple[str, ...]]:
         return transforms.stages(self.transforms)
+
+    @functools.cached_property
+    def unchanged_without(self) -> frozenset[str] | None:
+        return transforms.unchanged_without(self.transforms)
 
     @functools.cached_property
     def test(self) -> Callable[[str], object]:
@@ -418,11 +430,24 @@ def compile_rx(pattern: str) -> re2._Regexp:
     return re2.compile(pattern.encode("latin-1"), RE2_OPTIONS)
 
 
-def phrase_matcher(phrases: Iterable[str]) -> Callable[[str], bool]:
-    """@pm: any phrase as a substring, case-insensitively (ModSecurity's Aho-Corasick lowercases both)."""
-    alternatives = sorted({p for p in phrases if p}, key=len, reverse=True)
-    regex = compile_rx("(?i)(?:" + "|".join(re2.escape(p) for p in alternatives) + ")")
-    return lambda value: bool(alternatives) and regex.search(as_bytes(value)) is not None
+def phrase_pattern(phrases: Iterable[str]) -> str | None:
+    """@pm as a regex: any phrase as a substring, case-insensitively (ModSecurity's Aho-Corasick lowercases
+    both); None for no phrase (it never matches)."""
+    # Longest first, then in byte order: the same pattern in every process (the database cache is keyed by it).
+    alternatives = sorted({p for p in phrases if p}, key=lambda phrase: (-len(phrase), phrase))
+    return "(?i)(?:" + "|".join(re2.escape(p) for p in alternatives) + ")" if alternatives else None
+
+
+def phrases(operator: str, argument: str) -> list[str]:
+    return argument.split() if operator == "pm" else [p for name in argument.split() for p in data_file(name)]
+
+
+def phrase_matcher(words: Iterable[str]) -> Callable[[str], bool]:
+    pattern = phrase_pattern(words)
+    if pattern is None:
+        return lambda value: False
+    regex = compile_rx(pattern)
+    return lambda value: regex.search(as_bytes(value)) is not None
 
 
 @functools.cache
@@ -477,9 +502,8 @@ def operator_function(operator: str, argument: str) -> Callable[[str], object]:
     if operator == "rx":
         regex = compile_rx(argument)
         return lambda value: regex.search(as_bytes(value))
-    if operator in ("pm", "pmfromfile", "pmf"):
-        words = argument.split() if operator == "pm" else [p for name in argument.split() for p in data_file(name)]
-        return phrase_matcher(words)
+    if operator in PHRASE_OPERATORS:
+        return phrase_matcher(phrases(operator, argument))
     simple = simple_operator(operator, argument)
     if simple is None:
         raise Unsupported(f"operator @{operator}")
@@ -724,12 +748,15 @@ class Memo:
     def __init__(self, limit: int = 0):
         self.limit = limit
         self.transformed: dict[tuple[tuple[str, ...], str], str] = {}
-        self.scans: dict[tuple[int, str], list[int]] = {}
+        self.scans: dict[str, list[int]] = {}  # the rule set's one scan, by the string scanned
+        self.found: dict[tuple[int, str, str, str], tuple[Rule, ...]] = {}  # PatternScan.value_candidates
         self.verdicts: dict[tuple[int, str], object] = {}
         self.stages: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
 
     def trim(self) -> None:
-        if len(self.transformed) + len(self.scans) + len(self.verdicts) + len(self.stages) > self.limit:
+        kept = (self.transformed, self.scans, self.verdicts, self.stages, self.found)
+        if sum(map(len, kept)) > self.limit:
+            self.found.clear()
             self.stages.clear()
             self.transformed.clear()
             self.scans.clear()
@@ -742,15 +769,29 @@ class Evaluation:
     def __init__(self, request: Request, memo: Memo | None = None):
         self.variables = request_variables(request)  # by phase
         memo = memo or Memo()
-        self.transformed, self.scans, self.verdicts, self.stages = (
+        self.transformed, self.scans, self.verdicts, self.stages, self.found = (
             memo.transformed,
             memo.scans,
             memo.verdicts,
             memo.stages,
+            memo.found,
         )
         self.switched_off: dict[str, set[str]] = {}
+        self.marks: dict[str, frozenset[str]] = {}
+
+    def marks_of(self, value: str) -> frozenset[str]:
+        marks = self.marks.get(value)
+        if marks is None:
+            marks = self.marks[value] = transforms.marks(value)
+        return marks
+
+    def unchanged(self, link: Link, value: str) -> bool:
+        """Whether the link's chain leaves the value as it is, known from its marks without running it."""
+        return link.unchanged_without is not None and self.marks_of(value).isdisjoint(link.unchanged_without)
 
     def transform(self, link: Link, value: str) -> str:
+        if self.unchanged(link, value):
+            return value
         key = (link.transforms, value)
         result = self.transformed.get(key)
         if result is None:
@@ -805,6 +846,8 @@ class Evaluation:
 
     def values_to_test(self, link: Link, raw_value: str) -> tuple[str, ...]:
         """The transformed value; with multiMatch, every stage of the chain (see transforms.stages)."""
+        if self.unchanged(link, raw_value):
+            return (raw_value,)
         if not link.multi_match:
             return (self.transform(link, raw_value),)
         key = (link.transforms, raw_value)
@@ -851,8 +894,72 @@ def expand_local(text: str, state: ChainState, matched_value: str) -> str:
     return MACRO.sub(value, text)
 
 
+def _collect_hit(pattern_id: int, _start: int, _end: int, _flags: int, hits: list[int]) -> None:
+    hits.append(pattern_id)
+
+
+class HyperscanScanner:
+    """One hyperscan block database over the patterns: which of them match a value, in one pass over it.
+    The patterns hyperscan refuses are `refused` (their rules are evaluated on their own). The compiled
+    database is cached under SECMON_CACHE_DIR (default ~/.cache/secmon), by a digest of the patterns and
+    hyperscan's version: a process loads it in milliseconds instead of compiling for seconds."""
+
+    FLAGS = hyperscan.HS_FLAG_DOTALL | hyperscan.HS_FLAG_SINGLEMATCH | hyperscan.HS_FLAG_ALLOWEMPTY
+
+    def __init__(self, patterns: list[str]):
+        encoded = [pattern.encode("latin-1") for pattern in patterns]
+        digest = hashlib.sha256(b"\0".join([hyperscan.__version__.encode(), str(self.FLAGS).encode(), *encoded]))
+        cached = cache_dir() / f"crs-{digest.hexdigest()[:32]}.hsdb"
+        try:
+            refused_line, _, serialized = cached.read_bytes().partition(b"\n")
+            self.refused = frozenset(int(index) for index in refused_line.split())
+            self.database = hyperscan.loadb(serialized, hyperscan.HS_MODE_BLOCK) if serialized else None
+        except (OSError, ValueError, hyperscan.error):
+            self.refused, self.database = self.compile(encoded)
+            self.save(cached)
+        self.scratch = hyperscan.Scratch(self.database) if self.database is not None else None
+
+    @classmethod
+    def compile(cls, encoded: list[bytes]) -> tuple[frozenset[int], hyperscan.Database | None]:
+        refused = set()
+        for index, pattern in enumerate(encoded):
+            try:
+                hyperscan.Database().compile(expressions=[pattern], flags=[cls.FLAGS])
+            except hyperscan.error:
+                refused.add(index)
+        accepted = [index for index in range(len(encoded)) if index not in refused]
+        if not accepted:
+            return frozenset(refused), None
+        database = hyperscan.Database()
+        database.compile(expressions=[encoded[i] for i in accepted], ids=accepted, flags=[cls.FLAGS] * len(accepted))
+        return frozenset(refused), database
+
+    def save(self, path: Path) -> None:
+        """Written whole or not at all (a temporary file renamed): another process may be reading it."""
+        serialized = hyperscan.dumpb(self.database) if self.database is not None else b""
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary.write_bytes(" ".join(map(str, sorted(self.refused))).encode() + b"\n" + serialized)
+            temporary.replace(path)
+            for stale in sorted(path.parent.glob("crs-*.hsdb"), key=lambda p: p.stat().st_mtime)[:-CACHED_DATABASES]:
+                stale.unlink(missing_ok=True)  # rule sets of other versions or paranoia levels: the newest are kept
+        except OSError:
+            pass  # a read-only home: compiled again next time, nothing lost
+
+    def scan(self, value: bytes) -> list[int]:
+        hits: list[int] = []
+        if self.database is not None:
+            self.database.scan(value, match_event_handler=_collect_hit, context=hits, scratch=self.scratch)
+        return hits
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("SECMON_CACHE_DIR") or Path.home() / ".cache" / "secmon")
+
+
 class Re2Scanner:
-    """One `re2.Set` over patterns: which of them match a value, in one pass."""
+    """One `re2.Set` over patterns: which of them match a value (the engine hyperscan is measured against)."""
 
     refused: frozenset[int] = frozenset()
 
@@ -866,57 +973,119 @@ class Re2Scanner:
         return self.set.Match(value) or []
 
 
+Scanner = HyperscanScanner | Re2Scanner
+
+
 @dataclass
 class PatternGroup:
-    """The first-link `@rx` of the rules that share one transformation chain, scanned as one set."""
+    """The rules whose first links (`@rx`, `@pm`) share one transformation chain (and multiMatch, under which
+    every stage of the chain is tested), by the index of their pattern in the rule set's scanner."""
 
-    link: Link  # any member's first link: it carries the shared chain
+    link: Link  # any member's first link: it carries the shared chain and multiMatch
     phase: int
-    rules_by_pattern: list[list[Rule]]
+    rules_by_pattern: dict[int, list[Rule]]
     collections: tuple[str, ...]
-    scanner: Re2Scanner
+
+
+@dataclass
+class PatternScan:
+    """Every group's patterns in one database. A value is scanned once per distinct string its groups' chains
+    make of it (most chains leave most values as they are), and a hit counts for the groups that made that
+    string."""
+
+    groups: list[PatternGroup]
+    scanner: Scanner
+    # Per phase and collection, the groups that read it, by their chains' marks (transforms.UNCHANGED_WITHOUT):
+    # a value without the marks is tested as it is by the whole batch, with no chain run.
+    readers: dict[tuple[int, str], list[tuple[frozenset[str] | None, list[PatternGroup]]]] = field(init=False)
+
+    def __post_init__(self):
+        by_marks: dict[tuple[int, str], dict[frozenset[str] | None, list[PatternGroup]]] = {}
+        for group in self.groups:
+            for collection in group.collections:
+                batches = by_marks.setdefault((group.phase, collection), {})
+                batches.setdefault(group.link.unchanged_without, []).append(group)
+        self.readers = {key: list(batches.items()) for key, batches in by_marks.items()}
 
     def candidates(self, evaluation: Evaluation) -> Iterator[Rule]:
         """The rules with a value on which their pattern matched (a chain or a capture still to confirm)."""
-        for collection in self.collections:
-            for name, raw_value in evaluation.variables[self.phase].get(collection, ()):
-                value = evaluation.transform(self.link, raw_value)
-                key = (id(self), value)
-                hits = evaluation.scans.get(key)
-                if hits is None:
-                    hits = evaluation.scans[key] = self.scanner.scan(as_bytes(value))
-                for index in hits:
-                    for rule in self.rules_by_pattern[index]:
-                        if rule.links[0].reads(collection, name) and evaluation.reads(rule, collection):
-                            yield rule
+        for (phase, collection), batches in self.readers.items():
+            for name, raw_value in evaluation.variables[phase].get(collection, ()):
+                key = (phase, collection, name, raw_value)
+                found = evaluation.found.get(key)
+                if found is None:
+                    found = self.value_candidates(evaluation, collection, name, raw_value, batches)
+                    evaluation.found[key] = found
+                for rule in found:
+                    if evaluation.reads(rule, collection):
+                        yield rule
+
+    def value_candidates(
+        self, evaluation: Evaluation, collection: str, name: str, raw_value: str, batches: list
+    ) -> tuple[Rule, ...]:
+        """The rules whose pattern matched one member's value: a pure function of it, so memoized (a log
+        repeats its User-Agents and Referers)."""
+        found = []
+        for value, value_groups in self.strings_tested(evaluation, raw_value, batches).items():
+            hits = evaluation.scans.get(value)
+            if hits is None:
+                hits = evaluation.scans[value] = self.scanner.scan(as_bytes(value))
+            for index in hits:
+                for group in value_groups:
+                    found.extend(
+                        rule for rule in group.rules_by_pattern.get(index, ()) if rule.links[0].reads(collection, name)
+                    )
+        return tuple(found)
+
+    @staticmethod
+    def strings_tested(evaluation: Evaluation, raw_value: str, batches: list) -> dict[str, list[PatternGroup]]:
+        """Each string the groups' chains make of the value, with the groups that test it."""
+        marks = evaluation.marks_of(raw_value)
+        tested: dict[str, list[PatternGroup]] = {}
+        for unchanged_without, groups in batches:
+            if unchanged_without is not None and marks.isdisjoint(unchanged_without):
+                tested.setdefault(raw_value, []).extend(groups)
+                continue
+            for group in groups:
+                for value in evaluation.values_to_test(group.link, raw_value):
+                    tested.setdefault(value, []).append(group)
+        return tested
 
 
-def pattern_groups(
-    rules: Iterable[Rule], scanner: Callable[[list[str]], Re2Scanner]
-) -> tuple[list[PatternGroup], list[Rule]]:
-    """Rules whose first link is a plain `@rx`, grouped by chain; the others (evaluated one by one)."""
-    by_chain: dict[tuple[int, tuple[str, ...]], list[Rule]] = {}
-    direct = []
-    for rule in rules:
-        first = rule.links[0]
-        if first.operator == "rx" and not first.negated and not first.multi_match:
-            by_chain.setdefault((rule.phase, first.transforms), []).append(rule)
-        else:
+def scan_pattern(link: Link) -> str | None:
+    """The regex a set can scan for a first link (a plain or multiMatch `@rx`, a `@pm`); None when the link
+    needs its own evaluation (another operator, a negation, a capture or a placeholder read per evaluation)."""
+    if link.negated or link.rule_local_macros:
+        return None
+    if link.operator == "rx":
+        return expand_tx(link.argument)
+    if link.operator in PHRASE_OPERATORS:
+        return phrase_pattern(phrases(link.operator, expand_tx(link.argument)))
+    return None
+
+
+def pattern_scan(rules: Iterable[Rule], scanner: Callable[[list[str]], Scanner]) -> tuple[PatternScan, list[Rule]]:
+    """Rules whose first link a set can scan, grouped by chain, in one scan; the others (evaluated one by one)."""
+    scannable = [rule for rule in rules if scan_pattern(rule.links[0]) is not None]
+    direct = [rule for rule in rules if scan_pattern(rule.links[0]) is None]
+    patterns = list(dict.fromkeys(scan_pattern(rule.links[0]) for rule in scannable))
+    engine = scanner(patterns)
+    by_chain: dict[tuple[int, tuple[str, ...], bool], list[Rule]] = {}
+    for rule in scannable:
+        index = patterns.index(scan_pattern(rule.links[0]))
+        if index in engine.refused:
             direct.append(rule)
+        else:
+            first = rule.links[0]
+            by_chain.setdefault((rule.phase, first.transforms, first.multi_match), []).append(rule)
     groups = []
-    for (phase, _), members in by_chain.items():
-        patterns = list(dict.fromkeys(expand_tx(rule.links[0].argument) for rule in members))
-        engine = scanner(patterns)
-        rules_by_pattern: list[list[Rule]] = [[] for _ in patterns]
+    for (phase, _, _), members in by_chain.items():
+        rules_by_pattern: dict[int, list[Rule]] = {}
         for rule in members:
-            index = patterns.index(expand_tx(rule.links[0].argument))
-            if index in engine.refused:
-                direct.append(rule)
-            else:
-                rules_by_pattern[index].append(rule)
+            rules_by_pattern.setdefault(patterns.index(scan_pattern(rule.links[0])), []).append(rule)
         collections = tuple(dict.fromkeys(t.collection for r in members for t in r.links[0].targets if logged(t)))
-        groups.append(PatternGroup(members[0].links[0], phase, rules_by_pattern, collections, engine))
-    return groups, direct
+        groups.append(PatternGroup(members[0].links[0], phase, rules_by_pattern, collections))
+    return PatternScan(groups, engine), direct
 
 
 class CrsRuleSet:
@@ -927,14 +1096,14 @@ class CrsRuleSet:
         rules: list[Rule],
         not_loaded: list[tuple[str, str]],
         paranoia: int,
-        scanner: Callable[[list[str]], Re2Scanner] = Re2Scanner,
+        scanner: Callable[[list[str]], Scanner] = HyperscanScanner,
         memo_limit: int = 0,
     ):
         self.paranoia = paranoia
         self.loaded = tuple(rule for rule in rules if rule.paranoia <= paranoia and not rule.switches_off)
         self.switches = tuple(rule for rule in rules if rule.paranoia <= paranoia and rule.switches_off)
         self.not_loaded = tuple(not_loaded)
-        self.groups, self.direct = pattern_groups(self.loaded, scanner)
+        self.scan, self.direct = pattern_scan(self.loaded, scanner)
         self.memo = Memo(memo_limit) if memo_limit else None
 
     @classmethod
@@ -954,10 +1123,11 @@ class CrsRuleSet:
         evaluation = Evaluation(request, self.memo)
         evaluation.switch(self.switches)
         fired: set[str] = set()
-        for group in self.groups:
-            for rule in group.candidates(evaluation):
-                if rule.id not in fired and (len(rule.links) == 1 or evaluation.rule_matches(rule)):
-                    fired.add(rule.id)
+        # Every candidate is confirmed by the rule itself (RE2): hyperscan's `$` also matches before a final
+        # newline (PCRE's default), where ModSecurity compiles with PCRE_DOLLAR_ENDONLY.
+        for rule in self.scan.candidates(evaluation):
+            if rule.id not in fired and evaluation.rule_matches(rule):
+                fired.add(rule.id)
         fired.update(rule.id for rule in self.direct if evaluation.rule_matches(rule))
         return frozenset(fired)
 

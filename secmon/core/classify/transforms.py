@@ -433,6 +433,55 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
 }
 
 
+# For each transformation that has one: marks whose absence from a value leaves it unchanged (a mark is one
+# character, or two for the two-character triggers `//` and `--`; see `marks`). Most logged values hold few
+# of them, so most chains need not run at all; the property is tested on any text.
+UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+SPACES = frozenset(" \t\n\v\f\r\xa0")
+NON_ASCII = frozenset(map(chr, range(0x80, 0x100)))
+COMMENT_MARK_PARTS = frozenset({"*", "<", "#", "--"})
+UNCHANGED_WITHOUT: dict[str, frozenset[str]] = {
+    "lowercase": UPPER,
+    "urldecode": frozenset("%+"),
+    "urldecodeuni": frozenset("%+"),
+    "htmlentitydecode": frozenset("&"),
+    "jsdecode": frozenset("\\"),
+    "cssdecode": frozenset("\\"),
+    "escapeseqdecode": frozenset("\\"),
+    "cmdline": UPPER | frozenset("\"'\\^ ,;\t\r\n\0"),
+    "compresswhitespace": SPACES,
+    "removewhitespace": SPACES,
+    "removenulls": frozenset("\0"),
+    "replacenulls": frozenset("\0"),
+    "removecomments": COMMENT_MARK_PARTS,
+    "removecommentschar": COMMENT_MARK_PARTS,
+    "replacecomments": frozenset("*"),
+    "normalizepath": frozenset({".", "//"}),
+    "normalisepath": frozenset({".", "//"}),
+    "normalizepathwin": frozenset({".", "//", "\\"}),
+    "normalisepathwin": frozenset({".", "//", "\\"}),
+    "utf8tounicode": NON_ASCII | frozenset("\0"),
+}
+
+
+def marks(text: str) -> frozenset[str]:
+    """The characters of `text`, and `//` and `--` when it holds them: what UNCHANGED_WITHOUT is checked against."""
+    found = set(text)
+    if "//" in text:
+        found.add("//")
+    if "--" in text:
+        found.add("--")
+    return frozenset(found)
+
+
+def unchanged_without(names: tuple[str, ...]) -> frozenset[str] | None:
+    """The marks whose absence leaves a value unchanged by the whole chain; None when one of its
+    transformations has no such marks (a decoder of plain text: base64, hex; a digest)."""
+    if not all(name in UNCHANGED_WITHOUT for name in names):
+        return None
+    return frozenset().union(*(UNCHANGED_WITHOUT[name] for name in names))
+
+
 def chain(names: tuple[str, ...]) -> Callable[[str], str]:
     """The transformations named (lowercase, `none` already removed) applied in order."""
     functions = [TRANSFORMS[name] for name in names]
