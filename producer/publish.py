@@ -140,7 +140,6 @@ def _start_worker(parent_pid: int) -> None:
     # Not the parent's handler (`secmon` turns SIGTERM into Ctrl-C): a handler that raises can miss a
     # signal that lands just before a blocking wait, and then the worker outlives its pool.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    default_classifier()  # built once per worker, before its first chunk
 
 
 def _encode_in_worker(events: list[Event]) -> tuple[list[bytes | None], list[str]]:
@@ -165,6 +164,7 @@ def encode_chunks_in_workers(
     its place; an event whose classification raises is left out and reported to `on_reject`."""
     workers = workers or os.cpu_count() or 1
     in_flight: collections.deque = collections.deque()
+    default_classifier()  # built once, before the fork: the workers inherit it
     # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of memory) fails the
     # chunks it held with BrokenProcessPool, where a Pool waits for their results for ever.
     with ProcessPoolExecutor(

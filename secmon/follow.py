@@ -142,6 +142,9 @@ class Parser:
         self._context = multiprocessing.get_context("fork")
         self._arguments = (log_format, trusted, os.getpid())
         self.budget_seconds = budget_seconds
+        # Built here, before the fork: the children inherit it. Built in a child, its first build (seconds
+        # when the CRS database is not cached yet) would count against the first poll's budget.
+        default_classifier()
         self.children = [self._start() for _ in range(max(1, min(self.PROCESSES, os.cpu_count() or 1)))]
         self.submitted = self.received = 0
         self.fields_lines: dict[str, str] = {}  # source → its last `#Fields:` line
@@ -361,21 +364,3 @@ class Follow:
         self.producer.flush()
         self.follower.close()
         status_file.write(status_path(self.state_dir), self.status)
-
-
-def follow(
-    paths: list[Path],
-    bootstrap_servers: str,
-    topic: str,
-    state_dir: Path,
-    from_start: bool = False,
-    trusted: Networks = (),
-    poll_seconds: float = 0.2,
-    stop_after_idle: float | None = None,
-    log_format: str | DeclaredFormat = "auto",
-    heartbeat_seconds: float = settings.HEARTBEAT_SECONDS,
-    log_delay_seconds: float = settings.LOG_DELAY_SECONDS,
-) -> FollowStatus:
-    """Follow the logs until SIGTERM or Ctrl-C (or `stop_after_idle` seconds without a new line)."""
-    arguments = (from_start, trusted, poll_seconds, log_format, heartbeat_seconds, log_delay_seconds)
-    return Follow(paths, bootstrap_servers, topic, state_dir, *arguments).run(stop_after_idle)
