@@ -20,7 +20,7 @@ from secmon import settings, stack
 from secmon.core import kafka_clients
 from secmon.core.logs.formats import parse_line
 from secmon.engine.ingest import Ingester, ensure_landing_table
-from secmon.follow import follow
+from secmon.follow import Follow
 
 AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/122.0.0.0 Safari/537.36"
@@ -48,14 +48,13 @@ def throughput(endpoints, state_dir: Path, lines: int) -> None:
         parse_line(text)
     parse_rate = len(sample) / (time.perf_counter() - started)
     started = time.perf_counter()
-    status = follow(
+    status = Follow(
         [log],
         endpoints.bootstrap_servers,
         "bench_follow",
         state_dir / "follow-big",
         from_start=True,
-        stop_after_idle=1.0,
-    )
+    ).run(stop_after_idle=1.0)
     seconds = time.perf_counter() - started - 1.0  # less the idle second that ends it
     assert status.published == lines, status
     rate = lines / seconds
@@ -81,12 +80,8 @@ def latency(endpoints, state_dir: Path, seconds: float, rate: int = 1000) -> Non
                 handle.write(log_line(number, f"/written/{time.time():.6f}") + "\n")
                 number += 1
 
-    follower = threading.Thread(
-        target=follow,
-        args=([log], endpoints.bootstrap_servers, settings.EVENTS_TOPIC, state_dir / "follow-live"),
-        kwargs={"stop_after_idle": 2.0},
-        daemon=True,
-    )
+    live = Follow([log], endpoints.bootstrap_servers, settings.EVENTS_TOPIC, state_dir / "follow-live")
+    follower = threading.Thread(target=live.run, kwargs={"stop_after_idle": 2.0}, daemon=True)
     writer = threading.Thread(target=write, daemon=True)
     writer.start()
     follower.start()

@@ -91,7 +91,7 @@ def test_no_client_key_makes_learning_raise_or_learn_a_stranger(tmp_path_factory
 
 
 def test_follow_learns_the_servers_self_requests_from_the_log(endpoints, tmp_path):
-    from secmon.follow import follow
+    from secmon.follow import Follow
 
     topic = f"own_addresses_{os.getpid()}"
     kafka_clients.ensure_topic(endpoints.bootstrap_servers, topic, 1)
@@ -104,7 +104,7 @@ def test_follow_learns_the_servers_self_requests_from_the_log(endpoints, tmp_pat
         f'203.0.113.66 - - {stamp} "POST /wp-admin/admin-ajax.php?action=x HTTP/1.1" 200 2 "-" "WordPress/6.8"\n'
     )
     state_dir = tmp_path / "state"
-    status = follow([log], endpoints.bootstrap_servers, topic, state_dir, True, PROXIES, stop_after_idle=0.5)
+    status = Follow([log], endpoints.bootstrap_servers, topic, state_dir, True, PROXIES).run(stop_after_idle=0.5)
     assert status.published == 3
     assert set(read_learned(own_addresses_path(state_dir))) == {"192.0.2.5"}  # 127.0.0.1 is listed as the host's
     allowlist = Allowlist.from_settings(own_addresses_file=own_addresses_path(state_dir))
