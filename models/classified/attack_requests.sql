@@ -12,15 +12,7 @@ requests as (
 
 classified as (
     select
-        request_timestamp,
-        ip_address,
-        url,
-        http_method,
-        status_code,
-        user_agent,
-        {%- if target.type != 'risingwave' %}
-        landed_id,
-        {%- endif %}
+        {{ request_columns() }}
         {%- for family in attack_families() %}
         {{ has_tag('family:' ~ family) }}{% if family in var('name_only_families') %} and {{ not_served() }}{% endif %}
             as is_{{ family }}{% if not loop.last %},{% endif %}

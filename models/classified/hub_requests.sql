@@ -11,29 +11,13 @@ requests as (
 
 request_tags as (
     select
-        request_timestamp,
-        ip_address,
-        url,
-        http_method,
-        status_code,
-        user_agent,
-        {%- if target.type != 'risingwave' %}
-        landed_id,
-        {%- endif %}
+        {{ request_columns() }}
         unnest(tags) as tag
     from requests
 )
 
 select
-    request_timestamp,
-    ip_address,
-    url,
-    http_method,
-    status_code,
-    user_agent,
-    {%- if target.type != 'risingwave' %}
-    landed_id,
-    {%- endif %}
+    {{ request_columns() }}
     substr(tag, length(case when starts_with(tag, 'noban:') then 'noban:crowdsec:' else 'crowdsec:' end) + 1) as signature,
     not starts_with(tag, 'noban:') as bans
 from request_tags
