@@ -300,3 +300,23 @@ def test_the_sets_agree_with_each_rule_on_payload_shaped_text(query, agent):
     rules = CrsRuleSet.load(paranoia=4)
     request = Request("GET", "/p?q=" + "".join(query), "".join(agent) or None, "https://x/" + "".join(agent))
     assert rules.match(request) == rules.match_each(request)
+
+
+def chain_evaluation(evaluation: crs.Evaluation, rule: crs.Rule) -> bool:
+    """A rule evaluated link by link through ChainState, as a chain is: the reference for the one-link path."""
+    state = crs.ChainState(variables=evaluation.variables[rule.phase])
+    return all(evaluation.link_matches(link, state) for link in rule.links)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    url=st.tuples(st.sampled_from(["/", "/a.php?id=", "/x?q=", "/etc/passwd?f="]), st.text(max_size=120)).map("".join),
+    agent=st.none() | st.text(max_size=80),
+)
+def test_the_one_link_path_agrees_with_the_chain_evaluation(url, agent):
+    rules = CrsRuleSet.load(paranoia=4)
+    for request in (Request("GET", url, agent), Request("GET", "/s?q=" + url.replace("&", "%26"), agent, url)):
+        evaluation = crs.Evaluation(request)
+        for rule in rules.loaded:
+            if rule.one_link_on_values:
+                assert evaluation.rule_matches(rule) == chain_evaluation(evaluation, rule), (rule.id, request)

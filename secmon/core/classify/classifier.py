@@ -33,6 +33,8 @@ class Classifier:
         self.demoted = gate_verdicts.demoted()
         self._family_of = {rule.id: rule.family for rule in self.crs.loaded}
         self._cache: dict[tuple, tuple[str, ...]] = {}
+        # What does not read the status, by the request without it: a log answers one request many ways.
+        self._status_free: dict[tuple, frozenset[str]] = {}
 
     def tags(self, request: Request) -> tuple[str, ...]:
         key = (request.method, request.url, request.user_agent, request.referer, request.status)
@@ -44,6 +46,18 @@ class Classifier:
         return found
 
     def _classify(self, request: Request) -> tuple[str, ...]:
+        key = (request.method, request.url, request.user_agent, request.referer)
+        status_free = self._status_free.get(key)
+        if status_free is None:
+            if len(self._status_free) >= self.CACHE_LIMIT:
+                self._status_free.clear()
+            status_free = self._status_free[key] = self._status_free_tags(request)
+        found = status_free | {no_ban(t) if t in self.demoted else t for t in self.crowdsec.scenario_tags(request)}
+        # Families first, then the rest: the cap keeps what the detections count when a request fires everything.
+        return tuple(sorted(found, key=lambda text: (not text.startswith(FAMILY), text))[:MAX_TAGS])
+
+    def _status_free_tags(self, request: Request) -> frozenset[str]:
+        """The pattern lists', the families', CRS's and CrowdSec's AppSec rules' tags."""
         found = lists.list_tags(request) | lists.family_tags(request)
         for rule_id in self.crs.match(request):
             rule_tag = tag(CRS, rule_id)
@@ -53,11 +67,8 @@ class Classifier:
             found.add(rule_tag)
             if (family := self._family_of.get(rule_id)) and family not in NOT_PAYLOAD_FAMILIES:
                 found.add(tag(FAMILY, family))
-        found.update(
-            no_ban(rule_tag) if rule_tag in self.demoted else rule_tag for rule_tag in self.crowdsec.match(request)
-        )
-        # Families first, then the rest: the cap keeps what the detections count when a request fires everything.
-        return tuple(sorted(found, key=lambda text: (not text.startswith(FAMILY), text))[:MAX_TAGS])
+        found.update(no_ban(t) if t in self.demoted else t for t in self.crowdsec.appsec_tags(request))
+        return frozenset(found)
 
     def event(self, event: Event) -> Event:
         """`event` with its tags."""

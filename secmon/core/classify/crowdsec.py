@@ -1056,13 +1056,19 @@ class CrowdsecRules:
         return cls(json.loads(path.read_text()))
 
     def match(self, request: Request) -> frozenset[str]:
-        tags = {tag(CROWDSEC, name) for name in self.appsec.match(CorazaView(request))}
+        return self.appsec_tags(request) | self.scenario_tags(request)
+
+    def appsec_tags(self, request: Request) -> frozenset[str]:
+        """The AppSec and virtual-patching rules': they read the request, never its status."""
+        return frozenset(tag(CROWDSEC, name) for name in self.appsec.match(CorazaView(request)))
+
+    def scenario_tags(self, request: Request) -> frozenset[str]:
+        """The scenarios' filters: they may read the status too."""
         fields = HttpLogFields(request)
         may_hold = self.filter_index.may_hold(fields)
-        tags.update(
+        return frozenset(
             scenario.tag for scenario, maybe in zip(self.scenarios, may_hold) if maybe and scenario.holds(fields)
         )
-        return frozenset(tags)
 
     def match_reference(self, request: Request) -> frozenset[str]:
         """`match` with every scenario's filter run (no FilterIndex): what the tests hold `match` to."""

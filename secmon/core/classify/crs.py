@@ -95,9 +95,12 @@ MAX_ARGUMENTS = 64
 LOGGED_HEADERS = {"user-agent": "User-Agent", "referer": "Referer"}
 # Set by the previous link of a chain (rule-local): what it matched, its captures and its setvars.
 CHAIN_COLLECTIONS = frozenset({"MATCHED_VAR", "MATCHED_VARS", "MATCHED_VAR_NAME", "MATCHED_VARS_NAMES"})
+RULE_STATE_COLLECTIONS = CHAIN_COLLECTIONS | {"TX"}
 NOT_EVALUATED_FILES = {"901": "initialisation (sets TX defaults)", "949": "anomaly-score evaluation"}
 # Entries the shared rule sets (CrsRuleSet.load) keep across requests: memory stays in the tens of MB.
 MEMO_LIMIT = 100_000
+# A @pm's phrases are scanned in patterns of at most this many characters (hyperscan refuses a 16 kB one).
+PHRASES_PER_PATTERN = 4000
 # Compiled hyperscan databases kept in the cache (5-11 MB each): one per paranoia level, and a few more.
 CACHED_DATABASES = 6
 MAX_VALUE = 16_384  # bytes of a value the rules see: a longer one is cut (the cost stays bounded)
@@ -167,6 +170,11 @@ class Link:
         return transforms.unchanged_without(self.transforms)
 
     @functools.cached_property
+    def collections(self) -> tuple[str, ...]:
+        """The collections the link reads (its exclusions are applied member by member, by `reads`)."""
+        return tuple(dict.fromkeys(t.collection for t in self.targets if not t.exclude))
+
+    @functools.cached_property
     def test(self) -> Callable[[str], object]:
         """The operator over a transformed value; a dynamic one (see `rule_local_macros`) expands a placeholder."""
         argument = RULE_LOCAL_MACRO.sub("", self.argument) if self.rule_local_macros else self.argument
@@ -207,6 +215,17 @@ class Rule:
     # for the rest of the request (941010 spares the XSS rules a REQUEST_FILENAME made of safe bytes only).
     switches_off: tuple[tuple[str, str], ...] = ()
     phase: int = 2  # 1 reads the path as sent, 2 as Apache decoded it (see request_variables)
+
+    @functools.cached_property
+    def one_link_on_values(self) -> bool:
+        """One link that reads only the request's own values (no count, no placeholder). Its captures and setvars
+        matter to no one: only a later link of the same rule reads them."""
+        link = self.links[0]
+        return (
+            len(self.links) == 1
+            and not link.rule_local_macros
+            and all(not t.count and t.collection not in RULE_STATE_COLLECTIONS for t in link.targets)
+        )
 
 
 # ---------------------------------------------------------------- parsing the SecRule language
@@ -750,12 +769,14 @@ class Memo:
         self.transformed: dict[tuple[tuple[str, ...], str], str] = {}
         self.scans: dict[str, list[int]] = {}  # the rule set's one scan, by the string scanned
         self.found: dict[tuple[int, str, str, str], tuple[Rule, ...]] = {}  # PatternScan.value_candidates
+        self.value_verdicts: dict[tuple[int, str, str, str], bool] = {}  # Evaluation.one_link_matches
         self.verdicts: dict[tuple[int, str], object] = {}
         self.stages: dict[tuple[tuple[str, ...], str], tuple[str, ...]] = {}
 
     def trim(self) -> None:
-        kept = (self.transformed, self.scans, self.verdicts, self.stages, self.found)
+        kept = (self.transformed, self.scans, self.verdicts, self.stages, self.found, self.value_verdicts)
         if sum(map(len, kept)) > self.limit:
+            self.value_verdicts.clear()
             self.found.clear()
             self.stages.clear()
             self.transformed.clear()
@@ -769,12 +790,13 @@ class Evaluation:
     def __init__(self, request: Request, memo: Memo | None = None):
         self.variables = request_variables(request)  # by phase
         memo = memo or Memo()
-        self.transformed, self.scans, self.verdicts, self.stages, self.found = (
+        self.transformed, self.scans, self.verdicts, self.stages, self.found, self.value_verdicts = (
             memo.transformed,
             memo.scans,
             memo.verdicts,
             memo.stages,
             memo.found,
+            memo.value_verdicts,
         )
         self.switched_off: dict[str, set[str]] = {}
         self.marks: dict[str, frozenset[str]] = {}
@@ -880,8 +902,29 @@ class Evaluation:
         switched = (
             frozenset(c for tag in rule.tags for c in self.switched_off.get(tag, ())) if self.switched_off else None
         )
+        if rule.one_link_on_values:
+            return self.one_link_matches(rule.links[0], rule.phase, switched or frozenset())
         state = ChainState(switched_off=switched or frozenset(), variables=self.variables[rule.phase])
         return all(self.link_matches(link, state) for link in rule.links)
+
+    def one_link_matches(self, link: Link, phase: int, switched_off: frozenset[str]) -> bool:
+        """link_matches for a rule of one link that reads only the request's values (Rule.one_link_on_values):
+        whether any value matches, each value's answer memoized (a log repeats its values)."""
+        variables = self.variables[phase]
+        for collection in link.collections:
+            if collection in switched_off:
+                continue
+            for name, raw_value in variables.get(collection, ()):
+                key = (id(link), collection, name, raw_value)
+                matched = self.value_verdicts.get(key)
+                if matched is None:
+                    matched = link.reads(collection, name) and any(
+                        bool(link.test(value)) != link.negated for value in self.values_to_test(link, raw_value)
+                    )
+                    self.value_verdicts[key] = matched
+                if matched:
+                    return True
+        return False
 
 
 def expand_local(text: str, state: ChainState, matched_value: str) -> str:
@@ -921,6 +964,8 @@ class HyperscanScanner:
 
     @classmethod
     def compile(cls, encoded: list[bytes]) -> tuple[frozenset[int], hyperscan.Database | None]:
+        """Hyperscan refuses a few CRS patterns (too large); as prefilters it takes them, but those match most
+        requests (9322xx's on 2 requests in 3 of the benign corpus), so their rules run on their own instead."""
         refused = set()
         for index, pattern in enumerate(encoded):
             try:
@@ -1052,28 +1097,37 @@ class PatternScan:
         return tested
 
 
-def scan_pattern(link: Link) -> str | None:
-    """The regex a set can scan for a first link (a plain or multiMatch `@rx`, a `@pm`); None when the link
-    needs its own evaluation (another operator, a negation, a capture or a placeholder read per evaluation)."""
+def scan_patterns(link: Link) -> tuple[str, ...]:
+    """The regexes a scanner can look for a first link (a plain or multiMatch `@rx`; a `@pm`, its phrases in
+    parts of at most PHRASES_PER_PATTERN characters, under hyperscan's pattern length limit); none when the
+    link needs its own evaluation (another operator, a negation, a placeholder read per evaluation)."""
     if link.negated or link.rule_local_macros:
-        return None
+        return ()
     if link.operator == "rx":
-        return expand_tx(link.argument)
+        return (expand_tx(link.argument),)
     if link.operator in PHRASE_OPERATORS:
-        return phrase_pattern(phrases(link.operator, expand_tx(link.argument)))
-    return None
+        words = sorted(set(phrases(link.operator, expand_tx(link.argument))))
+        parts, part, size = [], [], 0
+        for word in words:
+            if part and size + len(word) > PHRASES_PER_PATTERN:
+                parts.append(part)
+                part, size = [], 0
+            part.append(word)
+            size += len(word) + 1
+        return tuple(pattern for pattern in map(phrase_pattern, [*parts, part]) if pattern is not None)
+    return ()
 
 
 def pattern_scan(rules: Iterable[Rule], scanner: Callable[[list[str]], Scanner]) -> tuple[PatternScan, list[Rule]]:
-    """Rules whose first link a set can scan, grouped by chain, in one scan; the others (evaluated one by one)."""
-    scannable = [rule for rule in rules if scan_pattern(rule.links[0]) is not None]
-    direct = [rule for rule in rules if scan_pattern(rule.links[0]) is None]
-    patterns = list(dict.fromkeys(scan_pattern(rule.links[0]) for rule in scannable))
+    """Rules whose first link a scanner can look for, grouped by chain, in one scan; the others (evaluated one
+    by one). A rule with a pattern the scanner refuses is evaluated on its own."""
+    scannable = [rule for rule in rules if scan_patterns(rule.links[0])]
+    direct = [rule for rule in rules if not scan_patterns(rule.links[0])]
+    patterns = list(dict.fromkeys(pattern for rule in scannable for pattern in scan_patterns(rule.links[0])))
     engine = scanner(patterns)
     by_chain: dict[tuple[int, tuple[str, ...], bool], list[Rule]] = {}
     for rule in scannable:
-        index = patterns.index(scan_pattern(rule.links[0]))
-        if index in engine.refused:
+        if any(patterns.index(pattern) in engine.refused for pattern in scan_patterns(rule.links[0])):
             direct.append(rule)
         else:
             first = rule.links[0]
@@ -1082,7 +1136,8 @@ def pattern_scan(rules: Iterable[Rule], scanner: Callable[[list[str]], Scanner])
     for (phase, _, _), members in by_chain.items():
         rules_by_pattern: dict[int, list[Rule]] = {}
         for rule in members:
-            rules_by_pattern.setdefault(patterns.index(scan_pattern(rule.links[0])), []).append(rule)
+            for pattern in scan_patterns(rule.links[0]):
+                rules_by_pattern.setdefault(patterns.index(pattern), []).append(rule)
         collections = tuple(dict.fromkeys(t.collection for r in members for t in r.links[0].targets if logged(t)))
         groups.append(PatternGroup(members[0].links[0], phase, rules_by_pattern, collections))
     return PatternScan(groups, engine), direct
