@@ -12,13 +12,14 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from secmon.core.children import die_with_parent
-from secmon.core.classify.classifier import default_classifier
+from secmon.core.classify.classifier import Classifier, default_classifier
+from secmon.core.classify.request import Request
 from secmon.core.events import Event, EventEncoder
 from secmon.core.kafka_clients import Producer
 
@@ -96,6 +97,9 @@ def label_bytes(label: Label) -> bytes:
 
 
 CHUNK_EVENTS = 5000
+# Chunks the replay may hold parsed and not yet published, waiting for their classification.
+CHUNKS_AHEAD = 64
+FUTURES_PER_WORKER = 8
 Chunk = tuple[int, int, list[bytes], list[bytes], list[Label]]  # first_ms, last_ms, keys, values, new labels
 
 
@@ -142,28 +146,43 @@ def _start_worker(parent_pid: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _encode_in_worker(events: list[Event]) -> tuple[list[bytes | None], list[str]]:
-    """Each event classified and encoded; one that makes anything raise is None, with its reason."""
-    encode, classify = EventEncoder().encode, default_classifier().event
-    values: list[bytes | None] = []
-    reasons: list[str] = []
-    for event in events:
+def _classify_each(requests: list[Request]) -> list[tuple[str, ...] | str]:
+    """Each request's tags, or the reason it could not be classified (then its events are rejects). Run
+    in a worker, or in the caller for a request whose answer the bounded `known` let go."""
+    classifier = default_classifier()
+    found: list[tuple[str, ...] | str] = []
+    for request in requests:
         try:
-            values.append(encode(event if event.tags is not None else classify(event)))
+            found.append(classifier.tags(request))
         except Exception as exc:  # noqa: BLE001 - no request may stop the replay: it becomes a reject
-            values.append(None)
-            reasons.append(f"classifying {event.url[:120]!r}: {type(exc).__name__}: {exc}")
-    return values, reasons
+            found.append(f"classifying {request.url[:120]!r}: {type(exc).__name__}: {exc}")
+    return found
+
+
+@dataclass
+class _PendingChunk:
+    first_ms: int
+    last_ms: int
+    keys: list[bytes]
+    events: list[Event]
+    labels: list[Label]
+    asked: list[tuple] = field(default_factory=list)  # the request keys sent to a worker with this chunk
+    answer: Future | None = None
 
 
 def encode_chunks_in_workers(
     events: Iterable[Event], on_reject: Callable[[str], None], workers: int | None = None
 ) -> Iterator[Chunk]:
-    """`encode_chunks` with classification and encoding in `workers` forked processes (one per core), in
-    parallel with the caller's parsing and publishing. Chunks come back in their order, each event in
-    its place; an event whose classification raises is left out and reported to `on_reject`."""
+    """`encode_chunks` with classification in `workers` forked processes (one per core), in parallel with the
+    caller's parsing, encoding and publishing. A log repeats its requests: each different request goes to a
+    worker once, and its tags serve every line that repeats it (the caller keeps them, as Classifier does).
+    Chunks come back in their order, each event in its place; an event whose classification raises is
+    left out and reported to `on_reject`."""
     workers = workers or os.cpu_count() or 1
-    in_flight: collections.deque = collections.deque()
+    known: dict[tuple, tuple[str, ...] | str] = {}  # request key -> its tags, or why it has none
+    asked: set[tuple] = set()  # sent to a worker, answer not yet in `known`
+    in_flight: collections.deque[_PendingChunk] = collections.deque()
+    encode = EventEncoder().encode
     default_classifier()  # built once, before the fork: the workers inherit it
     # An executor rather than multiprocessing.Pool: a worker that dies (killed, out of memory) fails the
     # chunks it held with BrokenProcessPool, where a Pool waits for their results for ever.
@@ -171,20 +190,55 @@ def encode_chunks_in_workers(
         workers, multiprocessing.get_context("fork"), initializer=_start_worker, initargs=(os.getpid(),)
     ) as pool:
         for first_ms, last_ms, keys, chunk, labels in event_chunks(events):
-            in_flight.append((first_ms, last_ms, keys, labels, pool.submit(_encode_in_worker, chunk)))
-            if len(in_flight) > 2 * workers:  # bounded: a long log is never all in memory
-                yield _collected(in_flight.popleft(), on_reject)
+            pending = _PendingChunk(first_ms, last_ms, keys, chunk, labels)
+            new = {}
+            for event in chunk:
+                if event.tags is None and (key := request_key(event)) not in known and key not in asked:
+                    new[key] = Request(*key)
+            if new:
+                pending.asked = list(new)
+                pending.answer = pool.submit(_classify_each, list(new.values()))
+                asked.update(new)
+            in_flight.append(pending)
+            # Bounded: a few chunks per worker in its queue, and a long log is never all in memory.
+            while in_flight and (
+                in_flight[0].answer is None
+                or in_flight[0].answer.done()
+                or sum(p.answer is not None for p in in_flight) > FUTURES_PER_WORKER * workers
+                or len(in_flight) > CHUNKS_AHEAD
+            ):
+                yield _collected(in_flight.popleft(), known, asked, encode, on_reject)
         while in_flight:
-            yield _collected(in_flight.popleft(), on_reject)
+            yield _collected(in_flight.popleft(), known, asked, encode, on_reject)
 
 
-def _collected(pending: tuple, on_reject: Callable[[str], None]) -> Chunk:
-    first_ms, last_ms, keys, labels, result = pending
-    values, reasons = result.result()
-    for reason in reasons:
-        on_reject(reason)
-    kept = [(key, value) for key, value in zip(keys, values) if value is not None]
-    return first_ms, last_ms, [key for key, _ in kept], [value for _, value in kept], labels
+def _collected(
+    pending: _PendingChunk, known: dict, asked: set, encode: Callable[[Event], bytes], on_reject: Callable[[str], None]
+) -> Chunk:
+    if pending.answer is not None:
+        if len(known) >= Classifier.CACHE_LIMIT:
+            known.clear()  # bounded; a request asked again is classified again, in the caller (below)
+        known.update(zip(pending.asked, pending.answer.result()))
+        asked.difference_update(pending.asked)
+    keys, values = [], []
+    for key, event in zip(pending.keys, pending.events):
+        if event.tags is None:
+            request = request_key(event)
+            tags = known.get(request)
+            if tags is None:
+                tags = known[request] = _classify_each([Request(*request)])[0]
+            if isinstance(tags, str):
+                on_reject(tags)
+                continue
+            event = event._replace(tags=tags)
+        keys.append(key)
+        values.append(encode(event))
+    return pending.first_ms, pending.last_ms, keys, values, pending.labels
+
+
+def request_key(event: Event) -> tuple:
+    """What a request's classification reads of its event (Request's fields, in its order)."""
+    return event.http_method, event.url, event.user_agent, event.referrer, event.status_code
 
 
 def _take(items: list) -> list:
