@@ -21,6 +21,7 @@ from secmon.cli_options import (
     log_options,
     parse_line_format,
     parse_trusted,
+    rate_option,
     sink_options,
     state_dir_option,
 )
@@ -471,7 +472,7 @@ def stream(state_dir, bootstrap_servers, pg_url, max_batch, exit_when_idle, quie
 @cli.command()
 @state_dir_option
 @click.option("--backfill-minutes", default=10.0, show_default=True, help="Minutes of history to generate first.")
-@click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
+@rate_option
 @click.option("--duration", type=float, help="Seconds of live traffic before stopping (default: until Ctrl-C).")
 @click.option("--seed", default=1, show_default=True, help="Seed of the generated traffic.")
 @click.option("--kafka-port", default=settings.DEFAULT_KAFKA_PORT, show_default=True, help="Embedded broker port.")

@@ -39,6 +39,11 @@ def endpoint_options(fn):
     )(fn)
 
 
+def rate_option(fn):
+    """The generated normal traffic's rate (`produce`, `demo`)."""
+    return click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")(fn)
+
+
 def json_option(fn):
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(fn)
 

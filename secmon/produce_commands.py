@@ -9,13 +9,13 @@ import time
 import click
 
 from secmon import console as render
-from secmon.cli_options import parse_start, sink_options
+from secmon.cli_options import parse_start, rate_option, sink_options
 from secmon.console import console, styled
 
 
 @click.command()
 @sink_options
-@click.option("--rate", default=100.0, show_default=True, help="Normal traffic, events per second.")
+@rate_option
 @click.option("--duration", default=60.0, show_default=True, help="Realtime: seconds to run; 0 runs until Ctrl-C.")
 @click.option("--backfill", is_flag=True, help="Simulated clock, as fast as possible, instead of realtime.")
 @click.option("--minutes", default=10.0, show_default=True, help="Backfill: simulated minutes.")

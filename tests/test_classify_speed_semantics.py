@@ -112,18 +112,27 @@ def test_replay_workers_publish_each_event_once_in_order():
     assert len(got) > 2
 
 
-def test_a_classifier_exception_is_a_reject_not_a_stop(monkeypatch):
-    sample = events(300)
+def poison_one_request(monkeypatch, sample: list, effect) -> str:
+    """Classifier.tags runs `effect` on the request of sample[120] (forked workers inherit the patch)."""
     poison = sample[120].url
-
     original = Classifier.tags
 
     def tags(self, request):
         if request.url == poison:
-            raise ValueError("boom")
+            effect()
         return original(self, request)
 
-    monkeypatch.setattr(Classifier, "tags", tags)  # forked workers inherit the patched class
+    monkeypatch.setattr(Classifier, "tags", tags)
+    return poison
+
+
+def boom():
+    raise ValueError("boom")
+
+
+def test_a_classifier_exception_is_a_reject_not_a_stop(monkeypatch):
+    sample = events(300)
+    poison = poison_one_request(monkeypatch, sample, boom)
     rejected = []
     got = list(publish.encode_chunks_in_workers(iter(sample), rejected.append, workers=2))
     values = [value for chunk in got for value in chunk[3]]
@@ -135,14 +144,6 @@ def test_a_classifier_exception_is_a_reject_not_a_stop(monkeypatch):
 
 def test_a_worker_that_dies_fails_the_replay_instead_of_hanging_it(monkeypatch):
     sample = events(300)
-    poison = sample[120].url
-    original = Classifier.tags
-
-    def tags(self, request):
-        if request.url == poison:
-            os._exit(9)  # as the kernel's OOM killer would end it: no exception, no result
-        return original(self, request)
-
-    monkeypatch.setattr(Classifier, "tags", tags)
+    poison_one_request(monkeypatch, sample, lambda: os._exit(9))  # as the OOM killer ends it: no result
     with pytest.raises(BrokenProcessPool):
         list(publish.encode_chunks_in_workers(iter(sample), lambda reason: None, workers=2))
