@@ -19,7 +19,7 @@ from typing import Protocol
 
 from secmon.core.children import die_with_parent
 from secmon.core.classify.classifier import Classifier, default_classifier
-from secmon.core.classify.request import Request
+from secmon.core.classify.request import Request, memoizable
 from secmon.core.events import Event, EventEncoder
 from secmon.core.kafka_clients import Producer
 
@@ -175,7 +175,8 @@ def encode_chunks_in_workers(
 ) -> Iterator[Chunk]:
     """`encode_chunks` with classification in `workers` forked processes (one per core), in parallel with the
     caller's parsing, encoding and publishing. A log repeats its requests: each different request goes to a
-    worker once, and its tags serve every line that repeats it (the caller keeps them, as Classifier does).
+    worker once, and its tags serve every line that repeats it (the caller keeps them, as Classifier does:
+    bounded, and only requests short enough to be worth it, Request.memoizable).
     Chunks come back in their order, each event in its place; an event whose classification raises is
     left out and reported to `on_reject`."""
     workers = workers or os.cpu_count() or 1
@@ -198,7 +199,7 @@ def encode_chunks_in_workers(
             if new:
                 pending.asked = list(new)
                 pending.answer = pool.submit(_classify_each, list(new.values()))
-                asked.update(new)
+                asked.update(key for key, request in new.items() if request.memoizable)
             in_flight.append(pending)
             # Bounded: a few chunks per worker in its queue, and a long log is never all in memory.
             while in_flight and (
@@ -215,18 +216,20 @@ def encode_chunks_in_workers(
 def _collected(
     pending: _PendingChunk, known: dict, asked: set, encode: Callable[[Event], bytes], on_reject: Callable[[str], None]
 ) -> Chunk:
-    if pending.answer is not None:
-        if len(known) >= Classifier.CACHE_LIMIT:
-            known.clear()  # bounded; a request asked again is classified again, in the caller (below)
-        known.update(zip(pending.asked, pending.answer.result()))
-        asked.difference_update(pending.asked)
+    answers = dict(zip(pending.asked, pending.answer.result())) if pending.answer is not None else {}
+    if len(known) >= Classifier.CACHE_LIMIT:
+        known.clear()  # bounded; a request asked again is classified again, in the caller (below)
+    known.update((key, tags) for key, tags in answers.items() if memoizable(*key[1:4]))  # url, agent, referer
+    asked.difference_update(answers)
     keys, values = [], []
     for key, event in zip(pending.keys, pending.events):
         if event.tags is None:
             request = request_key(event)
-            tags = known.get(request)
+            tags = answers.get(request)
             if tags is None:
-                tags = known[request] = _classify_each([Request(*request)])[0]
+                tags = known.get(request)
+            if tags is None:
+                tags = _classify_each([Request(*request)])[0]
             if isinstance(tags, str):
                 on_reject(tags)
                 continue

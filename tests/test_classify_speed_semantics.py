@@ -147,3 +147,15 @@ def test_a_worker_that_dies_fails_the_replay_instead_of_hanging_it(monkeypatch):
     poison_one_request(monkeypatch, sample, lambda: os._exit(9))  # as the OOM killer ends it: no result
     with pytest.raises(BrokenProcessPool):
         list(publish.encode_chunks_in_workers(iter(sample), lambda reason: None, workers=2))
+
+
+def test_a_long_request_is_classified_alike_and_not_kept():
+    """A flood of distinct long requests must not grow the caches kept across requests (Request.memoizable)."""
+    classifier = Classifier()
+    long_url = "/search?q=" + "%27%20union%20select%20" * 200
+    short_url = "/search?q=%27%20union%20select%201--"
+    for url in (long_url, short_url):
+        request = Request("GET", url, "Mozilla/5.0")
+        assert classifier.tags(request) == classifier._classify(request)
+    assert [key[1] for key in classifier._cache] == [short_url]
+    assert "family:sqli" in classifier.tags(Request("GET", long_url, "Mozilla/5.0"))

@@ -11,7 +11,9 @@ the same agent), so the tags of a request are cached by its parts in a bounded d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from typing import TypeVar
 
 from secmon.core.classify import gate_verdicts, lists, seeds
 from secmon.core.classify.crowdsec import CrowdsecRules
@@ -19,6 +21,8 @@ from secmon.core.classify.crs import CrsRuleSet
 from secmon.core.classify.request import Request
 from secmon.core.classify.tags import CRS, FAMILY, MAX_TAGS, no_ban, tag
 from secmon.core.events import Event
+
+T = TypeVar("T")
 
 # CRS rule families that are not payload families: they tag (crs:<id>) but count in no family detection.
 NOT_PAYLOAD_FAMILIES = frozenset({"scanner", "protocol", "method"})
@@ -38,23 +42,26 @@ class Classifier:
 
     def tags(self, request: Request) -> tuple[str, ...]:
         key = (request.method, request.url, request.user_agent, request.referer, request.status)
-        found = self._cache.get(key)
-        if found is None:
-            if len(self._cache) >= self.CACHE_LIMIT:
-                self._cache.clear()
-            found = self._cache[key] = self._classify(request)
-        return found
+        return self._remembered(self._cache, key, request, self._classify)
 
     def _classify(self, request: Request) -> tuple[str, ...]:
         key = (request.method, request.url, request.user_agent, request.referer)
-        status_free = self._status_free.get(key)
-        if status_free is None:
-            if len(self._status_free) >= self.CACHE_LIMIT:
-                self._status_free.clear()
-            status_free = self._status_free[key] = self._status_free_tags(request)
+        status_free = self._remembered(self._status_free, key, request, self._status_free_tags)
         found = status_free | {no_ban(t) if t in self.demoted else t for t in self.crowdsec.scenario_tags(request)}
         # Families first, then the rest: the cap keeps what the detections count when a request fires everything.
         return tuple(sorted(found, key=lambda text: (not text.startswith(FAMILY), text))[:MAX_TAGS])
+
+    def _remembered(self, cache: dict, key: tuple, request: Request, compute: Callable[[Request], T]) -> T:
+        """compute(request), kept in `cache` by `key` when the request is short enough (Request.memoizable);
+        the cache is emptied when it holds CACHE_LIMIT requests."""
+        if not request.memoizable:
+            return compute(request)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= self.CACHE_LIMIT:
+                cache.clear()
+            found = cache[key] = compute(request)
+        return found
 
     def _status_free_tags(self, request: Request) -> frozenset[str]:
         """The pattern lists', the families', CRS's and CrowdSec's AppSec rules' tags."""

@@ -812,8 +812,6 @@ class Evaluation:
         return link.unchanged_without is not None and self.marks_of(value).isdisjoint(link.unchanged_without)
 
     def transform(self, link: Link, value: str) -> str:
-        if self.unchanged(link, value):
-            return value
         key = (link.transforms, value)
         result = self.transformed.get(key)
         if result is None:
@@ -1121,13 +1119,19 @@ def scan_patterns(link: Link) -> tuple[str, ...]:
 def pattern_scan(rules: Iterable[Rule], scanner: Callable[[list[str]], Scanner]) -> tuple[PatternScan, list[Rule]]:
     """Rules whose first link a scanner can look for, grouped by chain, in one scan; the others (evaluated one
     by one). A rule with a pattern the scanner refuses is evaluated on its own."""
-    scannable = [rule for rule in rules if scan_patterns(rule.links[0])]
-    direct = [rule for rule in rules if not scan_patterns(rule.links[0])]
-    patterns = list(dict.fromkeys(pattern for rule in scannable for pattern in scan_patterns(rule.links[0])))
-    engine = scanner(patterns)
+    patterns_of = {rule.id: scan_patterns(rule.links[0]) for rule in rules}
+    scannable = [rule for rule in rules if patterns_of[rule.id]]
+    direct = [rule for rule in rules if not patterns_of[rule.id]]
+    index_of = {
+        pattern: index
+        for index, pattern in enumerate(
+            dict.fromkeys(pattern for rule in scannable for pattern in patterns_of[rule.id])
+        )
+    }
+    engine = scanner(list(index_of))
     by_chain: dict[tuple[int, tuple[str, ...], bool], list[Rule]] = {}
     for rule in scannable:
-        if any(patterns.index(pattern) in engine.refused for pattern in scan_patterns(rule.links[0])):
+        if any(index_of[pattern] in engine.refused for pattern in patterns_of[rule.id]):
             direct.append(rule)
         else:
             first = rule.links[0]
@@ -1136,8 +1140,8 @@ def pattern_scan(rules: Iterable[Rule], scanner: Callable[[list[str]], Scanner])
     for (phase, _, _), members in by_chain.items():
         rules_by_pattern: dict[int, list[Rule]] = {}
         for rule in members:
-            for pattern in scan_patterns(rule.links[0]):
-                rules_by_pattern.setdefault(patterns.index(pattern), []).append(rule)
+            for pattern in patterns_of[rule.id]:
+                rules_by_pattern.setdefault(index_of[pattern], []).append(rule)
         collections = tuple(dict.fromkeys(t.collection for r in members for t in r.links[0].targets if logged(t)))
         groups.append(PatternGroup(members[0].links[0], phase, rules_by_pattern, collections))
     return PatternScan(groups, engine), direct
@@ -1173,9 +1177,10 @@ class CrsRuleSet:
 
     def match(self, request: Request) -> frozenset[str]:
         """The ids of the rules that fire on the request."""
-        if self.memo is not None:
-            self.memo.trim()
-        evaluation = Evaluation(request, self.memo)
+        memo = self.memo if request.memoizable else None
+        if memo is not None:
+            memo.trim()
+        evaluation = Evaluation(request, memo)
         evaluation.switch(self.switches)
         fired: set[str] = set()
         # Every candidate is confirmed by the rule itself (RE2): hyperscan's `$` also matches before a final

@@ -12,6 +12,15 @@ from dataclasses import dataclass
 from functools import cached_property
 from urllib.parse import unquote_plus
 
+# The caches kept across requests (the classifier's, CRS's memo, replay's) keep only requests up to this
+# many characters of URL, User-Agent and Referer: a flood of distinct long requests must not grow memory
+# past entries x this. Real requests that repeat are far shorter.
+MEMOIZABLE_CHARS = 2048
+
+
+def memoizable(url: str, user_agent: str | None, referer: str | None) -> bool:
+    return len(url) + len(user_agent or "") + len(referer or "") <= MEMOIZABLE_CHARS
+
 
 @dataclass(frozen=True)
 class Request:
@@ -21,6 +30,10 @@ class Request:
     referer: str | None = None
     status: int = 200
     protocol: str = "HTTP/1.1"  # events do not carry it; access logs almost always show HTTP/1.1
+
+    @cached_property
+    def memoizable(self) -> bool:
+        return memoizable(self.url, self.user_agent, self.referer)
 
     @cached_property
     def path(self) -> str:
